@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint migrate seed bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/forum migrate
+	$(BIN)/forum seed-demo
+	$(BIN)/forum serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(BIN)/ruff check forum realtime notifications moderation tests bench
+	$(BIN)/ruff format --check forum realtime notifications moderation tests bench
+	$(BIN)/mypy
+
+test: install lint
+	$(BIN)/pytest
+
+migrate: install
+	$(BIN)/forum migrate
+
+seed: install
+	$(BIN)/forum seed-demo
+
+bench: install
+	$(BIN)/python bench/http.py
+
+clean:
+	rm -rf $(VENV) var

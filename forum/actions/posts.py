@@ -1,0 +1,149 @@
+"""Replying, editing with revisions, soft deletion, and @mentions."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from tortoise.expressions import F
+
+from forum import policy
+from forum.errors import Forbidden, Invalid
+from forum.events import atomic, record_event
+from forum.i18n import _
+from forum.models import Category, Mention, Post, PostRevision, Topic, User
+from forum.rendering import render_markdown
+
+MAX_BODY = 50_000
+_MENTION = re.compile(r"(?<![\w@`])@([A-Za-z0-9_][A-Za-z0-9_.-]{1,38}[A-Za-z0-9_])")
+
+
+def check_body(body: str) -> str:
+    if not body.strip():
+        raise Invalid(_("Write something first."), field="body")
+    if len(body) > MAX_BODY:
+        raise Invalid(_("A post has at most 50,000 characters."), field="body")
+    return body
+
+
+def mentioned_usernames(source: str) -> list[str]:
+    return list(dict.fromkeys(m.group(1) for m in _MENTION.finditer(source)))[:20]
+
+
+async def _record_mentions(post: Post, author: User, topic: Topic, category: Category) -> None:
+    names = mentioned_usernames(post.source)
+    if not names:
+        return
+    already = set(await Mention.filter(post_id=post.id).values_list("user_id", flat=True))
+    for user in await User.filter(username__in=names, is_active=True):
+        if user.id == author.id or user.id in already:
+            continue
+        await Mention.create(post_id=post.id, user_id=user.id)
+        # Only someone who can read the topic hears about it.
+        if policy.can_see_topic(user, topic, category):
+            await record_event(
+                "mention.created",
+                f"user:{user.id}",
+                {"post_id": post.id, "topic_id": topic.id, "by": author.username},
+                category_id=category.id,
+                user_id=user.id,
+            )
+
+
+async def insert_post(
+    user: User,
+    topic: Topic,
+    category: Category,
+    body: str,
+    *,
+    reply_to: Post | None,
+    now: datetime,
+) -> Post:
+    """Write a post and its first revision; the caller holds the transaction."""
+    await Topic.filter(id=topic.id).update(
+        highest_post_number=F("highest_post_number") + 1,
+        post_count=F("post_count") + 1,
+        last_posted_at=now,
+        last_poster_id=user.id,
+    )
+    await topic.refresh_from_db(fields=["highest_post_number", "post_count"])
+    html = render_markdown(body)
+    post = await Post.create(
+        topic=topic,
+        number=topic.highest_post_number,
+        author=user,
+        reply_to=reply_to,
+        source=body,
+        html=html,
+        created_at=now,
+    )
+    await PostRevision.create(post=post, version=1, source=body, html=html, editor=user)
+    await Category.filter(id=category.id).update(post_count=F("post_count") + 1)
+    await _record_mentions(post, user, topic, category)
+    await record_event(
+        "post.created",
+        f"topic:{topic.id}",
+        {"topic_id": topic.id, "post_id": post.id, "number": post.number, "author": user.username},
+        category_id=category.id,
+    )
+    return post
+
+
+async def do_create_post(
+    user: User, topic: Topic, category: Category, body: str, reply_to: Post | None = None
+) -> Post:
+    body = check_body(body)
+    if not policy.can_reply(user, topic, category):
+        if topic.closed:
+            raise Forbidden(_("This topic is closed; it takes no new replies."))
+        raise Forbidden(_("You may not reply in this topic."))
+    if reply_to is not None and reply_to.topic_id != topic.id:
+        raise Invalid(_("You can only reply to a post in the same topic."), field="reply_to")
+    async with atomic():
+        return await insert_post(
+            user, topic, category, body, reply_to=reply_to, now=datetime.now(UTC)
+        )
+
+
+async def do_edit_post(
+    user: User, post: Post, topic: Topic, category: Category, body: str
+) -> Post:
+    body = check_body(body)
+    if not policy.can_edit_post(user, post, topic, category):
+        raise Forbidden(_("You may not edit this post."))
+    if body == post.source:
+        return post
+    now = datetime.now(UTC)
+    async with atomic():
+        post.source = body
+        post.html = render_markdown(body)
+        post.version += 1
+        post.edited_at = now
+        await post.save(update_fields=["source", "html", "version", "edited_at"])
+        await PostRevision.create(
+            post=post, version=post.version, source=body, html=post.html, editor=user
+        )
+        await _record_mentions(post, user, topic, category)
+        await record_event(
+            "post.edited",
+            f"topic:{topic.id}",
+            {"topic_id": topic.id, "post_id": post.id, "version": post.version},
+            category_id=category.id,
+        )
+    return post
+
+
+async def do_delete_post(user: User, post: Post, topic: Topic, category: Category) -> Post:
+    if not policy.can_delete_post(user, post, topic, category):
+        raise Forbidden(_("You may not delete this post."))
+    async with atomic():
+        post.deleted_at = datetime.now(UTC)
+        post.deleted_by_id = user.id
+        await post.save(update_fields=["deleted_at", "deleted_by_id"])
+        await record_event(
+            "post.deleted",
+            f"topic:{topic.id}",
+            {"topic_id": topic.id, "post_id": post.id},
+            category_id=category.id,
+        )
+    return post

@@ -1,0 +1,124 @@
+"""Starting topics and changing their status."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from tortoise.expressions import F
+
+from forum import policy
+from forum.actions.posts import check_body, insert_post
+from forum.errors import Forbidden, Invalid
+from forum.events import atomic, record_event
+from forum.i18n import _
+from forum.models import AuditLog, Category, Post, Tag, Topic, TopicTag, User
+
+MAX_TAGS = 5
+_TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,29}$")
+
+
+def check_title(title: str) -> str:
+    title = " ".join(title.split())
+    if not 5 <= len(title) <= 200:
+        raise Invalid(_("A title has 5 to 200 characters."), field="title")
+    return title
+
+
+def check_tags(tags: list[str]) -> list[str]:
+    cleaned: list[str] = []
+    for raw in tags:
+        tag = "-".join(str(raw).strip().lower().split())
+        if not tag:
+            continue
+        if not _TAG.match(tag):
+            raise Invalid(
+                _("A tag has up to 30 lowercase letters, digits and dashes."), field="tags"
+            )
+        if tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > MAX_TAGS:
+        raise Invalid(_("A topic has at most 5 tags."), field="tags")
+    return cleaned
+
+
+async def _set_tags(topic: Topic, names: list[str]) -> None:
+    await TopicTag.filter(topic_id=topic.id).delete()
+    for name in names:
+        tag, _created = await Tag.get_or_create(name=name)
+        await TopicTag.create(topic_id=topic.id, tag_id=tag.id)
+
+
+async def do_create_topic(
+    user: User, category: Category, title: str, body: str, tags: list[str] | None = None
+) -> tuple[Topic, Post]:
+    title = check_title(title)
+    body = check_body(body)
+    names = check_tags(tags or [])
+    if not policy.can_create_topic(user, category):
+        raise Forbidden(_("You may not start a topic in this category."))
+    now = datetime.now(UTC)
+    async with atomic():
+        topic = await Topic.create(
+            category=category, author=user, title=title, last_posted_at=now, last_poster=user
+        )
+        await _set_tags(topic, names)
+        post = await insert_post(user, topic, category, body, reply_to=None, now=now)
+        await Category.filter(id=category.id).update(topic_count=F("topic_count") + 1)
+        await record_event(
+            "topic.created",
+            f"category:{category.slug}",
+            {"topic_id": topic.id, "title": topic.title, "author": user.username},
+            category_id=category.id,
+        )
+    return topic, post
+
+
+async def do_update_topic(
+    user: User,
+    topic: Topic,
+    category: Category,
+    *,
+    closed: bool | None = None,
+    pinned: bool | None = None,
+    title: str | None = None,
+    tags: list[str] | None = None,
+) -> Topic:
+    """Staff change a topic's status; its author may retitle or retag while it is open."""
+    is_author = user.id == topic.author_id and policy.is_member(user)
+    staff = policy.can_moderate_topic(user, topic, category)
+    if (closed is not None or pinned is not None) and not staff:
+        raise Forbidden(_("Only moderators may close or pin topics."))
+    if (title is not None or tags is not None) and not (staff or (is_author and not topic.closed)):
+        raise Forbidden(_("You may not edit this topic."))
+    changes: dict[str, object] = {}
+    if title is not None:
+        changes["title"] = check_title(title)
+    if closed is not None:
+        changes["closed"] = closed
+    if pinned is not None:
+        changes["pinned"] = pinned
+    names = check_tags(tags) if tags is not None else None
+    async with atomic():
+        if changes:
+            await Topic.filter(id=topic.id).update(**changes)
+            for key, value in changes.items():
+                setattr(topic, key, value)
+        if names is not None:
+            await _set_tags(topic, names)
+            changes["tags"] = names
+        if staff and ("closed" in changes or "pinned" in changes):
+            await AuditLog.create(
+                actor=user,
+                action="topic.update",
+                target_type="topic",
+                target_id=topic.id,
+                data={k: v for k, v in changes.items() if k in ("closed", "pinned")},
+            )
+        await record_event(
+            "topic.updated",
+            f"topic:{topic.id}",
+            {"topic_id": topic.id, **changes},
+            category_id=category.id,
+        )
+    return topic

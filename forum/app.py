@@ -1,0 +1,123 @@
+"""The application factory: routes, middleware and one lifespan for every side effect."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from forum import events
+from forum.api.routes import routes as api_routes
+from forum.db import close_db, init_db
+from forum.errors import ForumError
+from forum.middleware import middleware
+from forum.settings import Settings
+from forum.views_buffer import ViewBuffer
+from forum.web.routes import error_page
+from forum.web.routes import routes as web_routes
+from realtime.broker import create_broker
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+async def healthz(request: Request) -> Response:
+    from tortoise import connections
+
+    database = "ok"
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception as exc:
+        database = f"error: {exc.__class__.__name__}"
+    broker = request.app.state.broker
+    broker_state = "ok" if await broker.healthy() else "unreachable"
+    healthy = database == "ok" and broker_state == "ok"
+    return JSONResponse(
+        {
+            "status": "ok" if healthy else "degraded",
+            "database": database,
+            "broker": broker_state,
+            "broker_backend": broker.url.split("://", 1)[0],
+        },
+        status_code=200 if healthy else 503,
+    )
+
+
+def error_response(request: Request, status: int, code: str, message: str) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    return error_page(request, status, message)
+
+
+async def forum_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ForumError)
+    body = error_response(request, exc.status, exc.code, exc.message)
+    if exc.status == 401 and not request.url.path.startswith("/api/"):
+        from starlette.responses import RedirectResponse
+
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return body
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    from starlette.exceptions import HTTPException
+
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}
+    return error_response(
+        request, exc.status_code, codes.get(exc.status_code, "error"), str(exc.detail)
+    )
+
+
+def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> Starlette:
+    """Build the ASGI app. `manage_db=False` lets a caller (tests) own the DB connection."""
+    settings = settings or Settings.from_env()
+    secret_key = settings.resolved_secret_key()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_db:
+            await init_db(settings.database_url)
+        broker = create_broker(settings.broker_url)
+        await broker.connect()
+        app.state.broker = broker
+        events.set_broker(broker)
+        flusher = asyncio.create_task(app.state.views.run())
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            with contextlib.suppress(Exception):
+                await app.state.views.flush()
+            events.set_broker(None)
+            await broker.disconnect()
+            if manage_db:
+                await close_db()
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz),
+        Mount("/static", app=StaticFiles(directory=TEMPLATES_DIR / "static"), name="static"),
+        *api_routes,
+        *web_routes,
+    ]
+    from starlette.exceptions import HTTPException
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={ForumError: forum_error, HTTPException: http_error},
+        middleware=middleware(settings, secret_key),
+    )
+    app.state.settings = settings
+    app.state.secret_key = secret_key
+    app.state.views = ViewBuffer()
+    app.state.broker = create_broker("memory://")
+    return app

@@ -1,0 +1,193 @@
+"""The `forum` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+from forum.settings import Settings, SettingsError
+
+
+def _fail(message: str) -> int:
+    print(f"forum: error: {message}", file=sys.stderr)
+    return 2
+
+
+async def _with_db(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+    from forum.db import close_db, init_db
+
+    await init_db(settings.database_url)
+    try:
+        return await work()
+    finally:
+        await close_db()
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.db import init_db, migrate
+
+    async def run() -> list[str]:
+        await init_db(settings.database_url)  # a clear error when unreachable
+        return await migrate(settings.database_url)
+
+    applied = asyncio.run(run())
+    for name in applied:
+        print(f"applied {name}")
+    print("database is up to date" if not applied else f"{len(applied)} migration(s) applied")
+    return 0
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.seed import seed_demo
+
+    async def work() -> int:
+        report = await seed_demo(os.environ.get("FORUM_DEMO_PASSWORD"))
+        print(
+            f"seeded: {report.created_categories} new categories, "
+            f"{report.created_topics} new topics, {len(report.created_accounts)} new accounts"
+        )
+        print("demo accounts: admin@example.org, moderator@example.org, member@example.org")
+        if report.generated_password:
+            print(f"demo password (generated, shown once): {report.password}")
+        elif report.password:
+            print("demo password: the value of FORUM_DEMO_PASSWORD")
+        else:
+            print("demo accounts already existed; their passwords are unchanged")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.actions.users import do_create_user
+    from forum.errors import ForumError
+    from forum.models import Role
+
+    password = os.environ.get("FORUM_ADMIN_PASSWORD") or ""
+    if not password:
+        if not sys.stdin.isatty():
+            return _fail("set FORUM_ADMIN_PASSWORD or run in a terminal to type the password")
+        password = getpass.getpass("Password (12+ characters): ")
+
+    async def work() -> int:
+        try:
+            user = await do_create_user(
+                email=args.email,
+                username=args.username,
+                password=password,
+                display_name=args.name or args.username,
+                role=Role.ADMIN,
+                is_verified=True,
+            )
+        except ForumError as exc:
+            return _fail(exc.message)
+        print(f"created administrator {user.username} <{user.email}>")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from forum.db import close_db, init_db
+    from realtime.broker import create_broker
+
+    async def preflight() -> None:
+        await init_db(settings.database_url)
+        await close_db()
+        broker = create_broker(settings.broker_url)
+        try:
+            await broker.connect()
+        except Exception as exc:
+            raise SettingsError(f"cannot reach the broker {settings.broker_url}: {exc}") from exc
+        finally:
+            await broker.disconnect()
+
+    asyncio.run(preflight())
+    print(f"serving on http://{args.host}:{args.port} ({args.workers} worker(s))", flush=True)
+    uvicorn.run(
+        "forum.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def cmd_makemigrations(settings: Settings, args: argparse.Namespace) -> int:
+    """For developers: write a migration for model changes (Tortoise's autodetector)."""
+    from tortoise.cli import cli as tortoise_cli
+
+    from forum.db import tortoise_config
+
+    class Context:
+        config = None
+        config_file = None
+
+    original = tortoise_cli._load_config
+    tortoise_cli._load_config = lambda ctx: __import__(  # type: ignore[assignment]
+        "tortoise.config", fromlist=["TortoiseConfig"]
+    ).TortoiseConfig.from_dict(tortoise_config(settings.database_url))
+    try:
+        asyncio.run(tortoise_cli.makemigrations(Context(), (), False, args.name))  # type: ignore[arg-type]
+    finally:
+        tortoise_cli._load_config = original
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="forum", description="Smart Customs Forum: serve and manage the forum."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser("serve", help="serve the forum over HTTP and WebSocket")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+    serve.set_defaults(handler=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(handler=cmd_migrate)
+    sub.add_parser("seed-demo", help="create categories, demo accounts and topics").set_defaults(
+        handler=cmd_seed_demo
+    )
+
+    admin = sub.add_parser(
+        "create-admin", help="create an administrator (password from FORUM_ADMIN_PASSWORD)"
+    )
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--name", default="")
+    admin.set_defaults(handler=cmd_create_admin)
+
+    mk = sub.add_parser("makemigrations", help="(developers) write a migration for model changes")
+    mk.add_argument("--name", default=None)
+    mk.set_defaults(handler=cmd_makemigrations)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        handler: Callable[[Settings, argparse.Namespace], int] = args.handler
+        return handler(settings, args)
+    except SettingsError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Database configuration, start-up and shutdown, and a query counter for tests and benchmarks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tortoise import Tortoise, connections
+
+from forum.settings import SettingsError
+
+APP_LABEL = "forum"
+MODELS_MODULE = "forum.models"
+MIGRATIONS_MODULE = "forum.migrations"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    url = database_url
+    scheme = urlsplit(url).scheme
+    if scheme in {"postgresql", "asyncpg"}:
+        url = "postgres" + url[len(scheme) :]
+    if scheme == "sqlite":
+        path = url[len("sqlite://") :].split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "connections": {"default": url},
+        "apps": {
+            APP_LABEL: {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(database_url: str) -> None:
+    """Connect and prove the connection works, or raise SettingsError with one clear line."""
+    try:
+        await Tortoise.init(config=tortoise_config(database_url))
+        await connections.get("default").execute_query("SELECT 1")
+    except Exception as exc:  # any driver error means the same thing to an operator
+        await close_db()
+        raise SettingsError(f"cannot reach the database {_redact(database_url)}: {exc}") from exc
+
+
+async def close_db() -> None:
+    try:
+        await connections.close_all()
+    except Exception:  # noqa: S110 - closing a connection that never opened is not an error
+        pass
+
+
+async def migrate(database_url: str) -> list[str]:
+    """Apply every committed migration; returns the names applied."""
+    from tortoise.migrations.api import migrate as run_migrations
+
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+
+    try:
+        await run_migrations(config=tortoise_config(database_url), progress=progress)
+    finally:
+        await close_db()
+    return applied
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
+
+
+class QueryCounter(logging.Handler):
+    """Counts the SQL statements Tortoise sends (it logs each one at DEBUG)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith(("Created connection", "Closed connection")):
+            return
+        self.statements.append(message)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@contextmanager
+def count_queries() -> Iterator[QueryCounter]:
+    logger = logging.getLogger("tortoise.db_client")
+    counter = QueryCounter()
+    previous = logger.level
+    logger.addHandler(counter)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield counter
+    finally:
+        logger.removeHandler(counter)
+        logger.setLevel(previous)

@@ -1,0 +1,53 @@
+"""Errors an action or query raises; the web and API layers turn them into responses."""
+
+from __future__ import annotations
+
+
+class ForumError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Invalid(ForumError):
+    status = 422
+    code = "invalid"
+
+
+class BadRequest(ForumError):
+    status = 400
+    code = "bad_request"
+
+
+class NotAuthenticated(ForumError):
+    status = 401
+    code = "not_authenticated"
+
+
+class Forbidden(ForumError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ForumError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ForumError):
+    status = 409
+    code = "conflict"
+
+
+class TooLarge(ForumError):
+    status = 413
+    code = "too_large"
+
+
+class RateLimited(ForumError):
+    status = 429
+    code = "rate_limited"

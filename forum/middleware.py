@@ -1,0 +1,232 @@
+"""Pure ASGI middleware: security headers, body size limit, authentication and CSRF."""
+
+from __future__ import annotations
+
+import json
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from forum.actions.users import session_for_key, user_for_api_token
+from forum.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Identity
+from forum.i18n import _
+from forum.security import csrf_token, csrf_valid, new_token
+from forum.settings import Settings
+
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _is_api(scope: Scope) -> bool:
+    return str(scope.get("path", "")).startswith("/api/")
+
+
+async def send_error(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
+    """An error response from middleware: JSON for the API, a short page otherwise."""
+    if _is_api(scope):
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        content_type = b"application/json"
+    else:
+        from html import escape
+
+        body = (
+            f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{escape(message)}</p>"
+        ).encode()
+        content_type = b"text/html; charset=utf-8"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type), (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("content-security-policy", CSP)
+                headers.setdefault("x-content-type-options", "nosniff")
+                headers.setdefault("x-frame-options", "DENY")
+                headers.setdefault("referrer-policy", "same-origin")
+                ident = scope.get("state", {}).get("identity")
+                if isinstance(ident, Identity) and ident.user is not None:
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over the limit with 413, whether announced or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
+        too_large = _("The request body is larger than 1 MiB.")
+        if length is not None:
+            try:
+                announced = int(length)
+            except ValueError:
+                await send_error(scope, send, 400, "bad_request", _("Bad Content-Length."))
+                return
+            if announced > self.max_bytes:
+                await send_error(scope, send, 413, "too_large", too_large)
+                return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body.extend(message.get("body", b""))
+            if len(body) > self.max_bytes:
+                await send_error(scope, send, 413, "too_large", too_large)
+                return
+            if not message.get("more_body", False):
+                break
+        # The whole body is read once here; later layers (CSRF, the endpoint) replay it.
+        scope.setdefault("state", {})["body"] = bytes(body)
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _cookies(headers: Headers) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(headers.get("cookie", ""))
+    except Exception:
+        return {}
+    return {key: morsel.value for key, morsel in jar.items()}
+
+
+class AuthMiddleware:
+    """Attach an Identity to every request and WebSocket; enforce CSRF on state changes."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, secret_key: str) -> None:
+        self.app = app
+        self.settings = settings
+        self.secret_key = secret_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        ident = await self._identify(headers)
+        scope.setdefault("state", {})["identity"] = ident
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)
+            return
+
+        new_cookie = not ident.csrf_cookie
+        if new_cookie:
+            ident.csrf_cookie = new_token()
+        ident.csrf_token = csrf_token(self.secret_key, ident.csrf_cookie, ident.session_key)
+
+        if scope["method"] in UNSAFE_METHODS and not ident.via_token:
+            problem = self._csrf_problem(scope, headers, ident)
+            if problem:
+                await send_error(scope, send, 403, "csrf_failed", problem)
+                return
+
+        if not new_cookie:
+            await self.app(scope, receive, send)
+            return
+        cookie = f"{CSRF_COOKIE}={ident.csrf_cookie}; Path=/; HttpOnly; SameSite=Lax"
+        if self.settings.secure_cookies:
+            cookie += "; Secure"
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("set-cookie", cookie)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)
+
+    async def _identify(self, headers: Headers) -> Identity:
+        cookies = _cookies(headers)
+        ident = Identity(csrf_cookie=cookies.get(CSRF_COOKIE, "")[:100])
+        authorization = headers.get("authorization", "")
+        if authorization.lower().startswith("bearer "):
+            ident.user = await user_for_api_token(authorization[7:].strip())
+            ident.via_token = True
+            return ident
+        key = cookies.get(SESSION_COOKIE, "")
+        if key:
+            session = await session_for_key(key)
+            if session is not None:
+                ident.session = session
+                ident.session_key = key
+                ident.user = session.user
+        return ident
+
+    def _csrf_problem(self, scope: Scope, headers: Headers, ident: Identity) -> str | None:
+        submitted = headers.get(CSRF_HEADER, "")
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if _is_api(scope):
+            if submitted:
+                return None if self._valid(ident, submitted) else _("Bad CSRF token.")
+            if ident.user is not None:
+                return _("Send the X-CSRF-Token header with cookie-authenticated API calls.")
+            # Anonymous JSON cannot be sent cross-site without a CORS preflight.
+            if content_type not in ("application/json", ""):
+                return _("API request bodies must be JSON.")
+            return None
+        if not submitted:
+            if content_type == "application/x-www-form-urlencoded":
+                body: bytes = scope.get("state", {}).get("body", b"")
+                form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=1000)
+                submitted = (form.get(CSRF_FIELD) or [""])[0]
+            else:
+                query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+                submitted = (query.get(CSRF_FIELD) or [""])[0]
+        if self._valid(ident, submitted):
+            return None
+        return _("This form has expired or was not sent by this site. Go back, reload and retry.")
+
+    def _valid(self, ident: Identity, submitted: str) -> bool:
+        return csrf_valid(self.secret_key, ident.csrf_cookie, ident.session_key, submitted)
+
+
+def middleware(settings: Settings, secret_key: str) -> list[Middleware]:
+    """Outermost first: headers on every response, then the body limit, then identity."""
+    return [
+        Middleware(SecurityHeadersMiddleware),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(AuthMiddleware, settings=settings, secret_key=secret_key),
+    ]

@@ -1,0 +1,226 @@
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+import functools
+from forum.models import PostingRight, Role, Visibility
+from json import dumps, loads
+from tortoise.fields.base import OnDelete
+from tortoise import fields
+from tortoise.indexes import Index
+
+class Migration(migrations.Migration):
+    initial = True
+
+    operations = [
+        ops.CreateModel(
+            name='Category',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('slug', fields.CharField(unique=True, max_length=64)),
+                ('name', fields.CharField(max_length=100)),
+                ('description', fields.TextField(default='', unique=False)),
+                ('position', fields.IntField(default=0)),
+                ('visibility', fields.CharEnumField(default=Visibility.MEMBERS, description='PUBLIC: public\nMEMBERS: members\nSTAFF: staff', enum_type=Visibility, max_length=16)),
+                ('posting_right', fields.CharEnumField(default=PostingRight.MEMBERS, description='MEMBERS: members\nSTAFF: staff', enum_type=PostingRight, max_length=16)),
+                ('topic_count', fields.IntField(default=0)),
+                ('post_count', fields.IntField(default=0)),
+            ],
+            options={'table': 'categories', 'app': 'forum', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Event',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('type', fields.CharField(max_length=50)),
+                ('channel', fields.CharField(db_index=True, max_length=80)),
+                ('category_id', fields.IntField(null=True)),
+                ('user_id', fields.IntField(null=True)),
+                ('payload', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'events', 'app': 'forum', 'pk_attr': 'id', 'table_description': 'The event log: what happened, for whom. Live delivery and catch-up both read it.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Tag',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('name', fields.CharField(unique=True, max_length=30)),
+            ],
+            options={'table': 'tags', 'app': 'forum', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='User',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('email', fields.CharField(unique=True, max_length=254)),
+                ('username', fields.CharField(unique=True, max_length=40)),
+                ('display_name', fields.CharField(max_length=120)),
+                ('password_hash', fields.CharField(max_length=255)),
+                ('role', fields.CharEnumField(default=Role.MEMBER, description='MEMBER: member\nMODERATOR: moderator\nADMIN: admin', enum_type=Role, max_length=16)),
+                ('is_verified', fields.BooleanField(default=False)),
+                ('is_active', fields.BooleanField(default=True)),
+                ('bio', fields.TextField(default='', unique=False)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('last_seen_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'users', 'app': 'forum', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='ApiToken',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('token_hash', fields.CharField(unique=True, max_length=64)),
+                ('user', fields.ForeignKeyField('forum.User', source_field='user_id', db_constraint=True, to_field='id', related_name='api_tokens', on_delete=OnDelete.CASCADE)),
+                ('name', fields.CharField(default='', max_length=100)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('last_used_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'api_tokens', 'app': 'forum', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='AuditLog',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('actor', fields.ForeignKeyField('forum.User', source_field='actor_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('action', fields.CharField(max_length=50)),
+                ('target_type', fields.CharField(max_length=30)),
+                ('target_id', fields.IntField(null=True)),
+                ('reason', fields.TextField(default='', unique=False)),
+                ('data', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'audit_log', 'app': 'forum', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Session',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('key_hash', fields.CharField(unique=True, max_length=64)),
+                ('user', fields.ForeignKeyField('forum.User', source_field='user_id', db_constraint=True, to_field='id', related_name='sessions', on_delete=OnDelete.CASCADE)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('last_seen_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('revoked_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('user_agent', fields.CharField(default='', max_length=255)),
+                ('ip', fields.CharField(default='', max_length=64)),
+            ],
+            options={'table': 'sessions', 'app': 'forum', 'pk_attr': 'id', 'table_description': 'A server-side login session. The cookie holds a secret whose SHA-256 is the key here.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Topic',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('category', fields.ForeignKeyField('forum.Category', source_field='category_id', db_constraint=True, to_field='id', related_name='topics', on_delete=OnDelete.RESTRICT)),
+                ('author', fields.ForeignKeyField('forum.User', source_field='author_id', db_constraint=True, to_field='id', related_name='topics', on_delete=OnDelete.RESTRICT)),
+                ('title', fields.CharField(max_length=200)),
+                ('pinned', fields.BooleanField(default=False)),
+                ('closed', fields.BooleanField(default=False)),
+                ('post_count', fields.IntField(default=0)),
+                ('highest_post_number', fields.IntField(default=0)),
+                ('views', fields.IntField(default=0)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('last_posted_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('last_poster', fields.ForeignKeyField('forum.User', source_field='last_poster_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'topics', 'app': 'forum', 'indexes': [Index(fields=['category_id', 'last_posted_at', 'id']), Index(fields=['last_posted_at', 'id'])], 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Post',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('topic', fields.ForeignKeyField('forum.Topic', source_field='topic_id', db_constraint=True, to_field='id', related_name='posts', on_delete=OnDelete.CASCADE)),
+                ('number', fields.IntField()),
+                ('author', fields.ForeignKeyField('forum.User', source_field='author_id', db_constraint=True, to_field='id', related_name='posts', on_delete=OnDelete.RESTRICT)),
+                ('reply_to', fields.ForeignKeyField('forum.Post', source_field='reply_to_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('source', fields.TextField(unique=False)),
+                ('html', fields.TextField(unique=False)),
+                ('version', fields.IntField(default=1)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('edited_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('deleted_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('deleted_by', fields.ForeignKeyField('forum.User', source_field='deleted_by_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),
+                ('hidden', fields.BooleanField(default=False)),
+            ],
+            options={'table': 'posts', 'app': 'forum', 'unique_together': (('topic', 'number'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Bookmark',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('user', fields.ForeignKeyField('forum.User', source_field='user_id', db_constraint=True, to_field='id', related_name='bookmarks', on_delete=OnDelete.CASCADE)),
+                ('post', fields.ForeignKeyField('forum.Post', source_field='post_id', db_constraint=True, to_field='id', related_name='bookmarks', on_delete=OnDelete.CASCADE)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'bookmarks', 'app': 'forum', 'unique_together': (('user', 'post'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Mention',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('post', fields.ForeignKeyField('forum.Post', source_field='post_id', db_constraint=True, to_field='id', related_name='mentions', on_delete=OnDelete.CASCADE)),
+                ('user', fields.ForeignKeyField('forum.User', source_field='user_id', db_constraint=True, to_field='id', related_name='mentions', on_delete=OnDelete.CASCADE)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'mentions', 'app': 'forum', 'unique_together': (('post', 'user'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='PostRevision',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('post', fields.ForeignKeyField('forum.Post', source_field='post_id', db_constraint=True, to_field='id', related_name='revisions', on_delete=OnDelete.CASCADE)),
+                ('version', fields.IntField()),
+                ('source', fields.TextField(unique=False)),
+                ('html', fields.TextField(unique=False)),
+                ('editor', fields.ForeignKeyField('forum.User', source_field='editor_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.RESTRICT)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'post_revisions', 'app': 'forum', 'unique_together': (('post', 'version'),), 'pk_attr': 'id', 'table_description': 'One earlier or current version of a post (version 1 is what was first posted).'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='Reaction',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('post', fields.ForeignKeyField('forum.Post', source_field='post_id', db_constraint=True, to_field='id', related_name='reactions', on_delete=OnDelete.CASCADE)),
+                ('user', fields.ForeignKeyField('forum.User', source_field='user_id', db_constraint=True, to_field='id', related_name='reactions', on_delete=OnDelete.CASCADE)),
+                ('kind', fields.CharField(max_length=20)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'reactions', 'app': 'forum', 'unique_together': (('post', 'user', 'kind'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='TopicTag',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('topic', fields.ForeignKeyField('forum.Topic', source_field='topic_id', db_constraint=True, to_field='id', related_name='topic_tags', on_delete=OnDelete.CASCADE)),
+                ('tag', fields.ForeignKeyField('forum.Tag', source_field='tag_id', db_constraint=True, to_field='id', related_name='topic_tags', on_delete=OnDelete.CASCADE)),
+            ],
+            options={'table': 'topic_tags', 'app': 'forum', 'unique_together': (('topic', 'tag'),), 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
+            name='TopicUser',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('user', fields.ForeignKeyField('forum.User', source_field='user_id', db_constraint=True, to_field='id', related_name='topic_states', on_delete=OnDelete.CASCADE)),
+                ('topic', fields.ForeignKeyField('forum.Topic', source_field='topic_id', db_constraint=True, to_field='id', related_name='user_states', on_delete=OnDelete.CASCADE)),
+                ('last_read_post_number', fields.IntField(default=0)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={'table': 'topic_users', 'app': 'forum', 'unique_together': (('user', 'topic'),), 'pk_attr': 'id', 'table_description': "A user's read state in one topic."},
+            bases=['Model'],
+        ),
+    ]

@@ -1,0 +1,321 @@
+"""The forum's data. Only actions (forum/actions, moderation, notifications) write these rows."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    MEMBERS = "members"
+    STAFF = "staff"
+
+
+class PostingRight(StrEnum):
+    MEMBERS = "members"
+    STAFF = "staff"
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, unique=True)
+    username = fields.CharField(max_length=40, unique=True)
+    display_name = fields.CharField(max_length=120)
+    password_hash = fields.CharField(max_length=255)
+    role = fields.CharEnumField(Role, default=Role.MEMBER, max_length=16)
+    is_verified = fields.BooleanField(default=False)
+    is_active = fields.BooleanField(default=True)
+    bio = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_seen_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "users"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.MODERATOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class Session(Model):
+    """A server-side login session. The cookie holds a secret whose SHA-256 is the key here."""
+
+    id = fields.IntField(primary_key=True)
+    key_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="sessions", on_delete=fields.CASCADE
+    )
+    user_id: int
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_seen_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    user_agent = fields.CharField(max_length=255, default="")
+    ip = fields.CharField(max_length=64, default="")
+
+    class Meta:
+        table = "sessions"
+
+
+class ApiToken(Model):
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="api_tokens", on_delete=fields.CASCADE
+    )
+    user_id: int
+    name = fields.CharField(max_length=100, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_tokens"
+
+
+class Category(Model):
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=100)
+    description = fields.TextField(default="")
+    position = fields.IntField(default=0)
+    visibility = fields.CharEnumField(Visibility, default=Visibility.MEMBERS, max_length=16)
+    posting_right = fields.CharEnumField(PostingRight, default=PostingRight.MEMBERS, max_length=16)
+    topic_count = fields.IntField(default=0)
+    post_count = fields.IntField(default=0)
+
+    class Meta:
+        table = "categories"
+        ordering = ["position", "id"]
+
+
+class Topic(Model):
+    id = fields.IntField(primary_key=True)
+    category: fields.ForeignKeyRelation[Category] = fields.ForeignKeyField(
+        "forum.Category", related_name="topics", on_delete=fields.RESTRICT
+    )
+    category_id: int
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="topics", on_delete=fields.RESTRICT
+    )
+    author_id: int
+    title = fields.CharField(max_length=200)
+    pinned = fields.BooleanField(default=False)
+    closed = fields.BooleanField(default=False)
+    post_count = fields.IntField(default=0)
+    highest_post_number = fields.IntField(default=0)
+    views = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_posted_at = fields.DatetimeField()
+    last_poster: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    last_poster_id: int | None
+    deleted_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "topics"
+        indexes = [
+            Index(fields=("category_id", "last_posted_at", "id")),
+            Index(fields=("last_posted_at", "id")),
+        ]
+
+    @property
+    def reply_count(self) -> int:
+        return max(self.post_count - 1, 0)
+
+
+class Tag(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=30, unique=True)
+
+    class Meta:
+        table = "tags"
+
+
+class TopicTag(Model):
+    id = fields.IntField(primary_key=True)
+    topic: fields.ForeignKeyRelation[Topic] = fields.ForeignKeyField(
+        "forum.Topic", related_name="topic_tags", on_delete=fields.CASCADE
+    )
+    topic_id: int
+    tag: fields.ForeignKeyRelation[Tag] = fields.ForeignKeyField(
+        "forum.Tag", related_name="topic_tags", on_delete=fields.CASCADE
+    )
+    tag_id: int
+
+    class Meta:
+        table = "topic_tags"
+        unique_together = (("topic", "tag"),)
+
+
+class Post(Model):
+    id = fields.IntField(primary_key=True)
+    topic: fields.ForeignKeyRelation[Topic] = fields.ForeignKeyField(
+        "forum.Topic", related_name="posts", on_delete=fields.CASCADE
+    )
+    topic_id: int
+    number = fields.IntField()
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="posts", on_delete=fields.RESTRICT
+    )
+    author_id: int
+    reply_to: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "forum.Post", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    reply_to_id: int | None
+    source = fields.TextField()
+    html = fields.TextField()
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    edited_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)
+    deleted_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    deleted_by_id: int | None
+    hidden = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "posts"
+        unique_together = (("topic", "number"),)
+
+
+class PostRevision(Model):
+    """One earlier or current version of a post (version 1 is what was first posted)."""
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "forum.Post", related_name="revisions", on_delete=fields.CASCADE
+    )
+    post_id: int
+    version = fields.IntField()
+    source = fields.TextField()
+    html = fields.TextField()
+    editor: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, on_delete=fields.RESTRICT
+    )
+    editor_id: int
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "post_revisions"
+        unique_together = (("post", "version"),)
+
+
+class Reaction(Model):
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "forum.Post", related_name="reactions", on_delete=fields.CASCADE
+    )
+    post_id: int
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="reactions", on_delete=fields.CASCADE
+    )
+    user_id: int
+    kind = fields.CharField(max_length=20)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "reactions"
+        unique_together = (("post", "user", "kind"),)
+
+
+class Mention(Model):
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "forum.Post", related_name="mentions", on_delete=fields.CASCADE
+    )
+    post_id: int
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="mentions", on_delete=fields.CASCADE
+    )
+    user_id: int
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "mentions"
+        unique_together = (("post", "user"),)
+
+
+class TopicUser(Model):
+    """A user's read state in one topic."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="topic_states", on_delete=fields.CASCADE
+    )
+    user_id: int
+    topic: fields.ForeignKeyRelation[Topic] = fields.ForeignKeyField(
+        "forum.Topic", related_name="user_states", on_delete=fields.CASCADE
+    )
+    topic_id: int
+    last_read_post_number = fields.IntField(default=0)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "topic_users"
+        unique_together = (("user", "topic"),)
+
+
+class Bookmark(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="bookmarks", on_delete=fields.CASCADE
+    )
+    user_id: int
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "forum.Post", related_name="bookmarks", on_delete=fields.CASCADE
+    )
+    post_id: int
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "bookmarks"
+        unique_together = (("user", "post"),)
+
+
+class Event(Model):
+    """The event log: what happened, for whom. Live delivery and catch-up both read it."""
+
+    id = fields.BigIntField(primary_key=True)
+    type = fields.CharField(max_length=50)
+    channel = fields.CharField(max_length=80, db_index=True)
+    category_id = fields.IntField(null=True)
+    user_id = fields.IntField(null=True)
+    payload = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "events"
+
+
+class AuditLog(Model):
+    id = fields.IntField(primary_key=True)
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    actor_id: int | None
+    action = fields.CharField(max_length=50)
+    target_type = fields.CharField(max_length=30)
+    target_id = fields.IntField(null=True)
+    reason = fields.TextField(default="")
+    data = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "audit_log"

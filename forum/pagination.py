@@ -1,0 +1,42 @@
+"""Opaque keyset cursors: the sort key of the last row seen, base64url-encoded JSON."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from forum.errors import BadRequest
+from forum.i18n import _
+
+
+def encode_cursor(*key: Any) -> str:
+    raw = json.dumps(list(key), separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
+    """Decode a cursor whose parts have the given types, or raise BadRequest (HTTP 400)."""
+    try:
+        if len(cursor) > 200:
+            raise ValueError("too long")
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        parts = json.loads(raw)
+        if not isinstance(parts, list) or len(parts) != len(types):
+            raise ValueError("wrong shape")
+        values = []
+        for part, kind in zip(parts, types, strict=True):
+            if kind is bool:
+                if not isinstance(part, bool):
+                    raise ValueError("not a bool")
+                values.append(part)
+            elif kind is int:
+                if isinstance(part, bool) or not isinstance(part, int) or abs(part) > 2**62:
+                    raise ValueError("not an int")
+                values.append(part)
+            else:
+                values.append(kind(part))
+        return tuple(values)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError) as exc:
+        raise BadRequest(_("That page cursor is not valid.")) from exc

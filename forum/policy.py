@@ -1,0 +1,113 @@
+"""The single answer to "may this user see or do this?". Every read and write path asks here.
+
+`user` is None for an anonymous visitor. Verified members see the restricted area; staff
+(moderators and administrators) see everything; an inactive account is treated as anonymous.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from forum.models import Category, Post, PostingRight, Topic, User, Visibility
+
+REACTION_KINDS = ("like", "heart", "insightful", "celebrate", "thinking")
+EDIT_WINDOW_OWN_POSTS = None  # members may edit their own posts without a time limit
+
+
+def _active(user: User | None) -> User | None:
+    return user if user is not None and user.is_active else None
+
+
+def is_staff(user: User | None) -> bool:
+    user = _active(user)
+    return user is not None and user.is_staff
+
+
+def is_member(user: User | None) -> bool:
+    """A verified member of the restricted area (staff always are)."""
+    user = _active(user)
+    return user is not None and (user.is_verified or user.is_staff)
+
+
+def can_see_category(user: User | None, category: Category) -> bool:
+    if category.visibility == Visibility.PUBLIC:
+        return True
+    if category.visibility == Visibility.MEMBERS:
+        return is_member(user)
+    return is_staff(user)
+
+
+def visible_categories(user: User | None, categories: Iterable[Category]) -> list[Category]:
+    return [c for c in categories if can_see_category(user, c)]
+
+
+def can_see_topic(user: User | None, topic: Topic, category: Category) -> bool:
+    if topic.category_id != category.id or not can_see_category(user, category):
+        return False
+    return topic.deleted_at is None or is_staff(user)
+
+
+def can_see_post_body(user: User | None, post: Post) -> bool:
+    """Deleted and hidden posts keep their place in a topic but not their text."""
+    if post.deleted_at is None and not post.hidden:
+        return True
+    return is_staff(user)
+
+
+def can_create_topic(user: User | None, category: Category) -> bool:
+    if not can_see_category(user, category) or not is_member(user):
+        return False
+    if category.posting_right == PostingRight.STAFF:
+        return is_staff(user)
+    return True
+
+
+def can_reply(user: User | None, topic: Topic, category: Category) -> bool:
+    if not can_see_topic(user, topic, category) or not is_member(user):
+        return False
+    if topic.deleted_at is not None:
+        return False
+    if topic.closed:
+        return is_staff(user)
+    return True
+
+
+def can_edit_post(user: User | None, post: Post, topic: Topic, category: Category) -> bool:
+    if not can_see_topic(user, topic, category) or not is_member(user) or post.deleted_at:
+        return False
+    if is_staff(user):
+        return True
+    assert user is not None
+    return post.author_id == user.id and not topic.closed and not post.hidden
+
+
+def can_delete_post(user: User | None, post: Post, topic: Topic, category: Category) -> bool:
+    if not can_see_topic(user, topic, category) or post.deleted_at is not None:
+        return False
+    if is_staff(user):
+        return True
+    return is_member(user) and user is not None and post.author_id == user.id
+
+
+def can_react(user: User | None, post: Post, topic: Topic, category: Category) -> bool:
+    return (
+        can_see_topic(user, topic, category)
+        and is_member(user)
+        and post.deleted_at is None
+        and not post.hidden
+    )
+
+
+def can_see_revisions(user: User | None, post: Post, topic: Topic, category: Category) -> bool:
+    return can_see_topic(user, topic, category) and can_see_post_body(user, post)
+
+
+def can_moderate_topic(user: User | None, topic: Topic, category: Category) -> bool:
+    return can_see_topic(user, topic, category) and is_staff(user)
+
+
+def can_see_profile(viewer: User | None, profile: User) -> bool:
+    """Profiles belong to the restricted area; you can always see your own."""
+    if viewer is not None and viewer.id == profile.id:
+        return True
+    return is_member(viewer)

@@ -1,0 +1,143 @@
+"""Demo and default data. Everything here is idempotent: running it twice changes nothing."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from forum.actions.posts import do_create_post
+from forum.actions.topics import do_create_topic
+from forum.actions.users import do_create_user
+from forum.models import Category, PostingRight, Role, Topic, User, Visibility
+
+# (slug, name, description, visibility, posting right)
+CATEGORIES: list[tuple[str, str, str, Visibility, PostingRight]] = [
+    ("welcome", "Welcome", "About the Smart Customs Project and this forum; open to everyone.",
+     Visibility.PUBLIC, PostingRight.MEMBERS),
+    ("announcements", "Announcements", "News from the WCO Secretariat.",
+     Visibility.MEMBERS, PostingRight.STAFF),
+    ("ai-ml", "Artificial intelligence & machine learning",
+     "Risk targeting, image analysis of scans, classification, language models.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("big-data", "Big data & data analytics", "Data lakes, analytics and data quality.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("blockchain", "Blockchain", "Distributed ledgers for certificates, origin and supply chains.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("cloud-computing", "Cloud computing", "Hosting customs systems in public or private clouds.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("iot", "Internet of Things", "Electronic seals, sensors and tracking devices.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("biometrics", "Biometrics", "Identity checks for travellers and staff.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("drones", "Drones", "Unmanned aircraft for border surveillance and inspection.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("extended-reality", "Extended reality", "Virtual and augmented reality for training and inspection.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("3d-printing", "3D printing", "What additive manufacturing changes for classification and control.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("geospatial-mapping", "Geospatial mapping", "Satellite imagery, GIS and border mapping.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("robotics", "Robotics", "Robots and automation in inspection and logistics.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("legal-frameworks", "Legal frameworks", "The law that technology adoption needs or changes.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("cybersecurity", "Cybersecurity", "Protecting customs systems and data.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+    ("green-technologies", "Green technologies", "Technology for sustainable, low-carbon customs.",
+     Visibility.MEMBERS, PostingRight.MEMBERS),
+]  # fmt: skip
+
+DEMO_ACCOUNTS = [
+    ("admin@example.org", "admin", "Demo Administrator", Role.ADMIN, True),
+    ("moderator@example.org", "moderator", "Demo Moderator", Role.MODERATOR, True),
+    ("member@example.org", "member", "Demo Member", Role.MEMBER, True),
+]
+
+DEMO_TOPICS = [
+    ("welcome", "admin", "Welcome to the Smart Customs Forum",
+     "This forum is where the **National Contact Points** of the Smart Customs Project "
+     "share practice, pitfalls and research on disruptive technologies.\n\n"
+     "Verified members can read and write in every technology category."),
+    ("announcements", "admin", "Third NCP meeting: save the date",
+     "The next meeting of National Contact Points will be announced here first."),
+    ("ai-ml", "member", "Using machine learning for risk targeting: lessons learned",
+     "We trained a model on five years of seizure data. Three lessons:\n\n"
+     "1. Label quality matters more than the algorithm.\n"
+     "2. Keep officers in the loop.\n3. Monitor drift every quarter.\n\n"
+     "Has anyone tried explainability tools in production?"),
+    ("blockchain", "moderator", "Blockchain for certificates of origin: pilots so far",
+     "Several administrations have piloted ledgers for certificates of origin. "
+     "Please share what worked, what did not, and the legal questions you met."),
+    ("cybersecurity", "member", "Phishing exercises for customs staff",
+     "How often do you run phishing simulations, and how do you measure the results?"),
+]  # fmt: skip
+
+
+@dataclass
+class SeedReport:
+    password: str | None
+    generated_password: bool
+    created_accounts: list[str]
+    created_categories: int
+    created_topics: int
+
+
+async def seed_categories() -> int:
+    created = 0
+    for position, (slug, name, description, visibility, right) in enumerate(CATEGORIES):
+        _category, was_created = await Category.get_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "description": description,
+                "visibility": visibility,
+                "posting_right": right,
+                "position": position,
+            },
+        )
+        created += int(was_created)
+    return created
+
+
+async def seed_demo(password: str | None) -> SeedReport:
+    generated = False
+    if not password:
+        password = secrets.token_urlsafe(12)
+        generated = True
+    categories = await seed_categories()
+    created_accounts: list[str] = []
+    users: dict[str, User] = {}
+    for email, username, name, role, verified in DEMO_ACCOUNTS:
+        user = await User.get_or_none(email=email)
+        if user is None:
+            user = await do_create_user(
+                email=email,
+                username=username,
+                password=password,
+                display_name=name,
+                role=role,
+                is_verified=verified,
+            )
+            created_accounts.append(email)
+        users[username] = user
+    topics = 0
+    if not await Topic.exists():
+        for slug, author, title, body in DEMO_TOPICS:
+            category = await Category.get(slug=slug)
+            topic, _post = await do_create_topic(users[author], category, title, body, ["demo"])
+            topics += 1
+            if slug == "ai-ml":
+                await do_create_post(
+                    users["moderator"],
+                    topic,
+                    category,
+                    "We use SHAP values to show officers why a declaration was flagged. "
+                    "It helped adoption a lot. @member, happy to share our notes.",
+                )
+    return SeedReport(
+        password=password if created_accounts else None,
+        generated_password=generated and bool(created_accounts),
+        created_accounts=created_accounts,
+        created_categories=categories,
+        created_topics=topics,
+    )

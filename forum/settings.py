@@ -1,0 +1,79 @@
+"""Settings read from the environment, each with a default that works on a bare machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+DATABASE_SCHEMES = {"sqlite", "postgres", "postgresql", "asyncpg"}
+BROKER_SCHEMES = {"memory", "redis", "rediss"}
+SMTP_SCHEMES = {"file", "smtp", "smtps"}
+
+
+class SettingsError(Exception):
+    """A setting that cannot work; the message is one line meant for an operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite://var/forum.sqlite3"
+    broker_url: str = "memory://"
+    smtp_url: str = "file://var/outbox"
+    secret_key: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    var_dir: Path = field(default=Path("var"))
+    max_body_bytes: int = 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        var_dir = Path(env.get("FORUM_VAR_DIR", "var"))
+        settings = cls(
+            database_url=env.get("FORUM_DATABASE_URL", f"sqlite://{var_dir}/forum.sqlite3"),
+            broker_url=env.get("FORUM_BROKER_URL", "memory://"),
+            smtp_url=env.get("FORUM_SMTP_URL", f"file://{var_dir}/outbox"),
+            secret_key=env.get("FORUM_SECRET_KEY", ""),
+            base_url=env.get("FORUM_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            var_dir=var_dir,
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        _check_scheme("FORUM_DATABASE_URL", self.database_url, DATABASE_SCHEMES)
+        _check_scheme("FORUM_BROKER_URL", self.broker_url, BROKER_SCHEMES)
+        _check_scheme("FORUM_SMTP_URL", self.smtp_url, SMTP_SCHEMES)
+        _check_scheme("FORUM_BASE_URL", self.base_url, {"http", "https"})
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def origin(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def resolved_secret_key(self) -> str:
+        """The explicit key, or one generated once into var/ and reused on later starts."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.var_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+def _check_scheme(name: str, url: str, allowed: set[str]) -> None:
+    scheme = urlsplit(url).scheme
+    if scheme not in allowed:
+        known = ", ".join(f"{s}://" for s in sorted(allowed))
+        raise SettingsError(f"{name}={url!r}: unknown URL scheme {scheme!r} (use one of {known})")

@@ -1,0 +1,68 @@
+"""Jinja2 rendering for pages: autoescaped, every string translatable, CSRF token at hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from forum import i18n
+from forum.auth import identity
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+def _timeago(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    seconds = int((datetime.now(UTC) - value).total_seconds())
+    if seconds < 60:
+        return i18n.gettext("just now")
+    for size, singular, plural in (
+        (86400 * 365, "%(n)d year ago", "%(n)d years ago"),
+        (86400 * 30, "%(n)d month ago", "%(n)d months ago"),
+        (86400, "%(n)d day ago", "%(n)d days ago"),
+        (3600, "%(n)d hour ago", "%(n)d hours ago"),
+        (60, "%(n)d minute ago", "%(n)d minutes ago"),
+    ):
+        if seconds >= size:
+            n = seconds // size
+            return i18n.ngettext(singular, plural, n) % {"n": n}
+    return ""
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        auto_reload=False,
+        enable_async=False,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    env.filters["timeago"] = _timeago
+    env.filters["isodate"] = lambda d: d.isoformat() if d else ""
+    return env
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HTMLResponse:
+    ident = identity(request)
+    values = {
+        "request": request,
+        "user": ident.user,
+        "csrf_token": ident.csrf_token,
+        "lang": i18n.DEFAULT_LANGUAGE,
+        **(context or {}),
+    }
+    html = environment().get_template(template).render(values)
+    return HTMLResponse(html, status_code=status)
