@@ -40,3 +40,22 @@ def require_user(conn: HTTPConnection) -> User:
     if user is None:
         raise NotAuthenticated(_("Log in first."))
     return user
+
+
+def session_cookie(key: str, *, secure: bool, max_age: int = 30 * 86400) -> str:
+    """The Set-Cookie value that carries a new session."""
+    cookie = f"{SESSION_COOKIE}={key}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax"
+    return cookie + ("; Secure" if secure else "")
+
+
+def clear_session_cookie(*, secure: bool) -> str:
+    return session_cookie("", secure=secure, max_age=0)
+
+
+def csrf_for_session(conn: HTTPConnection, session_key: str) -> str:
+    """The CSRF token a page must carry once a login has put `session_key` in the cookie."""
+    from forum.security import csrf_token
+
+    ident = identity(conn)
+    secret: str = conn.app.state.secret_key
+    return csrf_token(secret, ident.csrf_cookie, session_key)
