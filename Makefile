@@ -27,7 +27,7 @@ lint: install
 	$(BIN)/mypy
 
 test: install lint
-	$(BIN)/pytest
+	$(BIN)/pytest -q
 
 migrate: install
 	$(BIN)/forum migrate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,10 +53,8 @@ async def init_db(database_url: str) -> None:
 
 
 async def close_db() -> None:
-    try:
+    with contextlib.suppress(Exception):  # closing a connection that never opened is fine
         await connections.close_all()
-    except Exception:  # noqa: S110 - closing a connection that never opened is not an error
-        pass
 
 
 async def migrate(database_url: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.indexes import Index
@@ -297,7 +298,7 @@ class Event(Model):
     channel = fields.CharField(max_length=80, db_index=True)
     category_id = fields.IntField(null=True)
     user_id = fields.IntField(null=True)
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -314,7 +315,7 @@ class AuditLog(Model):
     target_type = fields.CharField(max_length=30)
     target_id = fields.IntField(null=True)
     reason = fields.TextField(default="")
-    data = fields.JSONField(default=dict)
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

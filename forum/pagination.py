@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from typing import Any
 
 from forum.errors import BadRequest
@@ -16,7 +17,7 @@ def encode_cursor(*key: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
+def decode_cursor(cursor: str, *types: Callable[[Any], Any]) -> tuple[Any, ...]:
     """Decode a cursor whose parts have the given types, or raise BadRequest (HTTP 400)."""
     try:
         if len(cursor) > 200:
@@ -25,7 +26,7 @@ def decode_cursor(cursor: str, *types: type) -> tuple[Any, ...]:
         parts = json.loads(raw)
         if not isinstance(parts, list) or len(parts) != len(types):
             raise ValueError("wrong shape")
-        values = []
+        values: list[Any] = []
         for part, kind in zip(parts, types, strict=True):
             if kind is bool:
                 if not isinstance(part, bool):

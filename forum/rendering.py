@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-
 from collections.abc import Sequence
+from functools import lru_cache
 
 import bleach
 from markdown_it import MarkdownIt

@@ -75,7 +75,9 @@ class RedisBroker:
         # Losing Redis must not lose a post: the event is already in the log, and
         # clients catch up from there when the broker returns.
         try:
-            await self._redis.publish(CHANNEL, json.dumps(event, separators=(",", ":"), default=str))
+            await self._redis.publish(
+                CHANNEL, json.dumps(event, separators=(",", ":"), default=str)
+            )
         except Exception as exc:
             log.warning("broker publish failed (clients will catch up from the log): %s", exc)
 
@@ -88,7 +90,7 @@ class RedisBroker:
                     yield json.loads(message["data"])
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def healthy(self) -> bool:
         try:

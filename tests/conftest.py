@@ -48,7 +48,8 @@ def postgres_migrated() -> str:
 async def _truncate_all() -> None:
     conn = connections.get("default")
     rows = await conn.execute_query_dict(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
+        "SELECT tablename FROM pg_tables"
+        " WHERE schemaname = 'public' AND tablename <> 'tortoise_migrations'"
     )
     names = ", ".join(f'"{r["tablename"]}"' for r in rows)
     if names:

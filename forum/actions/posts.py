@@ -34,7 +34,9 @@ async def _record_mentions(post: Post, author: User, topic: Topic, category: Cat
     names = mentioned_usernames(post.source)
     if not names:
         return
-    already = set(await Mention.filter(post_id=post.id).values_list("user_id", flat=True))
+    already: set[int] = set(
+        await Mention.filter(post_id=post.id).values_list("user_id", flat=True)  # type: ignore[arg-type]
+    )
     for user in await User.filter(username__in=names, is_active=True):
         if user.id == author.id or user.id in already:
             continue
@@ -105,9 +107,7 @@ async def do_create_post(
         )
 
 
-async def do_edit_post(
-    user: User, post: Post, topic: Topic, category: Category, body: str
-) -> Post:
+async def do_edit_post(user: User, post: Post, topic: Topic, category: Category, body: str) -> Post:
     body = check_body(body)
     if not policy.can_edit_post(user, post, topic, category):
         raise Forbidden(_("You may not edit this post."))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from tortoise.exceptions import IntegrityError
 
 from forum import policy
@@ -18,12 +20,10 @@ async def do_mark_read(user: User, topic: Topic, post_number: int) -> None:
     ).update(last_read_post_number=number)
     if updated:
         return
-    try:
+    with contextlib.suppress(IntegrityError):  # created concurrently: the next read wins
         await TopicUser.get_or_create(
             user_id=user.id, topic_id=topic.id, defaults={"last_read_post_number": number}
         )
-    except IntegrityError:  # created concurrently; the update above will win next time
-        pass
 
 
 async def do_set_bookmark(
@@ -32,10 +32,8 @@ async def do_set_bookmark(
     if not policy.can_see_topic(user, topic, category) or user is None:
         raise Forbidden(_("You may not bookmark this post."))
     if present:
-        try:
+        with contextlib.suppress(IntegrityError):  # bookmarked concurrently: same result
             await Bookmark.get_or_create(user_id=user.id, post_id=post.id)
-        except IntegrityError:
-            pass
     else:
         await Bookmark.filter(user_id=user.id, post_id=post.id).delete()
     return present

@@ -106,7 +106,9 @@ async def list_topics(
     ids = [t.id for t in topics]
     tags = await _tags_by_topic(ids)
     reads = await _last_read(user, ids)
-    rows = [TopicRow(t, categories[t.category_id], tags.get(t.id, []), reads.get(t.id)) for t in topics]
+    rows = [
+        TopicRow(t, categories[t.category_id], tags.get(t.id, []), reads.get(t.id)) for t in topics
+    ]
     next_cursor = None
     if more and topics:
         last = topics[-1]
@@ -210,11 +212,8 @@ async def topic_page(
                 post_id__in=ids, user_id=user.id
             ).values_list("post_id", "kind"):
                 mine[post_id].add(kind)
-            bookmarked = set(
-                await Bookmark.filter(post_id__in=ids, user_id=user.id).values_list(
-                    "post_id", flat=True
-                )
-            )
+            marked = Bookmark.filter(post_id__in=ids, user_id=user.id)
+            bookmarked = set(await marked.values_list("post_id", flat=True))  # type: ignore[arg-type]
     views = []
     for post in posts:
         parent = post.reply_to
@@ -256,7 +255,7 @@ async def post_revisions(user: User | None, post_id: int) -> tuple[Post, list[Po
     post, topic, category = await access_post(user, post_id)
     if not policy.can_see_revisions(user, post, topic, category):
         raise NotFound(_("No such post."))
-    revisions = await PostRevision.filter(post_id=post.id).select_related("editor").order_by(
-        "-version"
+    revisions = (
+        await PostRevision.filter(post_id=post.id).select_related("editor").order_by("-version")
     )
     return post, revisions
