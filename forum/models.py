@@ -120,6 +120,8 @@ class Topic(Model):
     post_count = fields.IntField(default=0)
     highest_post_number = fields.IntField(default=0)
     views = fields.IntField(default=0)
+    # Bumped by every event about the topic: cached views of it are keyed by this number.
+    version = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     last_posted_at = fields.DatetimeField()
     last_poster: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(

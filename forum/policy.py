@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from forum.models import Category, Post, PostingRight, Topic, User, Visibility
+from forum.queries.rows import PostRow
+
+AnyPost = Post | PostRow
 
 REACTION_KINDS = ("like", "heart", "insightful", "celebrate", "thinking")
 EDIT_WINDOW_OWN_POSTS = None  # members may edit their own posts without a time limit
@@ -47,7 +50,7 @@ def can_see_topic(user: User | None, topic: Topic, category: Category) -> bool:
     return topic.deleted_at is None or is_staff(user)
 
 
-def can_see_post_body(user: User | None, post: Post) -> bool:
+def can_see_post_body(user: User | None, post: AnyPost) -> bool:
     """Deleted and hidden posts keep their place in a topic but not their text."""
     if post.deleted_at is None and not post.hidden:
         return True
@@ -72,7 +75,7 @@ def can_reply(user: User | None, topic: Topic, category: Category) -> bool:
     return True
 
 
-def can_edit_post(user: User | None, post: Post, topic: Topic, category: Category) -> bool:
+def can_edit_post(user: User | None, post: AnyPost, topic: Topic, category: Category) -> bool:
     if not can_see_topic(user, topic, category) or not is_member(user) or post.deleted_at:
         return False
     if is_staff(user):
@@ -81,7 +84,7 @@ def can_edit_post(user: User | None, post: Post, topic: Topic, category: Categor
     return post.author_id == user.id and not topic.closed and not post.hidden
 
 
-def can_delete_post(user: User | None, post: Post, topic: Topic, category: Category) -> bool:
+def can_delete_post(user: User | None, post: AnyPost, topic: Topic, category: Category) -> bool:
     if not can_see_topic(user, topic, category) or post.deleted_at is not None:
         return False
     if is_staff(user):
@@ -89,7 +92,7 @@ def can_delete_post(user: User | None, post: Post, topic: Topic, category: Categ
     return is_member(user) and user is not None and post.author_id == user.id
 
 
-def can_react(user: User | None, post: Post, topic: Topic, category: Category) -> bool:
+def can_react(user: User | None, post: AnyPost, topic: Topic, category: Category) -> bool:
     return (
         can_see_topic(user, topic, category)
         and is_member(user)
@@ -98,7 +101,7 @@ def can_react(user: User | None, post: Post, topic: Topic, category: Category) -
     )
 
 
-def can_see_revisions(user: User | None, post: Post, topic: Topic, category: Category) -> bool:
+def can_see_revisions(user: User | None, post: AnyPost, topic: Topic, category: Category) -> bool:
     return can_see_topic(user, topic, category) and can_see_post_body(user, post)
 
 

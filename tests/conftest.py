@@ -17,6 +17,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from forum.app import create_app
 from forum.db import close_db, migrate, tortoise_config
+from forum.queries.topics import clear_cache
 from forum.settings import Settings
 
 PG_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
@@ -70,6 +71,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def db(database_url: str) -> AsyncIterator[str]:
     # Tortoise caches SQL per connection name; tests switch dialects under one name.
     EXECUTOR_CACHE.clear()
+    clear_cache()
     await Tortoise.init(config=tortoise_config(database_url))
     if database_url.startswith("postgres"):
         await _truncate_all()

@@ -125,6 +125,7 @@ class Migration(migrations.Migration):
                 ('post_count', fields.IntField(default=0)),
                 ('highest_post_number', fields.IntField(default=0)),
                 ('views', fields.IntField(default=0)),
+                ('version', fields.IntField(default=0)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('last_posted_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('last_poster', fields.ForeignKeyField('forum.User', source_field='last_poster_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.SET_NULL)),

@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from tortoise.expressions import Q
-from tortoise.functions import Count
 
 from forum import policy
 from forum.errors import NotFound
 from forum.i18n import _
 from forum.models import (
-    Bookmark,
     Category,
     Post,
+    PostingRight,
     PostRevision,
-    Reaction,
     Topic,
     TopicTag,
     TopicUser,
     User,
+    Visibility,
 )
 from forum.pagination import decode_cursor, encode_cursor
 from forum.queries.categories import all_categories
+from forum.queries.rows import Author, PostRow
+from forum.queries.sql import as_bool, as_datetime, fetch, in_list
 
 TOPICS_PER_PAGE = 30
 POSTS_PER_PAGE = 20
@@ -134,7 +136,7 @@ async def access_post(user: User | None, post_id: int) -> tuple[Post, Topic, Cat
 
 @dataclass
 class PostView:
-    post: Post
+    post: PostRow
     visible: bool
     reactions: dict[str, int] = field(default_factory=dict)
     mine: set[str] = field(default_factory=set)
@@ -164,6 +166,138 @@ class TopicPage:
         return min(read + 1, self.topic.highest_post_number)
 
 
+@dataclass(frozen=True)
+class _SharedPage:
+    """What every viewer of one page of a topic sees alike; cached by topic version."""
+
+    posts: list[PostRow]
+    parents: dict[int, tuple[int, str]]  # reply_to post id -> (number, username)
+    counts: dict[int, dict[str, int]]
+    tags: list[str]
+    more: bool
+
+
+_TOPIC_SQL = (
+    "SELECT t.id, t.category_id, t.author_id, t.title, t.pinned, t.closed, t.post_count,"
+    " t.highest_post_number, t.views, t.version, t.created_at, t.last_posted_at,"
+    " t.last_poster_id, t.deleted_at, c.slug AS c_slug, c.name AS c_name,"
+    " c.description AS c_description, c.position AS c_position,"
+    " c.visibility AS c_visibility, c.posting_right AS c_posting_right,"
+    " c.topic_count AS c_topic_count, c.post_count AS c_post_count"
+    " FROM topics t JOIN categories c ON c.id = t.category_id WHERE t.id = ?"
+)
+_POSTS_SQL = (
+    "SELECT p.id, p.number, p.author_id, p.reply_to_id, p.source, p.html, p.version,"
+    " p.created_at, p.edited_at, p.deleted_at, p.hidden, u.username, u.display_name,"
+    " r.number AS parent_number, ru.username AS parent_username"
+    " FROM posts p JOIN users u ON u.id = p.author_id"
+    " LEFT JOIN posts r ON r.id = p.reply_to_id LEFT JOIN users ru ON ru.id = r.author_id"
+    " WHERE p.topic_id = ? AND {where} ORDER BY p.number {order} LIMIT ?"
+)
+_EXTRAS_SQL = (
+    "SELECT 'tag' AS k, 0 AS a, g.name AS b, 0 AS n FROM topic_tags tt"
+    " JOIN tags g ON g.id = tt.tag_id WHERE tt.topic_id = ?"
+    " UNION ALL SELECT 'rx', post_id, kind, COUNT(*) FROM reactions"
+    " WHERE post_id IN ({ids}) GROUP BY post_id, kind"
+)
+_MINE_SQL = (
+    "SELECT 'read' AS k, last_read_post_number AS a, CAST(NULL AS VARCHAR(20)) AS b"
+    " FROM topic_users WHERE user_id = ? AND topic_id = ?"
+    " UNION ALL SELECT 'rx', post_id, kind FROM reactions WHERE user_id = ? AND post_id IN ({ids})"
+    " UNION ALL SELECT 'bm', post_id, NULL FROM bookmarks WHERE user_id = ? AND post_id IN ({ids})"
+)
+_CACHE: OrderedDict[tuple[int, str, int, str, int], _SharedPage] = OrderedDict()
+_CACHE_SIZE = 2048
+
+
+def clear_cache() -> None:
+    _CACHE.clear()
+
+
+def _topic_from_row(row: dict[str, Any]) -> tuple[Topic, Category]:
+    category = Category(
+        id=row["category_id"],
+        slug=row["c_slug"],
+        name=row["c_name"],
+        description=row["c_description"],
+        position=row["c_position"],
+        visibility=Visibility(row["c_visibility"]),
+        posting_right=PostingRight(row["c_posting_right"]),
+        topic_count=row["c_topic_count"],
+        post_count=row["c_post_count"],
+    )
+    topic = Topic(
+        id=row["id"],
+        category_id=row["category_id"],
+        author_id=row["author_id"],
+        title=row["title"],
+        pinned=as_bool(row["pinned"]),
+        closed=as_bool(row["closed"]),
+        post_count=row["post_count"],
+        highest_post_number=row["highest_post_number"],
+        views=row["views"],
+        version=row["version"],
+        created_at=as_datetime(row["created_at"]),
+        last_posted_at=as_datetime(row["last_posted_at"]),
+        last_poster_id=row["last_poster_id"],
+        deleted_at=as_datetime(row["deleted_at"]),
+    )
+    topic._saved_in_db = True
+    topic.category = category
+    return topic, category
+
+
+async def _shared_page(topic: Topic, where: str, order: str, arg: int, limit: int) -> _SharedPage:
+    # created_at tells apart two topics that got the same id (a restored or reset database).
+    key = (topic.id, topic.created_at.isoformat(), topic.version, f"{where}{order}{arg}", limit)
+    cached = _CACHE.get(key)
+    if cached is not None:
+        _CACHE.move_to_end(key)
+        return cached
+    rows = await fetch(_POSTS_SQL.format(where=where, order=order), topic.id, arg, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if order == "DESC":
+        rows.reverse()
+    posts: list[PostRow] = []
+    parents: dict[int, tuple[int, str]] = {}
+    for r in rows:
+        created = as_datetime(r["created_at"])
+        assert created is not None
+        posts.append(
+            PostRow(
+                id=r["id"],
+                topic_id=topic.id,
+                number=r["number"],
+                author_id=r["author_id"],
+                author=Author(r["author_id"], r["username"], r["display_name"]),
+                reply_to_id=r["reply_to_id"],
+                source=r["source"],
+                html=r["html"],
+                version=r["version"],
+                created_at=created,
+                edited_at=as_datetime(r["edited_at"]),
+                deleted_at=as_datetime(r["deleted_at"]),
+                hidden=as_bool(r["hidden"]),
+            )
+        )
+        if r["reply_to_id"] is not None and r["parent_number"] is not None:
+            parents[r["reply_to_id"]] = (r["parent_number"], r["parent_username"])
+    ids = [p.id for p in posts]
+    tags: list[str] = []
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for x in await fetch(_EXTRAS_SQL.format(ids=in_list(ids)), topic.id, *ids):
+        if x["k"] == "tag":
+            tags.append(x["b"])
+        else:
+            counts[x["a"]][x["b"]] = x["n"]
+    shared = _SharedPage(posts, parents, dict(counts), sorted(tags), more)
+    _CACHE[key] = shared
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return shared
+
+
 async def topic_page(
     user: User | None,
     topic_id: int,
@@ -172,65 +306,63 @@ async def topic_page(
     near: int | None = None,
     limit: int = POSTS_PER_PAGE,
 ) -> TopicPage:
-    """One page of a topic's posts, with reactions, bookmarks and read state."""
-    topic, category = await access_topic(user, topic_id)
-    query = Post.filter(topic_id=topic.id).select_related("author", "reply_to__author")
+    """One page of a topic's posts, with reactions, bookmarks and read state.
+
+    Queries: the topic (always, for access and version), the posts with tags and reaction
+    counts (only when the topic changed since it was last cached), and the viewer's own
+    read state, reactions and bookmarks (only for a logged-in viewer).
+    """
+    rows = await fetch(_TOPIC_SQL, topic_id) if 0 < topic_id < 2**31 else []
+    if not rows:
+        raise NotFound(_("No such topic."))
+    topic, category = _topic_from_row(rows[0])
+    if not policy.can_see_topic(user, topic, category):
+        raise NotFound(_("No such topic."))
     backwards = False
+    where, order, arg = "p.number > ?", "ASC", 0
     if cursor:
         direction, number = decode_cursor(cursor, str, int)
         if direction not in ("a", "b"):
             decode_cursor("", str)  # raises BadRequest
         backwards = direction == "b"
-        query = query.filter(number__lt=number) if backwards else query.filter(number__gt=number)
+        where, order, arg = (
+            ("p.number < ?", "DESC", number) if backwards else (where, order, number)
+        )
     elif near is not None:
-        query = query.filter(number__gte=max(near, 1))
-    posts = await query.order_by("-number" if backwards else "number").limit(limit + 1)
-    more = len(posts) > limit
-    posts = posts[:limit]
-    if backwards:
-        posts.reverse()
+        arg = max(min(near, 2**31), 1) - 1
+    shared = await _shared_page(topic, where, order, arg, limit)
+    posts = shared.posts
     ids = [p.id for p in posts]
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
     mine: dict[int, set[str]] = defaultdict(set)
     bookmarked: set[int] = set()
     last_read: int | None = None
-    tags = await _tags_by_topic([topic.id])
-    if ids:
-        rows = (
-            await Reaction.filter(post_id__in=ids)
-            .annotate(n=Count("id"))
-            .group_by("post_id", "kind")
-            .values_list("post_id", "kind", "n")
-        )
-        for post_id, kind, n in rows:
-            counts[post_id][kind] = n
     if user is not None:
-        reads = await _last_read(user, [topic.id])
-        last_read = reads.get(topic.id)
-        if ids:
-            for post_id, kind in await Reaction.filter(
-                post_id__in=ids, user_id=user.id
-            ).values_list("post_id", "kind"):
-                mine[post_id].add(kind)
-            marked = Bookmark.filter(post_id__in=ids, user_id=user.id)
-            bookmarked = set(await marked.values_list("post_id", flat=True))  # type: ignore[arg-type]
+        sql = _MINE_SQL.format(ids=in_list(ids))
+        for x in await fetch(sql, user.id, topic.id, user.id, *ids, user.id, *ids):
+            if x["k"] == "read":
+                last_read = x["a"]
+            elif x["k"] == "rx":
+                mine[x["a"]].add(x["b"])
+            else:
+                bookmarked.add(x["a"])
     views = []
     for post in posts:
-        parent = post.reply_to
+        parent = shared.parents.get(post.reply_to_id) if post.reply_to_id else None
         views.append(
             PostView(
                 post=post,
                 visible=policy.can_see_post_body(user, post),
-                reactions=counts.get(post.id, {}),
+                reactions=shared.counts.get(post.id, {}),
                 mine=mine.get(post.id, set()),
                 bookmarked=post.id in bookmarked,
-                reply_to_number=parent.number if parent else None,
-                reply_to_username=parent.author.username if parent else None,
+                reply_to_number=parent[0] if parent else None,
+                reply_to_username=parent[1] if parent else None,
                 can_edit=policy.can_edit_post(user, post, topic, category),
                 can_delete=policy.can_delete_post(user, post, topic, category),
                 can_react=policy.can_react(user, post, topic, category),
             )
         )
+    more = shared.more
     if backwards:
         prev_cursor = encode_cursor("b", posts[0].number) if more and posts else None
         next_cursor = encode_cursor("a", posts[-1].number) if posts else None
@@ -241,7 +373,7 @@ async def topic_page(
     return TopicPage(
         topic=topic,
         category=category,
-        tags=tags.get(topic.id, []),
+        tags=shared.tags,
         posts=views,
         next_cursor=next_cursor,
         prev_cursor=prev_cursor,

@@ -1,0 +1,81 @@
+"""Reads cost a constant number of queries, and cached pages never show stale content."""
+
+from __future__ import annotations
+
+from forum.actions.posts import do_create_post, do_delete_post, do_edit_post
+from forum.actions.reactions import do_set_reaction
+from forum.actions.reading import do_set_bookmark
+from forum.actions.topics import do_create_topic, do_update_topic
+from forum.db import count_queries
+from forum.models import Category, Role, Topic, User
+from forum.queries.topics import list_topics, topic_page
+from tests.helpers import categories, make_user
+
+
+async def busy_topic(author: User, others: list[User], category: Category, posts: int) -> Topic:
+    topic, first = await do_create_topic(
+        author, category, f"Topic with {posts} posts", "first", ["a", "b", "c"]
+    )
+    previous = first
+    for i in range(posts - 1):
+        previous = await do_create_post(author, topic, category, f"post {i}", reply_to=previous)
+        for user in others:
+            await do_set_reaction(user, previous, topic, category, "like", True)
+        await do_set_bookmark(others[0], previous, topic, category, True)
+    return topic
+
+
+async def test_a_topic_page_costs_the_same_queries_for_3_or_30_posts(db: str) -> None:
+    cats = await categories()
+    alice, bob, carol = await make_user("alice"), await make_user("bob"), await make_user("carol")
+    small = await busy_topic(alice, [bob, carol], cats["iot"], 3)
+    large = await busy_topic(alice, [bob, carol], cats["iot"], 30)
+    counts = []
+    for topic in (small, large):
+        with count_queries() as cold:
+            page = await topic_page(bob, topic.id)
+        with count_queries() as warm:
+            await topic_page(bob, topic.id)
+        counts.append((cold.count, warm.count))
+        assert page.posts[1].mine == {"like"} and page.posts[1].bookmarked
+    # cold: topic, posts, tags+reaction counts, the viewer's own state; warm: topic, own state
+    assert counts == [(4, 2), (4, 2)]
+
+
+async def test_a_topic_list_costs_the_same_queries_for_any_number_of_topics(db: str) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await busy_topic(alice, [bob], cats["iot"], 2)
+    with count_queries() as few:
+        await list_topics(bob, category=cats["iot"])
+    for i in range(12):
+        await busy_topic(alice, [bob], cats["iot"], 2 + i % 3)
+    with count_queries() as many:
+        listing = await list_topics(bob, category=cats["iot"])
+    assert len(listing.rows) == 13
+    assert few.count == many.count == 4
+
+
+async def test_cached_pages_show_every_change_at_once(db: str) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    mod = await make_user("mod", role=Role.MODERATOR)
+    iot = cats["iot"]
+    topic, first = await do_create_topic(alice, iot, "Electronic seals", "original")
+    await topic_page(bob, topic.id)  # warm the cache
+
+    await do_set_reaction(bob, first, topic, iot, "heart", True)
+    assert (await topic_page(alice, topic.id)).posts[0].reactions == {"heart": 1}
+
+    await do_edit_post(alice, first, topic, iot, "edited *text*")
+    assert (await topic_page(bob, topic.id)).posts[0].post.html == "<p>edited <em>text</em></p>"
+
+    reply = await do_create_post(bob, topic, iot, "a reply")
+    assert [v.post.number for v in (await topic_page(bob, topic.id)).posts] == [1, 2]
+
+    await do_delete_post(bob, reply, topic, iot)
+    assert (await topic_page(alice, topic.id)).posts[1].visible is False
+
+    await do_update_topic(mod, topic, iot, closed=True, tags=["sealed"])
+    page = await topic_page(alice, topic.id)
+    assert page.topic.closed and page.tags == ["sealed"] and not page.can_reply
