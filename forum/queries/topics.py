@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tortoise.expressions import Q
-
 from forum import policy
 from forum.errors import NotFound
 from forum.i18n import _
@@ -74,6 +72,55 @@ async def _last_read(user: User | None, topic_ids: list[int]) -> dict[int, int]:
     return dict(rows)
 
 
+_LIST_SQL = (
+    "SELECT t.id, t.category_id, t.author_id, t.title, t.pinned, t.closed, t.post_count,"
+    " t.highest_post_number, t.views, t.version, t.created_at, t.last_posted_at,"
+    " t.last_poster_id, t.deleted_at, a.username AS a_username,"
+    " a.display_name AS a_display_name, lp.username AS lp_username,"
+    " lp.display_name AS lp_display_name"
+    " FROM topics t JOIN users a ON a.id = t.author_id"
+    " LEFT JOIN users lp ON lp.id = t.last_poster_id"
+    " WHERE t.category_id IN ({categories}) AND t.deleted_at IS NULL{after}"
+    " ORDER BY {order} LIMIT ?"
+)
+_LIST_EXTRAS_SQL = (
+    "SELECT 'tag' AS k, tt.topic_id AS a, g.name AS b FROM topic_tags tt"
+    " JOIN tags g ON g.id = tt.tag_id WHERE tt.topic_id IN ({ids})"
+    " UNION ALL SELECT 'read', topic_id, CAST(last_read_post_number AS VARCHAR(20))"
+    " FROM topic_users WHERE user_id = ? AND topic_id IN ({ids})"
+)
+_AFTER = " AND (t.last_posted_at < ? OR (t.last_posted_at = ? AND t.id < ?))"
+
+
+def _user(id: int, username: str | None, display_name: str | None) -> User:
+    return User(id=id, username=username or "", display_name=display_name or "")
+
+
+def _listed_topic(row: dict[str, Any], category: Category) -> Topic:
+    topic = Topic(
+        id=row["id"],
+        category_id=row["category_id"],
+        author_id=row["author_id"],
+        title=row["title"],
+        pinned=as_bool(row["pinned"]),
+        closed=as_bool(row["closed"]),
+        post_count=row["post_count"],
+        highest_post_number=row["highest_post_number"],
+        views=row["views"],
+        version=row["version"],
+        created_at=as_datetime(row["created_at"]),
+        last_posted_at=as_datetime(row["last_posted_at"]),
+        last_poster_id=row["last_poster_id"],
+        deleted_at=None,
+    )
+    topic._saved_in_db = True
+    topic.category = category
+    topic.author = _user(row["author_id"], row["a_username"], row["a_display_name"])
+    if row["last_poster_id"] is not None:
+        topic.last_poster = _user(row["last_poster_id"], row["lp_username"], row["lp_display_name"])
+    return topic
+
+
 async def list_topics(
     user: User | None,
     *,
@@ -81,42 +128,55 @@ async def list_topics(
     cursor: str | None = None,
     limit: int = TOPICS_PER_PAGE,
 ) -> TopicList:
-    """Topics by last activity (pinned first within a category), keyset-paginated."""
+    """Topics by last activity (pinned first within a category), keyset-paginated.
+
+    Queries: categories, one page of topics with authors, and tags with the viewer's read state.
+    """
     categories = {c.id: c for c in await all_categories()}
     visible = [cid for cid, c in categories.items() if policy.can_see_category(user, c)]
     if category is not None:
         if category.id not in visible:
             raise NotFound(_("No such category."))
         visible = [category.id]
-    query = Topic.filter(category_id__in=visible, deleted_at=None).select_related(
-        "author", "last_poster"
-    )
     pinned_first = category is not None
+    after, args = "", []
     if cursor:
         if pinned_first:
             pinned, at, last_id = decode_cursor(cursor, bool, datetime.fromisoformat, int)
-            after = Q(last_posted_at__lt=at) | Q(last_posted_at=at, id__lt=last_id)
-            condition = Q(pinned=pinned) & after
-            query = query.filter(condition | Q(pinned=False) if pinned else condition)
+            after = f" AND ((t.pinned = ?{_AFTER})" + (" OR t.pinned = ?)" if pinned else ")")
+            args = [pinned, at, at, last_id] + ([False] if pinned else [])
         else:
             at, last_id = decode_cursor(cursor, datetime.fromisoformat, int)
-            query = query.filter(Q(last_posted_at__lt=at) | Q(last_posted_at=at, id__lt=last_id))
-    order = ["-last_posted_at", "-id"]
-    topics = await query.order_by(*(["-pinned"] if pinned_first else []), *order).limit(limit + 1)
-    more = len(topics) > limit
-    topics = topics[:limit]
+            after, args = _AFTER, [at, at, last_id]
+    order = "t.last_posted_at DESC, t.id DESC"
+    sql = _LIST_SQL.format(
+        categories=in_list(visible),
+        after=after,
+        order=f"t.pinned DESC, {order}" if pinned_first else order,
+    )
+    rows = await fetch(sql, *visible, *args, limit + 1) if visible else []
+    more = len(rows) > limit
+    topics = [_listed_topic(r, categories[r["category_id"]]) for r in rows[:limit]]
     ids = [t.id for t in topics]
-    tags = await _tags_by_topic(ids)
-    reads = await _last_read(user, ids)
-    rows = [
-        TopicRow(t, categories[t.category_id], tags.get(t.id, []), reads.get(t.id)) for t in topics
+    tags: dict[int, list[str]] = defaultdict(list)
+    reads: dict[int, int] = {}
+    if ids:
+        extras = _LIST_EXTRAS_SQL.format(ids=in_list(ids))
+        for x in await fetch(extras, *ids, user.id if user else 0, *ids):
+            if x["k"] == "tag":
+                tags[x["a"]].append(x["b"])
+            else:
+                reads[x["a"]] = int(x["b"])
+    result = [
+        TopicRow(t, categories[t.category_id], sorted(tags.get(t.id, [])), reads.get(t.id))
+        for t in topics
     ]
     next_cursor = None
     if more and topics:
         last = topics[-1]
         key = (last.last_posted_at.isoformat(), last.id)
         next_cursor = encode_cursor(last.pinned, *key) if pinned_first else encode_cursor(*key)
-    return TopicList(rows, next_cursor)
+    return TopicList(result, next_cursor)
 
 
 async def access_topic(user: User | None, topic_id: int) -> tuple[Topic, Category]:
