@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
@@ -11,6 +12,7 @@ from forum.errors import Conflict, Invalid
 from forum.events import atomic
 from forum.i18n import _
 from forum.models import ApiToken, Role, Session, User
+from forum.queries.sql import as_bool, as_datetime, fetch
 from forum.security import (
     dummy_verify,
     hash_password,
@@ -115,17 +117,66 @@ async def do_revoke_session(session_id: int) -> None:
     await Session.filter(id=session_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
 
 
+_USER_COLUMNS = (
+    "u.id AS u_id, u.email, u.username, u.display_name, u.password_hash, u.role,"
+    " u.is_verified, u.is_active, u.bio, u.created_at AS u_created_at, u.last_seen_at"
+)
+_SESSION_SQL = (
+    "SELECT s.id, s.key_hash, s.created_at, s.last_seen_at AS s_last_seen_at, s.expires_at,"
+    " s.user_agent, s.ip, " + _USER_COLUMNS + " FROM sessions s JOIN users u ON u.id = s.user_id"
+    " WHERE s.key_hash = ? AND s.revoked_at IS NULL"
+)
+_TOKEN_SQL = (
+    "SELECT " + _USER_COLUMNS + " FROM api_tokens t JOIN users u ON u.id = t.user_id"
+    " WHERE t.token_hash = ? AND t.revoked_at IS NULL"
+)
+
+
+def _user_from_row(row: dict[str, Any]) -> User:
+    user = User(
+        id=row["u_id"],
+        email=row["email"],
+        username=row["username"],
+        display_name=row["display_name"],
+        password_hash=row["password_hash"],
+        role=Role(row["role"]),
+        is_verified=as_bool(row["is_verified"]),
+        is_active=as_bool(row["is_active"]),
+        bio=row["bio"],
+        created_at=as_datetime(row["u_created_at"]),
+        last_seen_at=as_datetime(row["last_seen_at"]),
+    )
+    user._saved_in_db = True
+    return user
+
+
 async def session_for_key(key: str) -> Session | None:
-    """The live session behind a cookie, with its user loaded, in one query."""
+    """The live session behind a cookie, with its user loaded, in one query.
+
+    Every request asks this, so it reads a plain row rather than building it through the ORM.
+    """
     if not key or len(key) > 200:
         return None
-    session = (
-        await Session.filter(key_hash=token_hash(key), revoked_at=None)
-        .select_related("user")
-        .first()
-    )
-    if session is None or session.expires_at <= datetime.now(UTC) or not session.user.is_active:
+    rows = await fetch(_SESSION_SQL, token_hash(key))
+    if not rows:
         return None
+    row = rows[0]
+    expires_at = as_datetime(row["expires_at"])
+    if expires_at is None or expires_at <= datetime.now(UTC) or not as_bool(row["is_active"]):
+        return None
+    user = _user_from_row(row)
+    session = Session(
+        id=row["id"],
+        key_hash=row["key_hash"],
+        user_id=user.id,
+        created_at=as_datetime(row["created_at"]),
+        last_seen_at=as_datetime(row["s_last_seen_at"]),
+        expires_at=expires_at,
+        user_agent=row["user_agent"],
+        ip=row["ip"],
+    )
+    session._saved_in_db = True
+    session.user = user
     return session
 
 
@@ -138,11 +189,7 @@ async def do_create_api_token(user: User, name: str = "") -> tuple[ApiToken, str
 async def user_for_api_token(token: str) -> User | None:
     if not token.startswith("scf_") or len(token) > 200:
         return None
-    record = (
-        await ApiToken.filter(token_hash=token_hash(token), revoked_at=None)
-        .select_related("user")
-        .first()
-    )
-    if record is None or not record.user.is_active:
+    rows = await fetch(_TOKEN_SQL, token_hash(token))
+    if not rows or not as_bool(rows[0]["is_active"]):
         return None
-    return record.user
+    return _user_from_row(rows[0])
