@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from forum import i18n
+from forum import i18n, policy
 from forum.auth import identity
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
@@ -50,6 +50,7 @@ def environment() -> Environment:
     )
     env.filters["timeago"] = _timeago
     env.filters["isodate"] = lambda d: d.isoformat() if d else ""
+    env.globals["REACTION_KINDS"] = policy.REACTION_KINDS
     return env
 
 
@@ -61,6 +62,7 @@ def render(
         "request": request,
         "user": ident.user,
         "csrf_token": ident.csrf_token,
+        "is_member": policy.is_member(ident.user),
         "lang": i18n.DEFAULT_LANGUAGE,
         **(context or {}),
     }

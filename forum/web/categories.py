@@ -1,0 +1,62 @@
+"""The home page, category pages, and starting a topic."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from forum import policy
+from forum.actions.reading import do_mark_read
+from forum.actions.topics import do_create_topic
+from forum.auth import current_user, require_user
+from forum.errors import Forbidden, Invalid
+from forum.i18n import _
+from forum.queries.categories import access_category, visible_categories
+from forum.queries.topics import list_topics
+from forum.web.forms import read_form, redirect, split_tags
+from forum.web.templating import render
+
+
+async def home(request: Request) -> Response:
+    user = current_user(request)
+    categories = await visible_categories(user)
+    topics = await list_topics(user, cursor=request.query_params.get("cursor") or None)
+    return render(request, "home.html", {"categories": categories, "topics": topics})
+
+
+async def show_category(request: Request) -> Response:
+    user = current_user(request)
+    category = await access_category(user, request.path_params["slug"])
+    topics = await list_topics(
+        user, category=category, cursor=request.query_params.get("cursor") or None
+    )
+    return render(
+        request,
+        "category.html",
+        {
+            "category": category,
+            "topics": topics,
+            "can_create_topic": policy.can_create_topic(user, category),
+        },
+    )
+
+
+async def new_topic(request: Request) -> Response:
+    user = require_user(request)
+    category = await access_category(user, request.path_params["slug"])
+    if not policy.can_create_topic(user, category):
+        raise Forbidden(_("You may not start a topic in this category."))
+    values = {"title": "", "body": "", "tags": ""}
+    if request.method == "POST":
+        form = await read_form(request)
+        values = {name: form.get(name, "") for name in values}
+        try:
+            topic, post = await do_create_topic(
+                user, category, values["title"], values["body"], split_tags(values["tags"])
+            )
+        except Invalid as exc:
+            context = {"category": category, "values": values, "error": exc}
+            return render(request, "topic_form.html", context, status=422)
+        await do_mark_read(user, topic, post.number)  # your own words are never unread
+        return redirect(f"/t/{topic.id}")
+    return render(request, "topic_form.html", {"category": category, "values": values})

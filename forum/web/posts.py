@@ -1,0 +1,68 @@
+"""One post: its permalink, editing, revisions, deletion, reactions and bookmarks."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from forum import policy
+from forum.actions.posts import do_delete_post, do_edit_post
+from forum.actions.reactions import do_set_reaction
+from forum.actions.reading import do_set_bookmark
+from forum.auth import current_user, require_user
+from forum.errors import Forbidden, Invalid
+from forum.i18n import _
+from forum.queries.topics import access_post, post_revisions
+from forum.web.forms import parse_flag, path_id, post_url, read_form, redirect
+from forum.web.templating import render
+
+
+async def permalink(request: Request) -> Response:
+    post, _topic, _category = await access_post(current_user(request), path_id(request))
+    return redirect(post_url(post))
+
+
+async def edit(request: Request) -> Response:
+    user = require_user(request)
+    post, topic, category = await access_post(user, path_id(request))
+    if not policy.can_edit_post(user, post, topic, category):
+        raise Forbidden(_("You may not edit this post."))
+    if request.method == "POST":
+        body = (await read_form(request)).get("body", "")
+        try:
+            await do_edit_post(user, post, topic, category, body)
+        except Invalid as exc:
+            context = {"post": post, "topic": topic, "body": body, "error": exc}
+            return render(request, "edit.html", context, status=422)
+        return redirect(post_url(post))
+    return render(request, "edit.html", {"post": post, "topic": topic, "body": post.source})
+
+
+async def revisions(request: Request) -> Response:
+    post, found = await post_revisions(current_user(request), path_id(request))
+    return render(request, "revisions.html", {"post": post, "revisions": found})
+
+
+async def delete(request: Request) -> Response:
+    user = require_user(request)
+    post, topic, category = await access_post(user, path_id(request))
+    await do_delete_post(user, post, topic, category)
+    return redirect(post_url(post))
+
+
+async def react(request: Request) -> Response:
+    user = require_user(request)
+    post, topic, category = await access_post(user, path_id(request))
+    form = await read_form(request)
+    await do_set_reaction(
+        user, post, topic, category, form.get("kind", ""), parse_flag(form.get("on"))
+    )
+    return redirect(post_url(post))
+
+
+async def bookmark(request: Request) -> Response:
+    user = require_user(request)
+    post, topic, category = await access_post(user, path_id(request))
+    form = await read_form(request)
+    await do_set_bookmark(user, post, topic, category, parse_flag(form.get("on")))
+    return redirect(post_url(post))

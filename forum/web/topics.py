@@ -1,0 +1,109 @@
+"""A topic's page, jumping to the first unread post, replying, and closing or pinning."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from forum import policy
+from forum.actions.posts import do_create_post
+from forum.actions.reading import do_mark_read
+from forum.actions.topics import do_update_topic
+from forum.auth import current_user, require_user
+from forum.errors import BadRequest, Forbidden, Invalid, NotFound
+from forum.i18n import _
+from forum.models import Category, Post, Topic, User
+from forum.queries.topics import access_post, access_topic, topic_page
+from forum.web.forms import (
+    optional_flag,
+    parse_id,
+    path_id,
+    post_url,
+    read_form,
+    redirect,
+)
+from forum.web.templating import render
+
+
+async def show_topic(request: Request) -> Response:
+    user = current_user(request)
+    page = await topic_page(
+        user,
+        path_id(request),
+        cursor=request.query_params.get("cursor") or None,
+        near=parse_id(request.query_params.get("near")),
+    )
+    response = render(request, "topic.html", {"page": page})
+    request.app.state.views.hit(page.topic.id)
+    if user is not None and page.posts:
+        shown = page.posts[-1].post.number
+        if page.last_read is None or shown > page.last_read:
+            await do_mark_read(user, page.topic, shown)
+    return response
+
+
+async def first_unread(request: Request) -> Response:
+    topic_id = path_id(request)
+    page = await topic_page(current_user(request), topic_id, limit=1)
+    number = page.first_unread_number
+    return redirect(f"/t/{topic_id}?near={number}#p{number}")
+
+
+def quote_markdown(post: Post) -> str:
+    """The markdown that quotes a post: its author, a link back, and its source."""
+    lines = [f"> {line}" if line else ">" for line in post.source.splitlines()]
+    header = f"> **@{post.author.username}** [{_('wrote')}](/p/{post.id}):"
+    return "\n".join([header, *lines]) + "\n\n"
+
+
+def _check_can_reply(user: User, topic: Topic, category: Category) -> None:
+    if not policy.can_reply(user, topic, category):
+        if topic.closed:
+            raise Forbidden(_("This topic is closed; it takes no new replies."))
+        raise Forbidden(_("You may not reply in this topic."))
+
+
+async def _reply_target(user: User, post_id: int | None) -> Post | None:
+    if post_id is None:
+        return None
+    post, _topic, _category = await access_post(user, post_id)
+    return post
+
+
+async def reply(request: Request) -> Response:
+    user = require_user(request)
+    topic, category = await access_topic(user, path_id(request))
+    _check_can_reply(user, topic, category)
+    if request.method == "POST":
+        form = await read_form(request)
+        body = form.get("body", "")
+        target = await _reply_target(user, parse_id(form.get("reply_to")))
+        try:
+            post = await do_create_post(user, topic, category, body, target)
+        except Invalid as exc:
+            context = {"topic": topic, "body": body, "reply_to": target, "error": exc}
+            return render(request, "reply.html", context, status=422)
+        await do_mark_read(user, topic, post.number)  # your own words are never unread
+        return redirect(post_url(post))
+    body = ""
+    target = await _reply_target(user, parse_id(request.query_params.get("reply_to")))
+    quoted = await _reply_target(user, parse_id(request.query_params.get("quote")))
+    if quoted is not None:
+        if not policy.can_see_post_body(user, quoted):
+            raise NotFound(_("No such post."))
+        body = quote_markdown(quoted)
+        target = target or quoted
+    if target is not None and target.topic_id != topic.id:
+        target = None  # quoting another topic is fine; replying to it here is not
+    return render(request, "reply.html", {"topic": topic, "body": body, "reply_to": target})
+
+
+async def update_status(request: Request) -> Response:
+    user = require_user(request)
+    topic, category = await access_topic(user, path_id(request))
+    form = await read_form(request)
+    closed, pinned = optional_flag(form.get("closed")), optional_flag(form.get("pinned"))
+    if closed is None and pinned is None:
+        raise BadRequest(_("Say whether to close, open, pin or unpin the topic."))
+    await do_update_topic(user, topic, category, closed=closed, pinned=pinned)
+    return redirect(f"/t/{topic.id}")

@@ -1,0 +1,55 @@
+"""Reading pages the way a test needs to: the CSRF token a page carries, posts, reactions."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+_CSRF = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
+
+
+def csrf_from(page: httpx.Response) -> str:
+    """The CSRF token this page hands its forms."""
+    found = _CSRF.search(page.text)
+    assert found, "the page carries no CSRF token"
+    return found.group(1)
+
+
+async def log_in_with_form(
+    client: httpx.AsyncClient, email: str, password: str, next_url: str = ""
+) -> httpx.Response:
+    """Open the login page, then submit its form as a browser would."""
+    page = await client.get("/login", params={"next": next_url} if next_url else None)
+    assert page.status_code == 200
+    data = {"csrf_token": csrf_from(page), "email": email, "password": password}
+    if next_url:
+        data["next"] = next_url
+    return await client.post("/login", data=data)
+
+
+def article(html: str, number: int) -> str:
+    """The markup of post #number on a topic page."""
+    found = re.search(rf'<article class="[^"]*" id="p{number}">.*?</article>', html, re.S)
+    assert found, f"post #{number} is not on the page"
+    return found.group(0)
+
+
+def post_numbers(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<article class="[^"]*" id="p(\d+)">', html)]
+
+
+def reaction_button(html: str, post_id: int, kind: str) -> str:
+    """The toggle button for one reaction kind under a post."""
+    forms = re.findall(rf'<form method="post" action="/p/{post_id}/react".*?</form>', html, re.S)
+    for form in forms:
+        if f'name="kind" value="{kind}"' in form:
+            button = re.search(r"<button.*?</button>", form, re.S)
+            assert button
+            return button.group(0)
+    raise AssertionError(f"no {kind} button under post {post_id}")
+
+
+def reaction_count(button: str) -> int:
+    found = re.search(r'<span class="count">(\d+)</span>', button)
+    return int(found.group(1)) if found else 0
