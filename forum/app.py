@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -61,7 +62,9 @@ async def forum_error(request: Request, exc: Exception) -> Response:
     if exc.status == 401 and not request.url.path.startswith("/api/"):
         from starlette.responses import RedirectResponse
 
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        # After logging in, come back to the page; a form's POST-only URL cannot be revisited.
+        back = request.url.path if request.method == "GET" else "/"
+        return RedirectResponse(f"/login?next={quote(back, safe='/')}", status_code=303)
     return body
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from tortoise.expressions import F
 
 from forum import policy
+from forum.actions.reading import do_mark_read
 from forum.errors import Forbidden, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
@@ -80,6 +81,7 @@ async def insert_post(
         created_at=now,
     )
     await PostRevision.create(post=post, version=1, source=body, html=html, editor=user)
+    await do_mark_read(user, topic, post.number)  # your own words are never unread
     await Category.filter(id=category.id).update(post_count=F("post_count") + 1)
     await _record_mentions(post, user, topic, category)
     await record_event(

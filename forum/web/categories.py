@@ -6,7 +6,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from forum import policy
-from forum.actions.reading import do_mark_read
 from forum.actions.topics import do_create_topic
 from forum.auth import current_user, require_user
 from forum.errors import Forbidden, Invalid
@@ -57,6 +56,5 @@ async def new_topic(request: Request) -> Response:
         except Invalid as exc:
             context = {"category": category, "values": values, "error": exc}
             return render(request, "topic_form.html", context, status=422)
-        await do_mark_read(user, topic, post.number)  # your own words are never unread
         return redirect(f"/t/{topic.id}")
     return render(request, "topic_form.html", {"category": category, "values": values})

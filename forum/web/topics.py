@@ -83,7 +83,6 @@ async def reply(request: Request) -> Response:
         except Invalid as exc:
             context = {"topic": topic, "body": body, "reply_to": target, "error": exc}
             return render(request, "reply.html", context, status=422)
-        await do_mark_read(user, topic, post.number)  # your own words are never unread
         return redirect(post_url(post))
     body = ""
     target = await _reply_target(user, parse_id(request.query_params.get("reply_to")))
