@@ -45,7 +45,8 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
 async def init_db(database_url: str) -> None:
     """Connect and prove the connection works, or raise SettingsError with one clear line."""
     try:
-        await Tortoise.init(config=tortoise_config(database_url))
+        # The lifespan runs in its own task; requests run in others and must see this context.
+        await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)
         await connections.get("default").execute_query("SELECT 1")
     except Exception as exc:  # any driver error means the same thing to an operator
         await close_db()
@@ -54,7 +55,7 @@ async def init_db(database_url: str) -> None:
 
 async def close_db() -> None:
     with contextlib.suppress(Exception):  # closing a connection that never opened is fine
-        await connections.close_all()
+        await Tortoise.close_connections()
 
 
 async def migrate(database_url: str) -> list[str]:

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from forum.errors import BadRequest
@@ -33,11 +34,15 @@ def decode_cursor(cursor: str, *types: Callable[[Any], Any]) -> tuple[Any, ...]:
                     raise ValueError("not a bool")
                 values.append(part)
             elif kind is int:
-                if isinstance(part, bool) or not isinstance(part, int) or abs(part) > 2**62:
+                # Every paginated key is a 32-bit column; a larger one would fail in the driver.
+                if isinstance(part, bool) or not isinstance(part, int) or abs(part) > 2**31 - 1:
                     raise ValueError("not an int")
                 values.append(part)
             else:
-                values.append(kind(part))
+                value = kind(part)
+                if isinstance(value, datetime):  # in UTC, or OverflowError when unrepresentable
+                    value = value.replace(tzinfo=value.tzinfo or UTC).astimezone(UTC)
+                values.append(value)
         return tuple(values)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, OverflowError) as exc:
         raise BadRequest(_("That page cursor is not valid.")) from exc

@@ -1,7 +1,42 @@
-"""The JSON API under /api/v1."""
+"""The JSON API under /api/v1 and its OpenAPI document: one route per path, one endpoint per
+method. Handlers live in modules named for their noun; this list is the whole API."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-routes: list[BaseRoute] = []
+from forum.api import auth, bookmarks, categories, posts, reactions, topics
+from forum.api.openapi import openapi_document
+from forum.api.operation import ApiRoute
+
+V1 = "/api/v1"
+
+routes: list[BaseRoute] = [
+    ApiRoute("/api/openapi.json", GET=openapi_document),
+    ApiRoute(f"{V1}/categories", GET=categories.list_categories),
+    ApiRoute(f"{V1}/categories/{{slug}}", GET=categories.get_category),
+    ApiRoute(f"{V1}/categories/{{slug}}/topics", GET=categories.category_topics),
+    ApiRoute(f"{V1}/latest", GET=topics.latest_topics),
+    ApiRoute(f"{V1}/topics", POST=topics.create_topic),
+    ApiRoute(f"{V1}/topics/{{topic_id}}", GET=topics.get_topic, PATCH=topics.update_topic),
+    ApiRoute(f"{V1}/topics/{{topic_id}}/posts", POST=posts.create_post),
+    ApiRoute(f"{V1}/topics/{{topic_id}}/read", POST=topics.mark_read),
+    ApiRoute(
+        f"{V1}/posts/{{post_id}}",
+        GET=posts.get_post,
+        PATCH=posts.edit_post,
+        DELETE=posts.delete_post,
+    ),
+    ApiRoute(f"{V1}/posts/{{post_id}}/revisions", GET=posts.list_revisions),
+    ApiRoute(f"{V1}/posts/{{post_id}}/reactions", POST=reactions.add_reaction),
+    ApiRoute(f"{V1}/posts/{{post_id}}/reactions/{{kind}}", DELETE=reactions.remove_reaction),
+    ApiRoute(
+        f"{V1}/posts/{{post_id}}/bookmark",
+        POST=bookmarks.add_bookmark,
+        DELETE=bookmarks.remove_bookmark,
+    ),
+    ApiRoute(f"{V1}/auth/login", POST=auth.login),
+    ApiRoute(f"{V1}/auth/logout", POST=auth.logout),
+    ApiRoute(f"{V1}/auth/tokens", POST=auth.create_token),
+    ApiRoute(f"{V1}/me", GET=auth.me),
+]

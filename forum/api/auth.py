@@ -1,0 +1,102 @@
+"""Logging in and out with a session cookie, API tokens for scripts, and who am I."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from forum.actions.users import (
+    authenticate,
+    do_create_api_token,
+    do_create_session,
+    do_revoke_session,
+)
+from forum.api.bodies import CREDENTIALS, EMAIL, NEW_TOKEN, PASSWORD, TOKEN_NAME
+from forum.api.operation import operation
+from forum.api.parsing import Body, read_body
+from forum.api.serializers import me_json
+from forum.auth import (
+    clear_session_cookie,
+    csrf_for_session,
+    identity,
+    require_user,
+    session_cookie,
+)
+from forum.errors import NotAuthenticated
+from forum.i18n import _
+from forum.models import User
+
+
+async def _check_credentials(body: Body) -> User:
+    user = await authenticate(body.get(EMAIL), body.get(PASSWORD))
+    if user is None:
+        # The same answer whether or not the email exists.
+        raise NotAuthenticated(_("Wrong email or password."))
+    return user
+
+
+@operation(
+    "Log in: sets the session cookie and returns the CSRF token for later writes",
+    tag="auth",
+    response="Login",
+    body=CREDENTIALS,
+    auth="none",
+    errors=(400, 401, 403, 413, 422),
+    description="Cookie-authenticated writes must send the token in the X-CSRF-Token header.",
+)
+async def login(request: Request) -> Response:
+    body = await read_body(request, CREDENTIALS)
+    user = await _check_credentials(body)
+    current = identity(request).session
+    if current is not None:
+        await do_revoke_session(current.id)
+    key = await do_create_session(
+        user,
+        user_agent=request.headers.get("user-agent", ""),
+        ip=request.client.host if request.client else "",
+    )
+    response = JSONResponse({"user": me_json(user), "csrf_token": csrf_for_session(request, key)})
+    secure = request.app.state.settings.secure_cookies
+    response.headers.append("set-cookie", session_cookie(key, secure=secure))
+    return response
+
+
+@operation(
+    "Log out: ends the current cookie session (API tokens stay valid)",
+    tag="auth",
+    response=None,
+    status=204,
+    auth="required",
+    errors=(401, 403),
+)
+async def logout(request: Request) -> Response:
+    require_user(request)
+    current = identity(request).session
+    if current is not None:
+        await do_revoke_session(current.id)
+    response = Response(status_code=204)
+    secure = request.app.state.settings.secure_cookies
+    response.headers.append("set-cookie", clear_session_cookie(secure=secure))
+    return response
+
+
+@operation(
+    "Create an API token for scripts (send it as Authorization: Bearer <token>)",
+    tag="auth",
+    response="Token",
+    status=201,
+    body=NEW_TOKEN,
+    auth="none",
+    errors=(400, 401, 403, 413, 422),
+    description="The token is shown once; only its hash is stored.",
+)
+async def create_token(request: Request) -> Response:
+    body = await read_body(request, NEW_TOKEN)
+    user = await _check_credentials(body)
+    record, token = await do_create_api_token(user, body.get_optional(TOKEN_NAME) or "")
+    return JSONResponse({"id": record.id, "name": record.name, "token": token}, status_code=201)
+
+
+@operation("The current user", tag="auth", response="Me", auth="required", errors=(401,))
+async def me(request: Request) -> Response:
+    return JSONResponse(me_json(require_user(request)))

@@ -1,0 +1,74 @@
+"""The JSON request bodies the API accepts: every field with its type and limits.
+
+The limits repeat the actions' own checks (which stay the authority) so that a client learns
+them from the OpenAPI document and a schema-valid request is refused only for business reasons.
+"""
+
+from __future__ import annotations
+
+from forum import policy
+from forum.actions.posts import MAX_BODY
+from forum.actions.topics import MAX_TAGS
+from forum.api.parsing import ID_MAX, BodySpec, Flag, Integer, Text, TextList
+from forum.i18n import _
+
+# Whole-value patterns: no NUL anywhere (no database stores it); a body needs a visible character.
+NO_NUL = r"[^\x00]*"
+NOT_BLANK = r"[^\x00]*[^\s\x00][^\x00]*"
+
+TITLE = Text(
+    "title",
+    min_length=5,
+    max_length=200,
+    pattern=NO_NUL,
+    description="5 to 200 characters once runs of whitespace are collapsed.",
+)
+POST_BODY = Text(
+    "body",
+    min_length=1,
+    max_length=MAX_BODY,
+    pattern=NOT_BLANK,
+    pattern_message=_("Write something first."),
+    description="Markdown, up to 50,000 characters.",
+)
+TAGS = TextList(
+    "tags",
+    Text(
+        "tags",
+        max_length=30,
+        pattern="[A-Za-z0-9][A-Za-z0-9-]{0,29}",
+        pattern_message=_("A tag has up to 30 lowercase letters, digits and dashes."),
+    ),
+    max_items=MAX_TAGS,
+    description="Up to 5 tags of lowercase letters, digits and dashes (stored in lowercase).",
+)
+CATEGORY = Text(
+    "category", min_length=1, max_length=64, pattern=NO_NUL, description="The category's slug."
+)
+CLOSED = Flag("closed", description="Moderators only.")
+PINNED = Flag("pinned", description="Moderators only.")
+REPLY_TO = Integer(
+    "reply_to",
+    minimum=1,
+    maximum=ID_MAX,
+    nullable=True,
+    description="The id of the post, in the same topic, that this post answers.",
+)
+POST_NUMBER = Integer(
+    "post_number", minimum=1, maximum=ID_MAX, description="The last post number read."
+)
+KIND = Text("kind", max_length=20, choices=policy.REACTION_KINDS)
+EMAIL = Text("email", min_length=1, max_length=254, pattern=NO_NUL)
+PASSWORD = Text("password", min_length=1, max_length=1024, pattern=NO_NUL)
+TOKEN_NAME = Text(
+    "name", max_length=100, pattern=NO_NUL, description="A label to recognise the token by."
+)
+
+NEW_TOPIC = BodySpec("NewTopic", required=(CATEGORY, TITLE, POST_BODY), optional=(TAGS,))
+TOPIC_CHANGES = BodySpec("TopicChanges", optional=(TITLE, TAGS, CLOSED, PINNED), at_least_one=True)
+NEW_POST = BodySpec("NewPost", required=(POST_BODY,), optional=(REPLY_TO,))
+POST_EDIT = BodySpec("PostEdit", required=(POST_BODY,))
+READ_POSITION = BodySpec("ReadPosition", required=(POST_NUMBER,))
+NEW_REACTION = BodySpec("NewReaction", required=(KIND,))
+CREDENTIALS = BodySpec("Credentials", required=(EMAIL, PASSWORD))
+NEW_TOKEN = BodySpec("NewToken", required=(EMAIL, PASSWORD), optional=(TOKEN_NAME,))
