@@ -19,6 +19,7 @@ from forum.app import create_app
 from forum.db import close_db, migrate, tortoise_config
 from forum.queries.topics import clear_cache
 from forum.settings import Settings
+from forum.web.fragments import clear_cache as clear_fragments
 
 PG_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("FORUM_TEST_REDIS_URL", "")
@@ -72,6 +73,7 @@ async def db(database_url: str) -> AsyncIterator[str]:
     # Tortoise caches SQL per connection name; tests switch dialects under one name.
     EXECUTOR_CACHE.clear()
     clear_cache()
+    clear_fragments()
     await Tortoise.init(config=tortoise_config(database_url))
     if database_url.startswith("postgres"):
         await _truncate_all()

@@ -17,7 +17,7 @@ from forum.auth import identity
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 
 
-def _timeago(value: datetime | None) -> str:
+def timeago(value: datetime | None) -> str:
     if value is None:
         return ""
     seconds = int((datetime.now(UTC) - value).total_seconds())
@@ -48,7 +48,7 @@ def environment() -> Environment:
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext, i18n.ngettext, newstyle=True
     )
-    env.filters["timeago"] = _timeago
+    env.filters["timeago"] = timeago
     env.filters["isodate"] = lambda d: d.isoformat() if d else ""
     env.globals["REACTION_KINDS"] = policy.REACTION_KINDS
     return env

@@ -22,6 +22,7 @@ from forum.web.forms import (
     read_form,
     redirect,
 )
+from forum.web.fragments import post_fragments
 from forum.web.templating import render
 
 
@@ -33,7 +34,8 @@ async def show_topic(request: Request) -> Response:
         cursor=request.query_params.get("cursor") or None,
         near=parse_id(request.query_params.get("near")),
     )
-    response = render(request, "topic.html", {"page": page})
+    fragments = post_fragments(request, page)
+    response = render(request, "topic.html", {"page": page, "post_fragments": fragments})
     request.app.state.views.hit(page.topic.id)
     if user is not None and page.posts:
         shown = page.posts[-1].post.number
