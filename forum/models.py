@@ -27,6 +27,31 @@ class PostingRight(StrEnum):
     STAFF = "staff"
 
 
+class Region(StrEnum):
+    """The six WCO regions."""
+
+    AMS = "AMS"
+    AP = "A/P"
+    ESA = "ESA"
+    EUR = "EUR"
+    MENA = "MENA"
+    WCA = "WCA"
+
+
+class Administration(Model):
+    """A WCO member customs administration."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=200, unique=True)
+    country_code = fields.CharField(max_length=2, unique=True)
+    region = fields.CharEnumField(Region, max_length=8)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "administrations"
+        ordering = ["name"]
+
+
 class User(Model):
     id = fields.IntField(primary_key=True)
     email = fields.CharField(max_length=254, unique=True)
@@ -34,11 +59,31 @@ class User(Model):
     display_name = fields.CharField(max_length=120)
     password_hash = fields.CharField(max_length=255)
     role = fields.CharEnumField(Role, default=Role.MEMBER, max_length=16)
+    # Only an administrator's approval sets this (forum/actions/membership.py).
     is_verified = fields.BooleanField(default=False)
+    verified_until = fields.DatetimeField(null=True)
     is_active = fields.BooleanField(default=True)
     bio = fields.TextField(default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     last_seen_at = fields.DatetimeField(null=True)
+    password_changed_at = fields.DatetimeField(null=True)
+    # Directory profile: what a verified member shows other members.
+    administration: fields.ForeignKeyNullableRelation[Administration] = fields.ForeignKeyField(
+        "forum.Administration", related_name="members", null=True, on_delete=fields.SET_NULL
+    )
+    administration_id: int | None
+    position = fields.CharField(max_length=200, default="")
+    languages = fields.CharField(max_length=200, default="")
+    expertise: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    phone = fields.CharField(max_length=50, default="")
+    show_email = fields.BooleanField(default=False)
+    show_phone = fields.BooleanField(default=False)
+    avatar = fields.CharField(max_length=100, default="")
+    preferred_language = fields.CharField(max_length=8, default="en")
+    # Two-factor authentication (TOTP): the last accepted time step makes each code single-use.
+    totp_secret = fields.CharField(max_length=64, default="")
+    totp_enabled = fields.BooleanField(default=False)
+    totp_last_step = fields.BigIntField(default=0)
 
     class Meta:
         table = "users"
@@ -322,3 +367,120 @@ class AuditLog(Model):
 
     class Meta:
         table = "audit_log"
+
+
+class BackupCode(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="backup_codes", on_delete=fields.CASCADE
+    )
+    user_id: int
+    code_hash = fields.CharField(max_length=64)
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "backup_codes"
+
+
+class AccessStatus(StrEnum):
+    EMAIL_PENDING = "email_pending"
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class AccessRequest(Model):
+    """An applicant's request to join the restricted area, or an administrator's invitation."""
+
+    id = fields.IntField(primary_key=True)
+    email = fields.CharField(max_length=254, db_index=True)
+    full_name = fields.CharField(max_length=120)
+    administration: fields.ForeignKeyNullableRelation[Administration] = fields.ForeignKeyField(
+        "forum.Administration", related_name="access_requests", null=True, on_delete=fields.SET_NULL
+    )
+    administration_id: int | None
+    position = fields.CharField(max_length=200, default="")
+    reason = fields.TextField(default="")
+    language = fields.CharField(max_length=8, default="en")
+    status = fields.CharEnumField(AccessStatus, default=AccessStatus.EMAIL_PENDING, max_length=16)
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="access_requests", null=True, on_delete=fields.CASCADE
+    )
+    user_id: int | None
+    invited_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    invited_by_id: int | None
+    created_at = fields.DatetimeField(auto_now_add=True)
+    email_confirmed_at = fields.DatetimeField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+    decided_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    decided_by_id: int | None
+    decision_note = fields.TextField(default="")
+
+    class Meta:
+        table = "access_requests"
+        indexes = [Index(fields=("status", "created_at"))]
+
+
+class TokenPurpose(StrEnum):
+    CONFIRM_EMAIL = "confirm_email"
+    RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose name, not a secret
+    INVITATION = "invitation"
+
+
+class EmailToken(Model):
+    """A single-use secret sent by email (stored hashed), with an expiry."""
+
+    id = fields.IntField(primary_key=True)
+    purpose = fields.CharEnumField(TokenPurpose, max_length=20)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    user_id: int | None
+    access_request: fields.ForeignKeyNullableRelation[AccessRequest] = fields.ForeignKeyField(
+        "forum.AccessRequest", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    access_request_id: int | None
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "email_tokens"
+
+
+class RateHit(Model):
+    """One counted attempt for a rate limit key (a failed login for an email, a form by an IP)."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=200)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "rate_hits"
+        indexes = [Index(fields=("key", "created_at"))]
+
+
+class PublicPage(Model):
+    """A page of the public section, written in markdown by administrators."""
+
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=64, unique=True)
+    title = fields.CharField(max_length=200)
+    source = fields.TextField(default="")
+    html = fields.TextField(default="")
+    position = fields.IntField(default=0)
+    published = fields.BooleanField(default=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    updated_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    updated_by_id: int | None
+
+    class Meta:
+        table = "public_pages"
+        ordering = ["position", "id"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -117,35 +118,37 @@ async def do_revoke_session(session_id: int) -> None:
     await Session.filter(id=session_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
 
 
-_USER_COLUMNS = (
-    "u.id AS u_id, u.email, u.username, u.display_name, u.password_hash, u.role,"
-    " u.is_verified, u.is_active, u.bio, u.created_at AS u_created_at, u.last_seen_at"
-)
 _SESSION_SQL = (
-    "SELECT s.id, s.key_hash, s.created_at, s.last_seen_at AS s_last_seen_at, s.expires_at,"
-    " s.user_agent, s.ip, " + _USER_COLUMNS + " FROM sessions s JOIN users u ON u.id = s.user_id"
+    "SELECT s.id, s.key_hash, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip,"
+    " {user_columns} FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.key_hash = ? AND s.revoked_at IS NULL"
 )
-_TOKEN_SQL = (
-    "SELECT " + _USER_COLUMNS + " FROM api_tokens t JOIN users u ON u.id = t.user_id"
+_BEARER_USER_SQL = (
+    "SELECT {user_columns} FROM api_tokens t JOIN users u ON u.id = t.user_id"
     " WHERE t.token_hash = ? AND t.revoked_at IS NULL"
 )
 
 
+@lru_cache(maxsize=1)
+def _user_columns() -> tuple[tuple[str, str], ...]:
+    """(field, column) for every stored column of User, read from the model once Tortoise
+    is initialised, so a new field can never be silently missing from the request's user."""
+    return tuple(User._meta.fields_db_projection.items())
+
+
+@lru_cache(maxsize=4)
+def _user_sql(template: str) -> str:
+    columns = ", ".join(f"u.{column} AS u_{column}" for _field, column in _user_columns())
+    return template.format(user_columns=columns)
+
+
 def _user_from_row(row: dict[str, Any]) -> User:
-    user = User(
-        id=row["u_id"],
-        email=row["email"],
-        username=row["username"],
-        display_name=row["display_name"],
-        password_hash=row["password_hash"],
-        role=Role(row["role"]),
-        is_verified=as_bool(row["is_verified"]),
-        is_active=as_bool(row["is_active"]),
-        bio=row["bio"],
-        created_at=as_datetime(row["u_created_at"]),
-        last_seen_at=as_datetime(row["last_seen_at"]),
-    )
+    fields_map = User._meta.fields_map
+    values = {
+        name: fields_map[name].to_python_value(row[f"u_{column}"])
+        for name, column in _user_columns()
+    }
+    user = User(**values)
     user._saved_in_db = True
     return user
 
@@ -157,12 +160,12 @@ async def session_for_key(key: str) -> Session | None:
     """
     if not key or len(key) > 200:
         return None
-    rows = await fetch(_SESSION_SQL, token_hash(key))
+    rows = await fetch(_user_sql(_SESSION_SQL), token_hash(key))
     if not rows:
         return None
     row = rows[0]
     expires_at = as_datetime(row["expires_at"])
-    if expires_at is None or expires_at <= datetime.now(UTC) or not as_bool(row["is_active"]):
+    if expires_at is None or expires_at <= datetime.now(UTC) or not as_bool(row["u_is_active"]):
         return None
     user = _user_from_row(row)
     session = Session(
@@ -170,7 +173,7 @@ async def session_for_key(key: str) -> Session | None:
         key_hash=row["key_hash"],
         user_id=user.id,
         created_at=as_datetime(row["created_at"]),
-        last_seen_at=as_datetime(row["s_last_seen_at"]),
+        last_seen_at=as_datetime(row["last_seen_at"]),
         expires_at=expires_at,
         user_agent=row["user_agent"],
         ip=row["ip"],
@@ -189,7 +192,7 @@ async def do_create_api_token(user: User, name: str = "") -> tuple[ApiToken, str
 async def user_for_api_token(token: str) -> User | None:
     if not token.startswith("scf_") or len(token) > 200:
         return None
-    rows = await fetch(_TOKEN_SQL, token_hash(token))
-    if not rows or not as_bool(rows[0]["is_active"]):
+    rows = await fetch(_user_sql(_BEARER_USER_SQL), token_hash(token))
+    if not rows or not as_bool(rows[0]["u_is_active"]):
         return None
     return _user_from_row(rows[0])
