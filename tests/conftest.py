@@ -20,6 +20,7 @@ from forum.db import close_db, migrate, tortoise_config
 from forum.queries.topics import clear_cache
 from forum.settings import Settings
 from forum.web.fragments import clear_cache as clear_fragments
+from tests.mail import SMTPServer
 
 PG_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("FORUM_TEST_REDIS_URL", "")
@@ -119,3 +120,14 @@ def _no_stray_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in ("FORUM_DATABASE_URL", "FORUM_BROKER_URL", "FORUM_SMTP_URL", "FORUM_SECRET_KEY"):
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPServer]:
+    """A real SMTP server on 127.0.0.1; `smtp.inbox` holds what it received."""
+    server = SMTPServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
