@@ -54,6 +54,9 @@ async def init_db(database_url: str) -> None:
 
 
 async def close_db() -> None:
+    from forum.queries.sql import close_readers
+
+    close_readers()
     with contextlib.suppress(Exception):  # closing a connection that never opened is fine
         await Tortoise.close_connections()
 

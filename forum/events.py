@@ -30,6 +30,10 @@ def get_broker() -> Broker | None:
     return _broker
 
 
+def in_atomic() -> bool:
+    return _pending.get() is not None
+
+
 @asynccontextmanager
 async def atomic() -> AsyncIterator[None]:
     if _pending.get() is not None:  # nested: the outermost block publishes

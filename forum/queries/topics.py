@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -213,12 +214,25 @@ class TopicPage:
     topic: Topic
     category: Category
     tags: list[str]
-    posts: list[PostView]
     next_cursor: str | None
     prev_cursor: str | None
     last_read: int | None
     can_reply: bool
     can_moderate: bool
+    # What the viewer sees of this page, as a hashable key: topic incarnation and version,
+    # views, which page, and the viewer's own reactions, bookmarks and read position.
+    identity: tuple[object, ...]
+    last_number: int | None
+    _build_posts: Callable[[], list[PostView]] = field(repr=False)
+    _posts: list[PostView] | None = field(default=None, repr=False)
+
+    @property
+    def posts(self) -> list[PostView]:
+        """The page's posts with the viewer's rights, built on first use (a cached page
+        may never need them)."""
+        if self._posts is None:
+            self._posts = self._build_posts()
+        return self._posts
 
     @property
     def first_unread_number(self) -> int:
@@ -405,23 +419,27 @@ async def topic_page(
                 mine[x["a"]].add(x["b"])
             else:
                 bookmarked.add(x["a"])
-    views = []
-    for post in posts:
-        parent = shared.parents.get(post.reply_to_id) if post.reply_to_id else None
-        views.append(
-            PostView(
-                post=post,
-                visible=policy.can_see_post_body(user, post),
-                reactions=shared.counts.get(post.id, {}),
-                mine=mine.get(post.id, set()),
-                bookmarked=post.id in bookmarked,
-                reply_to_number=parent[0] if parent else None,
-                reply_to_username=parent[1] if parent else None,
-                can_edit=policy.can_edit_post(user, post, topic, category),
-                can_delete=policy.can_delete_post(user, post, topic, category),
-                can_react=policy.can_react(user, post, topic, category),
+
+    def build_posts() -> list[PostView]:
+        views = []
+        for post in posts:
+            parent = shared.parents.get(post.reply_to_id) if post.reply_to_id else None
+            views.append(
+                PostView(
+                    post=post,
+                    visible=policy.can_see_post_body(user, post),
+                    reactions=shared.counts.get(post.id, {}),
+                    mine=mine.get(post.id, set()),
+                    bookmarked=post.id in bookmarked,
+                    reply_to_number=parent[0] if parent else None,
+                    reply_to_username=parent[1] if parent else None,
+                    can_edit=policy.can_edit_post(user, post, topic, category),
+                    can_delete=policy.can_delete_post(user, post, topic, category),
+                    can_react=policy.can_react(user, post, topic, category),
+                )
             )
-        )
+        return views
+
     more = shared.more
     if backwards:
         prev_cursor = encode_cursor("b", posts[0].number) if more and posts else None
@@ -430,16 +448,31 @@ async def topic_page(
         next_cursor = encode_cursor("a", posts[-1].number) if more and posts else None
         first = posts[0].number if posts else 0
         prev_cursor = encode_cursor("b", first) if first > 1 else None
+    identity = (
+        topic.id,
+        topic.created_at,
+        topic.version,
+        topic.views,
+        where,
+        order,
+        arg,
+        limit,
+        last_read,
+        tuple(sorted((k, tuple(sorted(v))) for k, v in mine.items())),
+        tuple(sorted(bookmarked)),
+    )
     return TopicPage(
         topic=topic,
         category=category,
         tags=shared.tags,
-        posts=views,
         next_cursor=next_cursor,
         prev_cursor=prev_cursor,
         last_read=last_read,
         can_reply=policy.can_reply(user, topic, category),
         can_moderate=policy.can_moderate_topic(user, topic, category),
+        identity=identity,
+        last_number=posts[-1].number if posts else None,
+        _build_posts=build_posts,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from forum import policy
 from forum.actions.posts import do_create_post
@@ -22,7 +22,7 @@ from forum.web.forms import (
     read_form,
     redirect,
 )
-from forum.web.fragments import post_fragments
+from forum.web.fragments import post_fragments, topic_pages, viewer_key
 from forum.web.templating import render
 
 
@@ -34,13 +34,20 @@ async def show_topic(request: Request) -> Response:
         cursor=request.query_params.get("cursor") or None,
         near=parse_id(request.query_params.get("near")),
     )
-    fragments = post_fragments(request, page)
-    response = render(request, "topic.html", {"page": page, "post_fragments": fragments})
+    category = page.category
+    key = (page.identity, category.slug, category.name, viewer_key(request))
+    body = topic_pages.get(key)
+    if body is None:
+        fragments = post_fragments(request, page)
+        response = render(request, "topic.html", {"page": page, "post_fragments": fragments})
+        topic_pages.put(key, bytes(response.body))
+    else:
+        response = HTMLResponse(body)
     request.app.state.views.hit(page.topic.id)
-    if user is not None and page.posts:
-        shown = page.posts[-1].post.number
-        if page.last_read is None or shown > page.last_read:
-            await do_mark_read(user, page.topic, shown)
+    shown = page.last_number
+    advances = shown is not None and (page.last_read is None or shown > page.last_read)
+    if user is not None and shown is not None and advances:
+        await do_mark_read(user, page.topic, shown)
     return response
 
 
