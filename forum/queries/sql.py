@@ -17,9 +17,10 @@ import re
 import sqlite3
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.models import Model
 
 from forum.events import in_atomic
 
@@ -73,6 +74,24 @@ async def fetch(query: str, *args: Any) -> list[dict[str, Any]]:
 def in_list(values: list[int]) -> str:
     """Placeholders for an IN (...) list of known length."""
     return ",".join("?" * len(values)) or "NULL"
+
+
+M = TypeVar("M", bound=Model)
+
+
+@lru_cache(maxsize=64)
+def columns(model: type[Model]) -> tuple[str, ...]:
+    """Every stored column of a model (after Tortoise is initialised: includes FK ids)."""
+    return tuple(model._meta.fields_db_projection.values())
+
+
+def from_row(model: type[M], row: dict[str, Any], prefix: str = "") -> M:
+    """Build a model instance from a raw row through Tortoise's own fast path."""
+    return model._init_from_db(**{column: row[prefix + column] for column in columns(model)})
+
+
+def select_list(model: type[Model], alias: str, prefix: str = "") -> str:
+    return ", ".join(f"{alias}.{column} AS {prefix}{column}" for column in columns(model))
 
 
 def as_datetime(value: Any) -> datetime | None:

@@ -6,6 +6,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from forum import policy
@@ -14,18 +15,16 @@ from forum.i18n import _
 from forum.models import (
     Category,
     Post,
-    PostingRight,
     PostRevision,
     Topic,
     TopicTag,
     TopicUser,
     User,
-    Visibility,
 )
 from forum.pagination import decode_cursor, encode_cursor
 from forum.queries.categories import all_categories
 from forum.queries.rows import Author, PostRow
-from forum.queries.sql import as_bool, as_datetime, fetch, in_list
+from forum.queries.sql import as_bool, as_datetime, fetch, from_row, in_list, select_list
 
 TOPICS_PER_PAGE = 30
 POSTS_PER_PAGE = 20
@@ -252,14 +251,19 @@ class _SharedPage:
 
 
 _TOPIC_SQL = (
-    "SELECT t.id, t.category_id, t.author_id, t.title, t.pinned, t.closed, t.post_count,"
-    " t.highest_post_number, t.views, t.version, t.created_at, t.last_posted_at,"
-    " t.last_poster_id, t.deleted_at, c.slug AS c_slug, c.name AS c_name,"
-    " c.description AS c_description, c.position AS c_position,"
-    " c.visibility AS c_visibility, c.posting_right AS c_posting_right,"
-    " c.topic_count AS c_topic_count, c.post_count AS c_post_count"
+    "SELECT {topic_columns}, {category_columns}"
     " FROM topics t JOIN categories c ON c.id = t.category_id WHERE t.id = ?"
 )
+
+
+@lru_cache(maxsize=1)
+def _topic_sql() -> str:
+    return _TOPIC_SQL.format(
+        topic_columns=select_list(Topic, "t", "t_"),
+        category_columns=select_list(Category, "c", "c_"),
+    )
+
+
 _POSTS_SQL = (
     "SELECT p.id, p.number, p.author_id, p.reply_to_id, p.source, p.html, p.version,"
     " p.created_at, p.edited_at, p.deleted_at, p.hidden, u.username, u.display_name,"
@@ -289,34 +293,8 @@ def clear_cache() -> None:
 
 
 def _topic_from_row(row: dict[str, Any]) -> tuple[Topic, Category]:
-    category = Category(
-        id=row["category_id"],
-        slug=row["c_slug"],
-        name=row["c_name"],
-        description=row["c_description"],
-        position=row["c_position"],
-        visibility=Visibility(row["c_visibility"]),
-        posting_right=PostingRight(row["c_posting_right"]),
-        topic_count=row["c_topic_count"],
-        post_count=row["c_post_count"],
-    )
-    topic = Topic(
-        id=row["id"],
-        category_id=row["category_id"],
-        author_id=row["author_id"],
-        title=row["title"],
-        pinned=as_bool(row["pinned"]),
-        closed=as_bool(row["closed"]),
-        post_count=row["post_count"],
-        highest_post_number=row["highest_post_number"],
-        views=row["views"],
-        version=row["version"],
-        created_at=as_datetime(row["created_at"]),
-        last_posted_at=as_datetime(row["last_posted_at"]),
-        last_poster_id=row["last_poster_id"],
-        deleted_at=as_datetime(row["deleted_at"]),
-    )
-    topic._saved_in_db = True
+    topic = from_row(Topic, row, "t_")
+    category = from_row(Category, row, "c_")
     topic.category = category
     return topic, category
 
@@ -386,7 +364,7 @@ async def topic_page(
     counts (only when the topic changed since it was last cached), and the viewer's own
     read state, reactions and bookmarks (only for a logged-in viewer).
     """
-    rows = await fetch(_TOPIC_SQL, topic_id) if 0 < topic_id < 2**31 else []
+    rows = await fetch(_topic_sql(), topic_id) if 0 < topic_id < 2**31 else []
     if not rows:
         raise NotFound(_("No such topic."))
     topic, category = _topic_from_row(rows[0])
