@@ -17,13 +17,15 @@ from starlette.staticfiles import StaticFiles
 from forum import events
 from forum.api.routes import routes as api_routes
 from forum.db import close_db, init_db
-from forum.errors import ForumError
+from forum.errors import ForumError, TwoFactorSetupRequired
 from forum.middleware import middleware
 from forum.settings import Settings
 from forum.views_buffer import ViewBuffer
 from forum.web.routes import error_page
 from forum.web.routes import routes as web_routes
 from realtime.broker import create_broker
+from realtime.endpoint import route as websocket_route
+from realtime.hub import Hub
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -65,6 +67,11 @@ async def forum_error(request: Request, exc: Exception) -> Response:
         # After logging in, come back to the page; a form's POST-only URL cannot be revisited.
         back = request.url.path if request.method == "GET" else "/"
         return RedirectResponse(f"/login?next={quote(back, safe='/')}", status_code=303)
+    if isinstance(exc, TwoFactorSetupRequired) and not request.url.path.startswith("/api/"):
+        from starlette.responses import RedirectResponse
+
+        # Staff without two-factor authentication: the security page says why and sets it up.
+        return RedirectResponse("/account/security?notice=staff_two_factor", status_code=303)
     return body
 
 
@@ -91,10 +98,12 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         await broker.connect()
         app.state.broker = broker
         events.set_broker(broker)
+        await app.state.hub.start(broker)
         flusher = asyncio.create_task(app.state.views.run())
         try:
             yield
         finally:
+            await app.state.hub.stop()  # every socket closes with 1012 and reconnects
             flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
@@ -107,6 +116,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
+        websocket_route,
         Mount("/static", app=StaticFiles(directory=TEMPLATES_DIR / "static"), name="static"),
         *api_routes,
         *web_routes,
@@ -122,5 +132,6 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     app.state.settings = settings
     app.state.secret_key = secret_key
     app.state.views = ViewBuffer()
+    app.state.hub = Hub()
     app.state.broker = create_broker("memory://")
     return app

@@ -50,6 +50,10 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
             f"seeded: {report.created_categories} new categories, "
             f"{report.created_topics} new topics, {len(report.created_accounts)} new accounts"
         )
+        print(
+            f"seeded: {report.created_administrations} new member administrations, "
+            f"{report.created_pages} new public pages"
+        )
         print("demo accounts: admin@example.org, moderator@example.org, member@example.org")
         if report.generated_password:
             print(f"demo password (generated, shown once): {report.password}")
@@ -96,6 +100,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from forum.db import close_db, init_db
     from realtime.broker import create_broker
+    from realtime.endpoint import server_options
 
     async def preflight() -> None:
         await init_db(settings.database_url)
@@ -110,6 +115,14 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     asyncio.run(preflight())
     print(f"serving on http://{args.host}:{args.port} ({args.workers} worker(s))", flush=True)
+    if args.workers > 1 and settings.broker_url.startswith("memory:"):
+        print(
+            "forum: warning: with memory:// each worker hears only its own events live; the"
+            " others reach its clients from the event log, seconds late."
+            " Set FORUM_BROKER_URL=redis://...",
+            file=sys.stderr,
+            flush=True,
+        )
     uvicorn.run(
         "forum.app:create_app",
         factory=True,
@@ -119,6 +132,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         log_level=args.log_level,
         access_log=args.access_log,
         proxy_headers=True,
+        **server_options(),
     )
     return 0
 
@@ -142,6 +156,72 @@ def cmd_makemigrations(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         tortoise_cli._load_config = original
     return 0
+
+
+def cmd_import_administrations(settings: Settings, args: argparse.Namespace) -> int:
+    """Report every line (added, changed, unchanged, rejected); write only a clean file.
+
+    Exit 0: applied (or nothing to change, or --dry-run). Exit 2: the file is malformed or
+    has rejected lines, and nothing was changed."""
+    from pathlib import Path
+
+    from forum.actions.administrations import MalformedFile, do_import_administrations
+
+    path = args.file
+    try:
+        content = Path(path).read_bytes()
+    except OSError as exc:
+        return _fail(f"cannot read {path}: {exc.strerror}")
+
+    async def work() -> int:
+        try:
+            report = await do_import_administrations(
+                None, content, source=f"forum import-administrations {path}", dry_run=args.dry_run
+            )
+        except MalformedFile as exc:
+            return _fail(f"{path}: {exc.message} Nothing was changed.")
+        for line in report.lines:
+            print(f"line {line.number}: {line.outcome}: {line.message}")
+        print(f"{path}: {report.summary()}")
+        if report.refused:
+            print(
+                f"forum: error: {len(report.having('rejected'))} line(s) rejected;"
+                " nothing was changed. Fix them and run the import again.",
+                file=sys.stderr,
+            )
+            return 2
+        if args.dry_run:
+            print("dry run: nothing was changed")
+        elif report.applied:
+            print("import applied")
+        else:
+            print("nothing to change")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def cmd_send_reverification_reminders(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.actions.membership import members_due_for_reminder, send_reverification_reminders
+    from forum.models import User
+
+    async def work() -> int:
+        if args.dry_run:
+            due = await members_due_for_reminder()
+            for user in due:
+                print(f"would remind {user.email} (verified until {user.verified_until:%Y-%m-%d})")
+            print(f"{len(due)} member(s) due; dry run: nothing was sent")
+            return 0
+
+        def progress(number: int, total: int, user: User, ok: bool) -> None:
+            state = "sent" if ok else "FAILED"
+            print(f"[{number}/{total}] {state}: {user.email}", flush=True)
+
+        run = await send_reverification_reminders(settings, progress=progress)
+        print(f"{run.due} due, {run.sent} sent, {run.failed} failed")
+        return 1 if run.failed else 0
+
+    return asyncio.run(_with_db(settings, work))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -170,6 +250,21 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--username", required=True)
     admin.add_argument("--name", default="")
     admin.set_defaults(handler=cmd_create_admin)
+
+    imp = sub.add_parser(
+        "import-administrations",
+        help="add or update member administrations from a CSV (name,country_code,region)",
+    )
+    imp.add_argument("file", help="a UTF-8 CSV file with the header name,country_code,region")
+    imp.add_argument("--dry-run", action="store_true", help="report only; change nothing")
+    imp.set_defaults(handler=cmd_import_administrations)
+
+    remind = sub.add_parser(
+        "send-reverification-reminders",
+        help="email members whose yearly verification lapses within 30 days (once each)",
+    )
+    remind.add_argument("--dry-run", action="store_true", help="list who is due; send nothing")
+    remind.set_defaults(handler=cmd_send_reverification_reminders)
 
     mk = sub.add_parser("makemigrations", help="(developers) write a migration for model changes")
     mk.add_argument("--name", default=None)

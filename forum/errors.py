@@ -51,3 +51,16 @@ class TooLarge(ForumError):
 class RateLimited(ForumError):
     status = 429
     code = "rate_limited"
+
+
+class TwoFactorCodeNeeded(NotAuthenticated):
+    """The password was right; the account also wants a code from its authenticator app."""
+
+    code = "two_factor_code_needed"
+
+
+class TwoFactorSetupRequired(Forbidden):
+    """Staff must turn on two-factor authentication before using staff powers. Pages answer
+    with a redirect to the security page; the API with this 403."""
+
+    code = "two_factor_setup_required"

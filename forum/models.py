@@ -350,6 +350,7 @@ class Event(Model):
 
     class Meta:
         table = "events"
+        indexes = [Index(fields=("channel", "id"))]  # catch-up replays one channel in order
 
 
 class AuditLog(Model):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from forum.models import Category, Post, PostingRight, Topic, User, Visibility
 from forum.queries.rows import PostRow
@@ -26,10 +27,33 @@ def is_staff(user: User | None) -> bool:
     return user is not None and user.is_staff
 
 
+def is_admin(user: User | None) -> bool:
+    user = _active(user)
+    return user is not None and user.is_admin
+
+
+def verification_current(user: User, now: datetime | None = None) -> bool:
+    """Verified, and the yearly verification has not lapsed (no end date: an operator's
+    account from `forum create-admin` or the demo seed)."""
+    if not user.is_verified:
+        return False
+    until = user.verified_until
+    if until is None:
+        return True
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    return until > (now or datetime.now(UTC))
+
+
 def is_member(user: User | None) -> bool:
     """A verified member of the restricted area (staff always are)."""
     user = _active(user)
-    return user is not None and (user.is_verified or user.is_staff)
+    return user is not None and (user.is_staff or verification_current(user))
+
+
+def can_see_directory(user: User | None) -> bool:
+    """The directory, administration pages and avatars belong to the restricted area."""
+    return is_member(user)
 
 
 def can_see_category(user: User | None, category: Category) -> bool:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import lru_cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+COMMON_PASSWORDS = Path(__file__).resolve().parent / "data" / "common-passwords.txt"
 
 
 def hash_password(password: str) -> str:
@@ -25,6 +28,17 @@ def verify_password(password_hash: str, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The shipped list of leaked and guessable passwords (lowercase), read once."""
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line)
+
+
+def is_common_password(password: str) -> bool:
+    return password.lower() in common_passwords()
 
 
 # A hash to verify against when an email is unknown, so both paths cost the same time.
@@ -44,6 +58,12 @@ def new_token() -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign(secret_key: str, purpose: str, *parts: str) -> str:
+    """An HMAC over `parts` for one purpose, so a signature made for one use fits no other."""
+    message = "\x1f".join((purpose, *parts)).encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def csrf_token(secret_key: str, csrf_cookie: str, session_key: str = "") -> str:

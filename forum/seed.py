@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from forum.actions.administrations import seed_administrations
+from forum.actions.pages import seed_pages
 from forum.actions.posts import do_create_post
 from forum.actions.topics import do_create_topic
 from forum.actions.users import do_create_user
@@ -80,6 +82,8 @@ class SeedReport:
     created_accounts: list[str]
     created_categories: int
     created_topics: int
+    created_administrations: int = 0
+    created_pages: int = 0
 
 
 async def seed_categories() -> int:
@@ -105,6 +109,8 @@ async def seed_demo(password: str | None) -> SeedReport:
         password = secrets.token_urlsafe(12)
         generated = True
     categories = await seed_categories()
+    administrations = await seed_administrations()
+    pages = await seed_pages()
     created_accounts: list[str] = []
     users: dict[str, User] = {}
     for email, username, name, role, verified in DEMO_ACCOUNTS:
@@ -140,4 +146,6 @@ async def seed_demo(password: str | None) -> SeedReport:
         created_accounts=created_accounts,
         created_categories=categories,
         created_topics=topics,
+        created_administrations=administrations,
+        created_pages=pages,
     )

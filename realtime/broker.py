@@ -2,6 +2,10 @@
 
 `memory://` serves one process; `redis://` serves many. Both round-trip events through JSON so
 they behave the same. The broker is only the live path: the `events` table is the record.
+
+Redis pub/sub ignores the database number, so the channel is named after it
+(`forum:events:<db>`); `?channel=name` in the URL picks another (two forums, or test runs, on
+one Redis).
 """
 
 from __future__ import annotations
@@ -10,13 +14,15 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "forum:events"
+
+OnReady = Callable[[], None] | None
 
 
 class Broker(Protocol):
@@ -25,7 +31,10 @@ class Broker(Protocol):
     async def connect(self) -> None: ...
     async def disconnect(self) -> None: ...
     async def publish(self, event: dict[str, Any]) -> None: ...
-    def subscribe(self) -> AsyncIterator[dict[str, Any]]: ...
+    def subscribe(self, on_ready: OnReady = None) -> AsyncGenerator[dict[str, Any], None]:
+        """Events as published; `on_ready()` runs each time the subscription is (re)made."""
+        ...
+
     async def healthy(self) -> bool: ...
 
 
@@ -45,9 +54,11 @@ class MemoryBroker:
         for queue in self._queues:
             queue.put_nowait(message)
 
-    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+    async def subscribe(self, on_ready: OnReady = None) -> AsyncGenerator[dict[str, Any], None]:
         queue: asyncio.Queue[str] = asyncio.Queue()
         self._queues.add(queue)
+        if on_ready is not None:
+            on_ready()
         try:
             while True:
                 yield json.loads(await queue.get())
@@ -61,9 +72,27 @@ class MemoryBroker:
 class RedisBroker:
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError as RedisConnectionError
 
         self.url = url
-        self._redis = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query)
+        chosen = [value for key, value in query if key == "channel"]
+        database = parts.path.strip("/") or "0"
+        self.channel = chosen[-1] if chosen else f"{CHANNEL}:{database}"
+        rest = urlencode([(key, value) for key, value in query if key != "channel"])
+        # One quick retry on a fresh connection: after Redis restarts, every pooled connection
+        # is dead and would otherwise fail its first command. No long back-off: a post must
+        # not wait for Redis, the log already has its event.
+        self._redis = redis.Redis.from_url(
+            urlunsplit(parts._replace(query=rest)),
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError],
+        )
 
     async def connect(self) -> None:
         await self._redis.ping()
@@ -76,18 +105,27 @@ class RedisBroker:
         # clients catch up from there when the broker returns.
         try:
             await self._redis.publish(
-                CHANNEL, json.dumps(event, separators=(",", ":"), default=str)
+                self.channel, json.dumps(event, separators=(",", ":"), default=str)
             )
         except Exception as exc:
             log.warning("broker publish failed (clients will catch up from the log): %s", exc)
 
-    async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
+    async def subscribe(self, on_ready: OnReady = None) -> AsyncGenerator[dict[str, Any], None]:
         pubsub = self._redis.pubsub()
-        await pubsub.subscribe(CHANNEL)
         try:
+            await pubsub.subscribe(self.channel)
             async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    yield json.loads(message["data"])
+                kind = message.get("type")
+                if kind == "message":
+                    try:
+                        event = json.loads(message["data"])
+                    except ValueError:
+                        log.warning("ignoring a message that is not JSON on %s", self.channel)
+                        continue
+                    if isinstance(event, dict):
+                        yield event
+                elif kind == "subscribe" and on_ready is not None:
+                    on_ready()  # also after redis-py reconnected and resubscribed by itself
         finally:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

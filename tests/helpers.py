@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
+from forum import totp
+from forum.actions.twofactor import do_enable_two_factor, do_start_two_factor
 from forum.actions.users import do_create_api_token, do_create_session, do_create_user
 from forum.auth import CSRF_COOKIE, SESSION_COOKIE
 from forum.models import Category, Role, User
@@ -15,9 +19,14 @@ TEST_SECRET = "test-secret-key"
 
 
 async def make_user(
-    username: str = "alice", *, role: Role = Role.MEMBER, verified: bool = True
+    username: str = "alice",
+    *,
+    role: Role = Role.MEMBER,
+    verified: bool = True,
+    two_factor: bool = False,
 ) -> User:
-    return await do_create_user(
+    """A user; `two_factor=True` enrols them in TOTP (staff need it for staff pages)."""
+    user = await do_create_user(
         email=f"{username}@example.org",
         username=username,
         password=PASSWORD,
@@ -25,6 +34,21 @@ async def make_user(
         role=role,
         is_verified=verified,
     )
+    if two_factor:
+        await enable_two_factor(user)
+    return user
+
+
+async def enable_two_factor(user: User) -> list[str]:
+    """Turn on TOTP through the real actions; returns the backup codes. The code used to
+    confirm is spent: `next_code(user)` gives one that is still good."""
+    secret = await do_start_two_factor(user)
+    return await do_enable_two_factor(user, totp.code_at(secret))
+
+
+def next_code(user: User) -> str:
+    """A TOTP code of the next time step: accepted (within the drift window) and unspent."""
+    return totp.code_at(user.totp_secret, time.time() + totp.PERIOD)
 
 
 async def categories() -> dict[str, Category]:

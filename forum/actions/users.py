@@ -5,18 +5,18 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from forum.errors import Conflict, Invalid
-from forum.events import atomic
+from forum.errors import Conflict, Invalid, NotFound
+from forum.events import atomic, record_event
 from forum.i18n import _
 from forum.models import ApiToken, Role, Session, User
-from forum.queries.sql import as_bool, as_datetime, fetch
+from forum.queries.sql import as_bool, as_datetime, fetch, from_row, select_list
 from forum.security import (
     dummy_verify,
     hash_password,
+    is_common_password,
     needs_rehash,
     new_token,
     token_hash,
@@ -24,8 +24,10 @@ from forum.security import (
 )
 
 SESSION_LIFETIME = timedelta(days=30)
+# A session's last_seen_at is written at most this often, so a page read is rarely a write.
+SESSION_TOUCH_INTERVAL = timedelta(minutes=5)
 MIN_PASSWORD_LENGTH = 12
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{1,38}[A-Za-z0-9_]$")
 
 
@@ -55,6 +57,11 @@ def check_password(password: str) -> str:
         raise Invalid(_("A password needs at least 12 characters."), field="password")
     if len(password) > 1024:
         raise Invalid(_("That password is too long."), field="password")
+    if is_common_password(password):
+        raise Invalid(
+            _("That password is on a list of common passwords. Choose a harder one."),
+            field="password",
+        )
     return password
 
 
@@ -87,7 +94,9 @@ async def do_create_user(
 
 async def authenticate(email: str, password: str) -> User | None:
     """The user with these credentials, or None; unknown emails cost the same time."""
-    user = await User.get_or_none(email=normalize_email(email))
+    email = normalize_email(email)
+    # No account has such an email, and PostgreSQL would refuse a NUL in the query.
+    user = None if len(email) > 254 or "\x00" in email else await User.get_or_none(email=email)
     if user is None:
         dummy_verify(password)
         return None
@@ -114,13 +123,62 @@ async def do_create_session(user: User, *, user_agent: str = "", ip: str = "") -
     return key
 
 
+async def _sessions_ended(user_id: int, session_ids: list[int]) -> None:
+    """Tell live connections (realtime closes their sockets) which sessions ended."""
+    await record_event(
+        "session.revoked",
+        f"user:{user_id}",
+        {"user_id": user_id, "ended_sessions": session_ids},
+        user_id=user_id,
+    )
+
+
 async def do_revoke_session(session_id: int) -> None:
-    await Session.filter(id=session_id, revoked_at=None).update(revoked_at=datetime.now(UTC))
+    """End a session (logging out, or logging in again over it)."""
+    async with atomic():
+        session = await Session.get_or_none(id=session_id, revoked_at=None)
+        if session is None:
+            return
+        await Session.filter(id=session_id).update(revoked_at=datetime.now(UTC))
+        await _sessions_ended(session.user_id, [session_id])
+
+
+async def do_revoke_own_session(user: User, session_id: int) -> None:
+    """End one of the user's own live sessions; anyone else's is simply not found."""
+    async with atomic():
+        ended = await Session.filter(id=session_id, user_id=user.id, revoked_at=None).update(
+            revoked_at=datetime.now(UTC)
+        )
+        if not ended:
+            raise NotFound(_("No such session."))
+        await _sessions_ended(user.id, [session_id])
+
+
+async def do_revoke_sessions(user: User, *, keep: int | None = None) -> list[int]:
+    """End every live session of the user but `keep` (inside the caller's transaction);
+    returns the ids that ended."""
+    sessions = Session.filter(user_id=user.id, revoked_at=None)
+    if keep is not None:
+        sessions = sessions.exclude(id=keep)
+    ended: list[int] = [session.id for session in await sessions.only("id")]
+    if ended:
+        await Session.filter(id__in=ended).update(revoked_at=datetime.now(UTC))
+        await _sessions_ended(user.id, ended)
+    return ended
+
+
+async def do_touch_session(session: Session) -> None:
+    """Note that a session is in use, at most once per SESSION_TOUCH_INTERVAL."""
+    now = datetime.now(UTC)
+    if session.last_seen_at is not None and now - session.last_seen_at < SESSION_TOUCH_INTERVAL:
+        return
+    await Session.filter(id=session.id).update(last_seen_at=now)
+    await User.filter(id=session.user_id).update(last_seen_at=now)
+    session.last_seen_at = now
 
 
 _SESSION_SQL = (
-    "SELECT s.id, s.key_hash, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.ip,"
-    " {user_columns} FROM sessions s JOIN users u ON u.id = s.user_id"
+    "SELECT {session_columns}, {user_columns} FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.key_hash = ? AND s.revoked_at IS NULL"
 )
 _BEARER_USER_SQL = (
@@ -129,28 +187,13 @@ _BEARER_USER_SQL = (
 )
 
 
-@lru_cache(maxsize=1)
-def _user_columns() -> tuple[tuple[str, str], ...]:
-    """(field, column) for every stored column of User, read from the model once Tortoise
-    is initialised, so a new field can never be silently missing from the request's user."""
-    return tuple(User._meta.fields_db_projection.items())
-
-
 @lru_cache(maxsize=4)
-def _user_sql(template: str) -> str:
-    columns = ", ".join(f"u.{column} AS u_{column}" for _field, column in _user_columns())
-    return template.format(user_columns=columns)
-
-
-def _user_from_row(row: dict[str, Any]) -> User:
-    fields_map = User._meta.fields_map
-    values = {
-        name: fields_map[name].to_python_value(row[f"u_{column}"])
-        for name, column in _user_columns()
-    }
-    user = User(**values)
-    user._saved_in_db = True
-    return user
+def _sql(template: str) -> str:
+    # Every stored column, read from the models once Tortoise is initialised, so a new field
+    # can never be silently missing from the request's user.
+    return template.format(
+        session_columns=select_list(Session, "s", "s_"), user_columns=select_list(User, "u", "u_")
+    )
 
 
 async def session_for_key(key: str) -> Session | None:
@@ -160,26 +203,15 @@ async def session_for_key(key: str) -> Session | None:
     """
     if not key or len(key) > 200:
         return None
-    rows = await fetch(_user_sql(_SESSION_SQL), token_hash(key))
+    rows = await fetch(_sql(_SESSION_SQL), token_hash(key))
     if not rows:
         return None
     row = rows[0]
-    expires_at = as_datetime(row["expires_at"])
+    expires_at = as_datetime(row["s_expires_at"])
     if expires_at is None or expires_at <= datetime.now(UTC) or not as_bool(row["u_is_active"]):
         return None
-    user = _user_from_row(row)
-    session = Session(
-        id=row["id"],
-        key_hash=row["key_hash"],
-        user_id=user.id,
-        created_at=as_datetime(row["created_at"]),
-        last_seen_at=as_datetime(row["last_seen_at"]),
-        expires_at=expires_at,
-        user_agent=row["user_agent"],
-        ip=row["ip"],
-    )
-    session._saved_in_db = True
-    session.user = user
+    session = from_row(Session, row, "s_")
+    session.user = from_row(User, row, "u_")
     return session
 
 
@@ -192,7 +224,7 @@ async def do_create_api_token(user: User, name: str = "") -> tuple[ApiToken, str
 async def user_for_api_token(token: str) -> User | None:
     if not token.startswith("scf_") or len(token) > 200:
         return None
-    rows = await fetch(_user_sql(_BEARER_USER_SQL), token_hash(token))
+    rows = await fetch(_sql(_BEARER_USER_SQL), token_hash(token))
     if not rows or not as_bool(rows[0]["u_is_active"]):
         return None
-    return _user_from_row(rows[0])
+    return from_row(User, rows[0], "u_")

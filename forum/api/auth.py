@@ -5,13 +5,16 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from forum.actions.users import (
-    authenticate,
-    do_create_api_token,
-    do_create_session,
-    do_revoke_session,
+from forum.actions.logins import do_check_second_factor, do_log_in_with_password
+from forum.actions.users import do_create_api_token, do_create_session, do_revoke_session
+from forum.api.bodies import (
+    CREDENTIALS,
+    EMAIL,
+    NEW_TOKEN,
+    PASSWORD,
+    TOKEN_NAME,
+    TWO_FACTOR_CODE,
 )
-from forum.api.bodies import CREDENTIALS, EMAIL, NEW_TOKEN, PASSWORD, TOKEN_NAME
 from forum.api.operation import operation
 from forum.api.parsing import Body, read_body
 from forum.api.serializers import me_json
@@ -22,16 +25,30 @@ from forum.auth import (
     require_user,
     session_cookie,
 )
-from forum.errors import NotAuthenticated
+from forum.errors import NotAuthenticated, TwoFactorCodeNeeded
 from forum.i18n import _
 from forum.models import User
 
+TWO_FACTOR_NOTE = (
+    " Five failed attempts within 30 minutes (wrong passwords or codes) lock the account for"
+    " a while: any further attempt is answered 429. Accounts with two-factor authentication"
+    " also send `code`; without it the answer is a 401 `two_factor_code_needed`."
+)
+
 
 async def _check_credentials(body: Body) -> User:
-    user = await authenticate(body.get(EMAIL), body.get(PASSWORD))
+    user = await do_log_in_with_password(body.get(EMAIL), body.get(PASSWORD))
     if user is None:
         # The same answer whether or not the email exists.
         raise NotAuthenticated(_("Wrong email or password."))
+    if user.totp_enabled:
+        code = body.get_optional(TWO_FACTOR_CODE)
+        if not code:
+            raise TwoFactorCodeNeeded(
+                _("This account uses two-factor authentication: send its code as `code`.")
+            )
+        if not await do_check_second_factor(user, code):
+            raise NotAuthenticated(_("That code is not right, or was already used."))
     return user
 
 
@@ -41,8 +58,9 @@ async def _check_credentials(body: Body) -> User:
     response="Login",
     body=CREDENTIALS,
     auth="none",
-    errors=(400, 401, 403, 413, 422),
-    description="Cookie-authenticated writes must send the token in the X-CSRF-Token header.",
+    errors=(400, 401, 403, 413, 422, 429),
+    description="Cookie-authenticated writes must send the token in the X-CSRF-Token header."
+    + TWO_FACTOR_NOTE,
 )
 async def login(request: Request) -> Response:
     body = await read_body(request, CREDENTIALS)
@@ -87,8 +105,8 @@ async def logout(request: Request) -> Response:
     status=201,
     body=NEW_TOKEN,
     auth="none",
-    errors=(400, 401, 403, 413, 422),
-    description="The token is shown once; only its hash is stored.",
+    errors=(400, 401, 403, 413, 422, 429),
+    description="The token is shown once; only its hash is stored." + TWO_FACTOR_NOTE,
 )
 async def create_token(request: Request) -> Response:
     body = await read_body(request, NEW_TOKEN)

@@ -60,6 +60,15 @@ POST_NUMBER = Integer(
 KIND = Text("kind", max_length=20, choices=policy.REACTION_KINDS)
 EMAIL = Text("email", min_length=1, max_length=254, pattern=NO_NUL)
 PASSWORD = Text("password", min_length=1, max_length=1024, pattern=NO_NUL)
+TWO_FACTOR_CODE = Text(
+    "code",
+    max_length=40,
+    pattern=NO_NUL,
+    description=(
+        "Accounts with two-factor authentication only: the 6-digit code from the"
+        " authenticator app, or an unused backup code. Each code works once."
+    ),
+)
 TOKEN_NAME = Text(
     "name", max_length=100, pattern=NO_NUL, description="A label to recognise the token by."
 )
@@ -70,5 +79,5 @@ NEW_POST = BodySpec("NewPost", required=(POST_BODY,), optional=(REPLY_TO,))
 POST_EDIT = BodySpec("PostEdit", required=(POST_BODY,))
 READ_POSITION = BodySpec("ReadPosition", required=(POST_NUMBER,))
 NEW_REACTION = BodySpec("NewReaction", required=(KIND,))
-CREDENTIALS = BodySpec("Credentials", required=(EMAIL, PASSWORD))
-NEW_TOKEN = BodySpec("NewToken", required=(EMAIL, PASSWORD), optional=(TOKEN_NAME,))
+CREDENTIALS = BodySpec("Credentials", required=(EMAIL, PASSWORD), optional=(TWO_FACTOR_CODE,))
+NEW_TOKEN = BodySpec("NewToken", required=(EMAIL, PASSWORD), optional=(TWO_FACTOR_CODE, TOKEN_NAME))

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 from forum import policy
 from forum.api.operation import ApiEndpoint, ApiRoute, operation
 from forum.api.parsing import ID_MAX
-from forum.models import PostingRight, Role, Visibility
+from forum.models import PostingRight, Region, Role, Visibility
 
 JSON = dict[str, Any]
 OPENAPI_VERSION = "3.1.0"
@@ -165,6 +165,23 @@ SCHEMAS: dict[str, JSON] = {
     "Token": obj({"id": ID, "name": STRING, "token": STRING}),
     "Login": obj({"user": ref("Me"), "csrf_token": STRING}),
     "OpenAPI": {"type": "object", "description": "An OpenAPI 3.1 document."},
+    "DirectoryEntry": obj(
+        {
+            "id": ID,
+            "username": STRING,
+            "display_name": STRING,
+            "administration": nullable(STRING),
+            "country_code": nullable(STRING),
+            "region": nullable(enum(Region)),
+            "position": STRING,
+            "languages": STRING,
+            "expertise": {**array(STRING), "description": "Category slugs."},
+            "email": {**nullable(STRING), "description": "Null unless the member shows it."},
+            "phone": {**nullable(STRING), "description": "Null unless the member shows it."},
+            "avatar_url": nullable(STRING),
+        }
+    ),
+    "Directory": obj({"members": array(ref("DirectoryEntry"))}),
 }
 
 PATH_PARAMETERS: dict[str, JSON] = {
@@ -181,6 +198,14 @@ QUERY_PARAMETERS: dict[str, JSON] = {
         "description": "The next_cursor or prev_cursor of an earlier page.",
     },
     "near": {**ID, "description": "Start the page at this post number."},
+    "region": {**enum(Region), "description": "A WCO region."},
+    "administration": {
+        "type": "string",
+        "pattern": "^[A-Za-z]{2}$",
+        "description": "An administration's ISO 3166-1 alpha-2 country code.",
+    },
+    "expertise": {"type": "string", "maxLength": 64, "description": "A category slug."},
+    "q": {"type": "string", "maxLength": 100, "description": "Part of a member's name."},
 }
 ERRORS: dict[int, str] = {
     400: "Malformed request: not JSON, not an object, or a bad cursor or query parameter.",
@@ -189,8 +214,9 @@ ERRORS: dict[int, str] = {
     404: "No such resource, or you may not see it.",
     413: "The request body is larger than 1 MiB.",
     422: "A field has the wrong type or value; the message says which.",
+    429: "Too many failed attempts for this account (five within 30 minutes): wait.",
 }
-TAGS = ["categories", "topics", "posts", "reactions", "bookmarks", "auth", "meta"]
+TAGS = ["categories", "topics", "posts", "reactions", "bookmarks", "auth", "directory", "meta"]
 DESCRIPTION = """\
 The JSON API of the Smart Customs Forum.
 

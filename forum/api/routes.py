@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from forum.api import auth, bookmarks, categories, posts, reactions, topics
+from forum.api import auth, bookmarks, categories, directory, posts, reactions, topics
 from forum.api.openapi import openapi_document
 from forum.api.operation import ApiRoute
 
@@ -39,4 +39,5 @@ routes: list[BaseRoute] = [
     ApiRoute(f"{V1}/auth/logout", POST=auth.logout),
     ApiRoute(f"{V1}/auth/tokens", POST=auth.create_token),
     ApiRoute(f"{V1}/me", GET=auth.me),
+    ApiRoute(f"{V1}/directory", GET=directory.get_directory),
 ]

@@ -5,8 +5,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from forum import policy
 from forum.actions.reading import do_mark_read
 from forum.actions.topics import do_create_topic, do_update_topic
+from forum.actions.twofactor import check_staff_two_factor
 from forum.api.bodies import (
     CATEGORY,
     CLOSED,
@@ -101,18 +103,25 @@ async def get_topic(request: Request) -> Response:
     body=TOPIC_CHANGES,
     auth="required",
     errors=(400, 401, 403, 404, 413, 422),
+    description="Staff powers need two-factor authentication on the account: without it,"
+    " closing, pinning or changing someone else's topic is a 403 `two_factor_setup_required`.",
 )
 async def update_topic(request: Request) -> Response:
     user = require_user(request)
     wanted = topic_id(request)
     body = await read_body(request, TOPIC_CHANGES)
     topic, category = await access_topic(user, wanted)
+    closed, pinned = body.get_optional(CLOSED), body.get_optional(PINNED)
+    if policy.is_staff(user) and (
+        closed is not None or pinned is not None or topic.author_id != user.id
+    ):
+        check_staff_two_factor(user)  # a staff power: refused (403) without 2FA
     await do_update_topic(
         user,
         topic,
         category,
-        closed=body.get_optional(CLOSED),
-        pinned=body.get_optional(PINNED),
+        closed=closed,
+        pinned=pinned,
         title=body.get_optional(TITLE),
         tags=body.get_optional(TAGS),
     )

@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from forum import policy
 from forum.actions.posts import do_delete_post, do_edit_post
 from forum.actions.reactions import do_set_reaction
 from forum.actions.reading import do_set_bookmark
 from forum.auth import current_user, require_user
-from forum.errors import Forbidden, Invalid
+from forum.errors import Forbidden, Invalid, NotFound
 from forum.i18n import _
-from forum.queries.topics import access_post, post_revisions
+from forum.models import Post
+from forum.queries.topics import access_post, post_revisions, topic_page
 from forum.web.forms import parse_flag, path_id, post_url, read_form, redirect
+from forum.web.fragments import post_fragments
 from forum.web.templating import render
 
 
 async def permalink(request: Request) -> Response:
     post, _topic, _category = await access_post(current_user(request), path_id(request))
     return redirect(post_url(post))
+
+
+async def fragment(request: Request) -> Response:
+    """One post's <article>, exactly as its topic page shows it to this viewer (for live.js).
+    topic_page asks the policy: 404 when the topic is not visible; a hidden or deleted post
+    is its placeholder."""
+    post_id = path_id(request)
+    found = await Post.filter(id=post_id).values_list("topic_id", "number")
+    if not found:
+        raise NotFound(_("No such post."))
+    topic_id, number = found[0]
+    page = await topic_page(current_user(request), topic_id, near=number, limit=1)
+    if not page.posts or page.posts[0].post.id != post_id:
+        raise NotFound(_("No such post."))
+    return HTMLResponse(post_fragments(request, page).strip())
 
 
 async def edit(request: Request) -> Response:

@@ -6,7 +6,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from forum.web import accounts, bookmarks, categories, posts, topics, users
+from forum.web import (
+    accounts,
+    admin,
+    bookmarks,
+    categories,
+    directory,
+    membership,
+    passwords,
+    posts,
+    public,
+    security,
+    topics,
+    users,
+)
 from forum.web.templating import render
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
@@ -16,8 +29,42 @@ def error_page(request: Request, status: int, message: str) -> Response:
     return render(request, "error.html", {"status": status, "message": message}, status=status)
 
 
+# Issue 3: the public section, asking for access, the directory and administrators' pages.
+membership_routes: list[BaseRoute] = [
+    Route("/pages/{slug}", public.page, methods=GET),
+    Route("/request-access", membership.request_access, methods=FORM),
+    Route("/request-access/sent", membership.request_sent, methods=GET),
+    Route("/request-access/confirm/{token}", membership.confirm, methods=FORM),
+    Route("/request-access/invitation/{token}", membership.invitation, methods=FORM),
+    Route("/directory", directory.directory, methods=GET),
+    Route("/directory.csv", directory.directory_csv_export, methods=GET),
+    Route("/directory.vcf", directory.directory_vcard_export, methods=GET),
+    Route("/a", directory.administrations, methods=GET),
+    Route("/a/{code}", directory.administration, methods=GET),
+    Route("/avatars/{name}", directory.avatar, methods=GET),
+    Route("/account/profile", directory.profile, methods=FORM),
+    Route("/account/avatar", directory.upload_avatar, methods=POST),
+    Route("/account/avatar/remove", directory.remove_avatar, methods=POST),
+    Route("/admin", admin.index, methods=GET),
+    Route("/admin/access-requests", admin.access_requests, methods=GET),
+    Route("/admin/access-requests/{id:int}/approve", admin.approve, methods=POST),
+    Route("/admin/access-requests/{id:int}/reject", admin.reject, methods=POST),
+    Route("/admin/invitations", admin.invitations, methods=FORM),
+    Route("/admin/members", admin.members, methods=GET),
+    Route("/admin/members/{id:int}/revoke", admin.revoke, methods=POST),
+    Route("/admin/members/{id:int}/reverify", admin.reverify, methods=POST),
+    Route("/admin/administrations", admin.administrations, methods=GET),
+    Route("/admin/administrations/new", admin.administration_form, methods=FORM),
+    Route("/admin/administrations/{id:int}/edit", admin.administration_form, methods=FORM),
+    Route("/admin/pages", admin.pages, methods=GET),
+    Route("/admin/pages/new", admin.page_form, methods=FORM),
+    Route("/admin/pages/{id:int}/edit", admin.page_form, methods=FORM),
+    Route("/admin/pages/{id:int}/move", admin.move_page, methods=POST),
+    Route("/admin/audit", admin.audit, methods=GET),
+]
+
 routes: list[BaseRoute] = [
-    Route("/", categories.home, methods=GET),
+    Route("/", public.home, methods=GET),
     Route("/c/{slug}", categories.show_category, methods=GET),
     Route("/c/{slug}/new", categories.new_topic, methods=FORM),
     Route("/t/{id:int}", topics.show_topic, methods=GET),
@@ -25,6 +72,7 @@ routes: list[BaseRoute] = [
     Route("/t/{id:int}/reply", topics.reply, methods=FORM),
     Route("/t/{id:int}/status", topics.update_status, methods=POST),
     Route("/p/{id:int}", posts.permalink, methods=GET),
+    Route("/p/{id:int}/fragment", posts.fragment, methods=GET),
     Route("/p/{id:int}/edit", posts.edit, methods=FORM),
     Route("/p/{id:int}/revisions", posts.revisions, methods=GET),
     Route("/p/{id:int}/delete", posts.delete, methods=POST),
@@ -33,5 +81,16 @@ routes: list[BaseRoute] = [
     Route("/u/{username}", users.show_profile, methods=GET),
     Route("/bookmarks", bookmarks.show_bookmarks, methods=GET),
     Route("/login", accounts.login, methods=FORM),
+    Route("/login/2fa", accounts.login_code, methods=FORM),
     Route("/logout", accounts.logout, methods=POST),
+    Route("/password/reset", passwords.forgot_password, methods=FORM),
+    Route("/password/reset/{token}", passwords.reset_password, methods=FORM),
+    Route("/account/security", security.security_page, methods=GET),
+    Route("/account/password", security.change_password, methods=POST),
+    Route("/account/sessions/{id:int}/revoke", security.revoke_session, methods=POST),
+    Route("/account/2fa/setup", security.start_two_factor, methods=POST),
+    Route("/account/2fa/enable", security.enable_two_factor, methods=POST),
+    Route("/account/2fa/disable", security.disable_two_factor, methods=POST),
+    Route("/account/2fa/backup-codes", security.new_backup_codes, methods=POST),
+    *membership_routes,
 ]

@@ -23,6 +23,7 @@ from forum.web.forms import (
     redirect,
 )
 from forum.web.fragments import post_fragments, topic_pages, viewer_key
+from forum.web.staff import require_staff
 from forum.web.templating import render
 
 
@@ -107,7 +108,7 @@ async def reply(request: Request) -> Response:
 
 
 async def update_status(request: Request) -> Response:
-    user = require_user(request)
+    user = require_staff(request)
     topic, category = await access_topic(user, path_id(request))
     form = await read_form(request)
     closed, pinned = optional_flag(form.get("closed")), optional_flag(form.get("pinned"))

@@ -57,8 +57,9 @@ def _responses_follow_the_document(request: pytest.FixtureRequest) -> Iterator[N
 
 @dataclass
 class World:
-    """Categories, a member, a second member, a moderator, an unverified newcomer, and one
-    topic (with a reply) in the members-only `iot` category, each user with an API token."""
+    """Categories, a member, a second member, a moderator (with 2FA), an unverified newcomer,
+    and one topic (with a reply) in the members-only `iot` category, each user with an API
+    token."""
 
     alice: dict[str, str]
     bob: dict[str, str]
@@ -74,7 +75,7 @@ class World:
 async def world(db: str) -> World:
     cats = await categories()
     alice, bob = await make_user("alice"), await make_user("bob")
-    mod = await make_user("mod", role=Role.MODERATOR)
+    mod = await make_user("mod", role=Role.MODERATOR, two_factor=True)
     newcomer = await make_user("newcomer", verified=False)
     topic, first = await do_create_topic(alice, cats["iot"], "Electronic seals", "first", ["iot"])
     reply = await do_create_post(bob, topic, cats["iot"], "a reply")

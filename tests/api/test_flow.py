@@ -200,7 +200,7 @@ async def test_staff_close_and_pin_and_authors_retitle_through_patch(
 ) -> None:
     await categories()
     alice = await make_user("alice")
-    mod = await make_user("mod", role=Role.MODERATOR)
+    mod = await make_user("mod", role=Role.MODERATOR, two_factor=True)
     a, m = await bearer(alice), await bearer(mod)
     topic = (
         await client.post(

@@ -192,7 +192,7 @@ async def test_a_closed_topic_has_no_reply_form_and_refuses_a_posted_reply(
 ) -> None:
     cats = await categories()
     alice = await make_user("alice")
-    moderator = await make_user("moderator", role=Role.MODERATOR)
+    moderator = await make_user("moderator", role=Role.MODERATOR, two_factor=True)
     topic, _post = await do_create_topic(alice, cats["drones"], "Drone patrols", "first")
 
     token = await log_in(client, moderator)
@@ -225,7 +225,7 @@ async def test_a_pinned_topic_comes_first_in_its_category(client: httpx.AsyncCli
     alice = await make_user("alice")
     older, _ = await do_create_topic(alice, cats["iot"], "Older topic here", "one")
     await do_create_topic(alice, cats["iot"], "Newer topic here", "two")
-    token = await log_in(client, await make_user("admin", role=Role.ADMIN))
+    token = await log_in(client, await make_user("admin", role=Role.ADMIN, two_factor=True))
 
     before = await client.get("/c/iot")
     assert before.text.index("Newer topic here") < before.text.index("Older topic here")
@@ -613,7 +613,7 @@ async def test_a_status_form_must_say_what_to_change(client: httpx.AsyncClient) 
     cats = await categories()
     alice = await make_user("alice")
     topic, _ = await do_create_topic(alice, cats["iot"], "Electronic seals", "one")
-    token = await log_in(client, await make_user("moderator", role=Role.MODERATOR))
+    token = await log_in(client, await make_user("moderator", role=Role.MODERATOR, two_factor=True))
     for data in ({}, {"closed": "maybe"}):
         response = await client.post(f"/t/{topic.id}/status", data={"csrf_token": token, **data})
         assert response.status_code == 400

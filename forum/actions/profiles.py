@@ -1,0 +1,197 @@
+"""A member's own directory profile and avatar."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import warnings
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from forum.actions.membership import LANGUAGE_CODES, check_full_name
+from forum.errors import Invalid, TooLarge
+from forum.events import atomic
+from forum.i18n import _
+from forum.models import Administration, User
+from forum.queries.directory import expertise_categories
+from forum.settings import Settings
+
+AVATAR_MAX_BYTES = 2 * 1024 * 1024
+AVATAR_UPLOAD_PATH = "/account/avatar"  # forum.middleware allows this path a larger body
+AVATAR_SIZE = 256
+AVATAR_MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
+AVATAR_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
+_AVATAR_NAME = re.compile(r"[A-Za-z0-9_-]{16,64}\.png")
+_PHONE = re.compile(r"\+?[0-9 ().\-/]{5,40}(?:\s*(?:ext\.?|x)\s*[0-9]{1,6})?")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    display_name: str
+    position: str
+    languages: str
+    expertise: list[str]
+    phone: str
+    show_email: bool
+    show_phone: bool
+    administration_id: int | None
+    preferred_language: str
+
+
+def _text(value: str, field: str, limit: int, message: str) -> str:
+    value = " ".join(value.split())
+    if len(value) > limit or _CONTROL.search(value):
+        raise Invalid(message, field=field)
+    return value
+
+
+async def check_profile(
+    *,
+    display_name: str,
+    position: str,
+    languages: str,
+    expertise: list[str],
+    phone: str,
+    show_email: bool,
+    show_phone: bool,
+    administration_id: int | None,
+    preferred_language: str,
+) -> ProfileChanges:
+    name = check_full_name(display_name)
+    position = _text(position, "position", 200, _("A position has at most 200 characters."))
+    languages = _text(languages, "languages", 200, _("List your languages in 200 characters."))
+    phone = " ".join(phone.split())
+    if phone and not _PHONE.fullmatch(phone):
+        raise Invalid(_("A phone number has digits, spaces and + ( ) - . / only."), field="phone")
+    slugs = {c.slug for c in await expertise_categories()}
+    chosen = list(dict.fromkeys(expertise))
+    if any(slug not in slugs for slug in chosen):
+        raise Invalid(_("Choose areas of expertise from the list."), field="expertise")
+    if administration_id is not None and not await Administration.exists(id=administration_id):
+        raise Invalid(_("Choose your administration from the list."), field="administration")
+    if preferred_language not in LANGUAGE_CODES:
+        raise Invalid(_("Choose a language from the list."), field="preferred_language")
+    return ProfileChanges(
+        display_name=name,
+        position=position,
+        languages=languages,
+        expertise=chosen,
+        phone=phone,
+        show_email=show_email,
+        show_phone=show_phone,
+        administration_id=administration_id,
+        preferred_language=preferred_language,
+    )
+
+
+async def do_update_profile(user: User, changes: ProfileChanges) -> User:
+    values = {
+        "display_name": changes.display_name,
+        "position": changes.position,
+        "languages": changes.languages,
+        "expertise": changes.expertise,
+        "phone": changes.phone,
+        "show_email": changes.show_email,
+        "show_phone": changes.show_phone,
+        "administration_id": changes.administration_id,
+        "preferred_language": changes.preferred_language,
+    }
+    async with atomic():
+        await User.filter(id=user.id).update(**values)
+    for name, value in values.items():
+        setattr(user, name, value)
+    return user
+
+
+# --- avatars -----------------------------------------------------------------------------
+
+
+def reencode_avatar(data: bytes) -> bytes:
+    """Decode an uploaded image and write it again as a PNG of at most 256x256 pixels.
+
+    Whatever the upload carried besides pixels (metadata, scripts in an SVG-like payload,
+    trailing bytes) does not survive; only the formats listed are decoded at all.
+    """
+    if len(data) > AVATAR_MAX_BYTES:
+        raise TooLarge(_("An avatar is at most 2 MB."))
+    not_an_image = Invalid(
+        _("That file is not an image we can read (PNG, JPEG, GIF or WebP)."), field="avatar"
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(BytesIO(data), formats=sorted(AVATAR_FORMATS)) as image:
+                width, height = image.size
+                if width < 1 or height < 1 or width * height > AVATAR_MAX_PIXELS:
+                    raise not_an_image
+                image.seek(0)
+                oriented = ImageOps.exif_transpose(image) or image
+                picture = oriented.convert("RGBA")
+        picture.thumbnail((AVATAR_SIZE, AVATAR_SIZE), Image.Resampling.LANCZOS)
+        out = BytesIO()
+        picture.save(out, format="PNG", optimize=True)
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+    ):
+        raise not_an_image from None
+    return out.getvalue()
+
+
+def avatar_dir(settings: Settings) -> Path:
+    return settings.var_dir / "avatars"
+
+
+def avatar_path(settings: Settings, name: str) -> Path | None:
+    """Where a stored avatar lives, or None for a name we never make (no path tricks)."""
+    if not _AVATAR_NAME.fullmatch(name):
+        return None
+    return avatar_dir(settings) / name
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+def _remove(settings: Settings, name: str) -> None:
+    path = avatar_path(settings, name) if name else None
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+async def do_set_avatar(settings: Settings, user: User, data: bytes) -> str:
+    png = await asyncio.to_thread(reencode_avatar, data)
+    name = secrets.token_urlsafe(18) + ".png"
+    path = avatar_path(settings, name)
+    assert path is not None
+    await asyncio.to_thread(_write, path, png)
+    previous = user.avatar
+    async with atomic():
+        await User.filter(id=user.id).update(avatar=name)
+    user.avatar = name
+    if previous and previous != name:
+        await asyncio.to_thread(_remove, settings, previous)
+    return name
+
+
+async def do_remove_avatar(settings: Settings, user: User) -> None:
+    previous = user.avatar
+    if not previous:
+        return
+    async with atomic():
+        await User.filter(id=user.id).update(avatar="")
+    user.avatar = ""
+    await asyncio.to_thread(_remove, settings, previous)

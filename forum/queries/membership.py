@@ -1,0 +1,93 @@
+"""What administrators read: the access-request queue, invitations, members, the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from forum import policy
+from forum.actions.membership import REMINDER_WINDOW
+from forum.models import AccessRequest, AccessStatus, AuditLog, Role, User
+
+AUDIT_PAGE = 50
+
+
+async def pending_requests() -> list[AccessRequest]:
+    """Confirmed requests waiting for a decision, oldest first."""
+    return (
+        await AccessRequest.filter(status=AccessStatus.PENDING)
+        .select_related("administration", "invited_by")
+        .order_by("created_at", "id")
+    )
+
+
+async def unconfirmed_count() -> int:
+    return await AccessRequest.filter(status=AccessStatus.EMAIL_PENDING, invited_by_id=None).count()
+
+
+async def outstanding_invitations() -> list[AccessRequest]:
+    return (
+        await AccessRequest.filter(status=AccessStatus.EMAIL_PENDING, user_id=None)
+        .exclude(invited_by_id=None)
+        .select_related("administration", "invited_by")
+        .order_by("-created_at", "-id")
+    )
+
+
+async def recent_decisions(limit: int = 20) -> list[AccessRequest]:
+    return (
+        await AccessRequest.filter(status__in=[AccessStatus.APPROVED, AccessStatus.REJECTED])
+        .select_related("administration", "decided_by")
+        .order_by("-decided_at", "-id")
+        .limit(limit)
+    )
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    user: User
+    lapsed: bool
+    lapsing: bool  # within the reminder window
+
+
+MEMBER_VIEWS = ("all", "lapsing", "lapsed")
+
+
+async def verified_members(view: str = "all") -> list[MemberRow]:
+    """Accounts with a verification (current or lapsed), soonest end date first."""
+    now = datetime.now(UTC)
+    users = (
+        await User.filter(is_verified=True, role=Role.MEMBER)
+        .select_related("administration")
+        .order_by("verified_until", "display_name", "id")
+    )
+    rows = []
+    for user in users:
+        lapsed = not policy.verification_current(user, now)
+        until = user.verified_until
+        lapsing = not lapsed and until is not None and until <= now + REMINDER_WINDOW
+        if view == "lapsed" and not lapsed or view == "lapsing" and not lapsing:
+            continue
+        rows.append(MemberRow(user, lapsed, lapsing))
+    return rows
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[AuditLog]
+    next_before: int | None
+
+
+async def audit_log(before: int | None = None, limit: int = AUDIT_PAGE) -> AuditPage:
+    """The newest entries first, one page at a time (`before`: the last id seen)."""
+    query = AuditLog.all()
+    if before is not None:
+        query = query.filter(id__lt=before)
+    entries = await query.select_related("actor").order_by("-id").limit(limit + 1)
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return AuditPage(entries, entries[-1].id if more and entries else None)
+
+
+def waiting_for(request: AccessRequest, now: datetime | None = None) -> timedelta:
+    return (now or datetime.now(UTC)) - request.created_at

@@ -1,0 +1,79 @@
+"""Sliding-window rate limits counted in the database, so every worker and host agrees.
+
+Each counted attempt is one `RateHit` row under a key such as `login:<email>` or
+`reset-ip:<address>`; a limit is "at most N hits under this key within the last W".
+
+    if await ratelimit.exceeded(f"access-ip:{ip}", 10, timedelta(hours=1)):
+        raise RateLimited(_("Too many requests. Try again later."))
+    await ratelimit.hit(f"access-ip:{ip}")
+
+`take()` does both in the race-free order (write the hit, then count) for limits that must
+hold under concurrent requests, such as failed logins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime, timedelta
+
+from forum.models import RateHit
+
+KEY_LENGTH = 200  # RateHit.key
+# Rows older than this are of no use to any limit; they are deleted now and then.
+LONGEST_WINDOW = timedelta(days=1)
+PRUNE_ONE_IN = 200
+
+
+def _stored(key: str) -> str:
+    """The key as stored: long keys (an email can be 254 characters) are hashed to fit, and
+    so are keys with a NUL (which PostgreSQL cannot store)."""
+    if len(key) <= KEY_LENGTH and "\x00" not in key:
+        return key
+    prefix = key.split(":", 1)[0][:50]
+    return f"{prefix}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+async def hit(key: str) -> int:
+    """Count one attempt under `key`; returns the hit's id (for `release`)."""
+    row = await RateHit.create(key=_stored(key))
+    if random.randrange(PRUNE_ONE_IN) == 0:
+        await prune()
+    return int(row.id)
+
+
+async def count(key: str, window: timedelta) -> int:
+    since = datetime.now(UTC) - window
+    return await RateHit.filter(key=_stored(key), created_at__gte=since).count()
+
+
+async def exceeded(key: str, limit: int, window: timedelta) -> bool:
+    """True once `limit` hits have been counted under `key` within `window`."""
+    return await count(key, window) >= limit
+
+
+async def take(key: str, limit: int, window: timedelta) -> int | None:
+    """Count one attempt if fewer than `limit` were counted within `window`.
+
+    Returns the hit's id, or None (and nothing stays recorded) when the limit was reached.
+    The hit is written before counting, so concurrent attempts cannot all slip under it.
+    """
+    hit_id = await hit(key)
+    if await count(key, window) > limit:
+        await release(hit_id)
+        return None
+    return hit_id
+
+
+async def release(hit_id: int) -> None:
+    """Take back one hit: the attempt it counted turned out not to count (it succeeded)."""
+    await RateHit.filter(id=hit_id).delete()
+
+
+async def clear(key: str) -> None:
+    await RateHit.filter(key=_stored(key)).delete()
+
+
+async def prune(older_than: timedelta = LONGEST_WINDOW) -> int:
+    """Delete hits too old for any limit; returns how many went."""
+    return await RateHit.filter(created_at__lt=datetime.now(UTC) - older_than).delete()

@@ -1,0 +1,117 @@
+"""Who may hear what: events from the broker, the channels they reach, and the policy checks.
+
+An event names its audience (`topic:<id>`, `category:<slug>`, `user:<id>`, `staff`) and carries
+the category it belongs to. A client's channel maps to one routing key: `user` becomes
+`user:<its own id>`, `latest` hears every `topic.created`. Whether a connection may receive an
+event is asked of forum.policy with the event's category, at delivery time: a topic moved to a
+staff category stops reaching members with the first event that says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from forum import policy
+from forum.models import Category, User
+from realtime.protocol import Channel
+
+# Events that steer the hub and are never shown to clients.
+INTERNAL_TYPES = frozenset({"user.access_revoked"})
+# Payload keys with this prefix reach staff only (e.g. a moderator's reason for hiding a post).
+STAFF_ONLY_PREFIX = "staff_"
+
+
+@dataclass(slots=True)
+class LiveEvent:
+    """An event as the broker carries it (forum.events.event_message), or an ephemeral one."""
+
+    id: int | None
+    type: str
+    channel: str
+    category_id: int | None
+    user_id: int | None
+    data: dict[str, Any]
+
+    @classmethod
+    def from_message(cls, message: Mapping[str, Any]) -> LiveEvent | None:
+        """Validate what came over the wire; anything malformed is ignored, not trusted."""
+        event_id = message.get("id")
+        ephemeral = message.get("ephemeral") is True
+        kind, channel = message.get("type"), message.get("channel")
+        category_id, user_id = message.get("category_id"), message.get("user_id")
+        data = message.get("data")
+        if ephemeral:
+            event_id = None
+        elif isinstance(event_id, bool) or not isinstance(event_id, int) or event_id <= 0:
+            return None
+        if not isinstance(kind, str) or not isinstance(channel, str):
+            return None
+        if not all(v is None or (isinstance(v, int) and not isinstance(v, bool))
+                   for v in (category_id, user_id)):  # fmt: skip
+            return None
+        return cls(
+            event_id, kind, channel, category_id, user_id, data if isinstance(data, dict) else {}
+        )
+
+
+def routing_key(channel: Channel, user: User | None) -> str | None:
+    """The key a subscription listens on, or None when the channel needs a signed-in user."""
+    if channel.kind == "user":
+        return None if user is None else f"user:{user.id}"
+    return channel.name
+
+
+def label(key: str) -> str:
+    """The channel name a client sees for a routing key."""
+    return "user" if key.startswith("user:") else key
+
+
+def routes(event: LiveEvent) -> tuple[str, ...]:
+    """The routing keys an event reaches."""
+    channel = event.channel
+    if channel.startswith("category:"):
+        return (channel, "latest") if event.type == "topic.created" else (channel,)
+    if channel.startswith(("topic:", "user:")) or channel == "staff":
+        return (channel,)
+    return ()
+
+
+def kind_of(key: str) -> str:
+    return key.split(":", 1)[0]
+
+
+def may_receive(
+    user: User | None, key: str, event: LiveEvent, category: Category | None, kind: str = ""
+) -> bool:
+    """May this user receive this event on this routing key? Fails closed. (`kind` is
+    `kind_of(key)`, passed in by fan-out loops that ask once per connection.)"""
+    kind = kind or kind_of(key)
+    if kind == "staff":
+        return policy.is_staff(user)
+    if kind == "user":
+        if user is None or key != f"user:{user.id}":
+            return False
+        if event.category_id is None:
+            return True
+    if category is None:  # no category, or one this process does not know: staff only
+        return policy.is_staff(user)
+    return policy.can_see_category(user, category)
+
+
+def client_data(data: dict[str, Any], staff: bool) -> dict[str, Any]:
+    if staff or not any(k.startswith(STAFF_ONLY_PREFIX) for k in data):
+        return data
+    return {k: v for k, v in data.items() if not k.startswith(STAFF_ONLY_PREFIX)}
+
+
+def may_subscribe_simple(user: User | None, channel: Channel) -> bool:
+    """latest, user and staff; topic and category channels need a database lookup."""
+    if channel.kind == "latest":
+        return True  # what each event reaches is decided per event
+    if channel.kind == "user":
+        return user is not None
+    if channel.kind == "staff":
+        return policy.is_staff(user)
+    raise ValueError(channel.kind)

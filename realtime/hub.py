@@ -1,0 +1,666 @@
+"""The connection hub: subscriptions by routing key, fan-out through the policy, catch-up.
+
+One task per process listens to the broker and feeds an inbox; one dispatcher puts events in id
+order (realtime.sequence), fills gaps from the log, and fans each event out to the local
+connections allowed to see it. A frame is encoded once per audience (staff or not), never once
+per connection; each connection has a bounded queue drained by its own writer task, and a
+connection whose queue is full is closed with 1013 so it can reconnect and catch up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from forum import policy
+from forum.models import Category, Topic, User
+from realtime import catchup, protocol
+from realtime.broker import Broker
+from realtime.channels import (
+    INTERNAL_TYPES,
+    LiveEvent,
+    client_data,
+    kind_of,
+    label,
+    may_receive,
+    may_subscribe_simple,
+    routes,
+    routing_key,
+)
+from realtime.limits import Limits
+from realtime.presence import Presence
+from realtime.protocol import Channel
+from realtime.sequence import Sequencer
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+_POLL = object()  # inbox marker: read the log now
+CATEGORY_TTL = 60.0
+# Account events that end sockets: all of a user's, those of some sessions, or of API tokens.
+REVOKING = frozenset({"user.access_revoked", "session.revoked", "user.password_changed"})
+POLL_LIMIT = 1000  # events per read of the log
+REPLAYED_TTL = 30.0  # how long ids sent by a replay are remembered to drop late duplicates
+
+
+def as_message(text: str) -> Message:
+    return {"type": "websocket.send", "text": text}
+
+
+class Connection:
+    """One client socket as the hub sees it."""
+
+    __slots__ = (
+        "websocket",
+        "user",
+        "session_id",
+        "staff",
+        "queue",
+        "keys",
+        "pending",
+        "floors",
+        "replayed",
+        "replayed_until",
+        "writer",
+        "closer",
+        "closing",
+        "close_code",
+    )
+
+    def __init__(
+        self, websocket: WebSocket, user: User | None, session_id: int | None, queue_size: int
+    ) -> None:
+        self.websocket = websocket
+        self.user = user
+        self.session_id = session_id  # when authenticated by a session cookie
+        self.staff = policy.is_staff(user)
+        self.queue: asyncio.Queue[Message] = asyncio.Queue(queue_size)
+        self.keys: set[str] = set()
+        # While a replay runs, live frames wait here so they follow it: (event id, frame).
+        self.pending: list[tuple[int | None, Message]] | None = None
+        # A client that resumed from an id this process has not reached yet: skip up to it.
+        self.floors: dict[str, int] = {}
+        self.replayed: set[int] | None = None
+        self.replayed_until = 0.0
+        self.writer: asyncio.Task[None] | None = None
+        self.closer: asyncio.Task[None] | None = None
+        self.closing = False
+        self.close_code: int | None = None
+
+    @property
+    def user_id(self) -> int | None:
+        return None if self.user is None else self.user.id
+
+    def put(self, message: Message) -> bool:
+        """Queue a frame for the writer; False when the queue is full."""
+        try:
+            self.queue.put_nowait(message)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def push(self, message: Message, event_id: int | None = None) -> bool:
+        if self.pending is not None:
+            self.pending.append((event_id, message))
+            return len(self.pending) <= self.queue.maxsize
+        return self.put(message)
+
+    def offer(self, event_id: int, key: str, message: Message) -> bool:
+        """A live event: skipped if the client already has it, else pushed."""
+        if self.floors and event_id <= self.floors.get(key, 0):
+            return True
+        if self.replayed is not None:
+            if time.monotonic() > self.replayed_until:
+                self.replayed = None
+            elif event_id in self.replayed:
+                return True
+        return self.push(message, event_id)
+
+    def flush_pending(self) -> bool:
+        pending, self.pending = self.pending or [], None
+        replayed = self.replayed or set()
+        for event_id, message in pending:
+            if (event_id is None or event_id not in replayed) and not self.put(message):
+                return False
+        return True
+
+    async def write(self) -> None:
+        queue, send = self.queue, self.websocket.send
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            while True:
+                await send(await queue.get())
+
+
+class Hub:
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits.from_env()
+        self.node = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.accepting = False
+        self.broker_live = False
+        self._broker: Broker | None = None
+        self._conns: set[Connection] = set()
+        self._subs: dict[str, set[Connection]] = {}
+        self._by_user: dict[int, set[Connection]] = {}
+        self._categories: dict[int, Category] = {}
+        self._by_slug: dict[str, Category] = {}
+        self._categories_at = 0.0
+        self._misses: dict[object, float] = {}
+        self._topic_category: dict[int, int] = {}  # topics with local subscribers
+        self._sequencer: Sequencer[LiveEvent] = Sequencer(0, self.limits.hold)
+        self._inbox: asyncio.Queue[LiveEvent | object] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closers: set[asyncio.Task[None]] = set()
+        self._next_poll = 0.0
+        self.presence = Presence(
+            self.node,
+            self._publish,
+            self._presence_changed,
+            debounce=self.limits.presence_debounce,
+            ttl=self.limits.presence_ttl,
+        )
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self, broker: Broker) -> None:
+        self._broker = broker
+        self._inbox = asyncio.Queue(maxsize=10_000)
+        self._sequencer = Sequencer(await catchup.last_id(), self.limits.hold)
+        await self._load_categories()
+        ready = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        self._next_poll = loop.time() + self.limits.poll_interval
+        self._tasks = [
+            asyncio.create_task(self._receive(ready), name="realtime-receive"),
+            asyncio.create_task(self._dispatch(), name="realtime-dispatch"),
+            asyncio.create_task(self._tick(), name="realtime-tick"),
+        ]
+        try:
+            async with asyncio.timeout(5):
+                await ready.wait()
+        except TimeoutError:
+            log.warning("broker subscription not ready; live events come from the log for now")
+        self.accepting = True
+
+    async def stop(self) -> None:
+        """Close every socket with 1012 (clients reconnect and catch up), then stop."""
+        self.accepting = False
+        for conn in list(self._conns):
+            self.close(conn, protocol.CLOSE_RESTART, "server restart")
+        if self._closers:
+            await asyncio.wait(list(self._closers), timeout=self.limits.close_timeout)
+        with contextlib.suppress(Exception):
+            await self.presence.flush()
+        await self.presence.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    # -- connections ----------------------------------------------------------------------------
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._conns)
+
+    def connections_of(self, user_id: int) -> int:
+        return len(self._by_user.get(user_id, ()))
+
+    def connect(
+        self, websocket: WebSocket, user: User | None, session_id: int | None = None
+    ) -> Connection:
+        conn = Connection(websocket, user, session_id, self.limits.queue_size)
+        self._conns.add(conn)
+        if user is not None:
+            self._by_user.setdefault(user.id, set()).add(conn)
+        conn.writer = asyncio.create_task(conn.write())
+        return conn
+
+    async def disconnect(self, conn: Connection) -> None:
+        """The socket is done (the endpoint returns): forget it; let a pending close finish."""
+        self._forget(conn)
+        if conn.closer is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await conn.closer
+
+    def close(self, conn: Connection, code: int, reason: str) -> None:
+        """Stop delivering to `conn` now and close it with `code` (bounded by close_timeout)."""
+        if conn.closing:
+            return
+        conn.closing = True
+        conn.close_code = code
+        self._forget(conn)
+        conn.closer = asyncio.create_task(self._close(conn, code, reason))
+        self._closers.add(conn.closer)
+        conn.closer.add_done_callback(self._closers.discard)
+
+    def disconnect_user(self, user_id: int) -> int:
+        """Close every local socket of this user (access revoked); returns how many."""
+        conns = list(self._by_user.get(user_id, ()))
+        for conn in conns:
+            self.close(conn, protocol.CLOSE_POLICY, "access revoked")
+        return len(conns)
+
+    def disconnect_sessions(self, user_id: int, session_ids: list[int]) -> int:
+        """Close the local sockets opened with these (now ended) login sessions."""
+        ended = set(session_ids)
+        conns = [c for c in self._by_user.get(user_id, ()) if c.session_id in ended]
+        for conn in conns:
+            self.close(conn, protocol.CLOSE_POLICY, "session ended")
+        return len(conns)
+
+    async def _close(self, conn: Connection, code: int, reason: str) -> None:
+        # The writer is cancelled first: a close may wait for a full socket buffer to drain,
+        # and a client that never reads again is given up after close_timeout.
+        with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
+            async with asyncio.timeout(self.limits.close_timeout):
+                await conn.websocket.close(code, reason)
+
+    def _forget(self, conn: Connection) -> None:
+        for key in list(conn.keys):
+            self._remove(conn, key)
+        self._conns.discard(conn)
+        user_id = conn.user_id
+        if user_id is not None and (mine := self._by_user.get(user_id)) is not None:
+            mine.discard(conn)
+            if not mine:
+                del self._by_user[user_id]
+        if conn.writer is not None:
+            conn.writer.cancel()
+        conn.pending = None
+
+    def _add(self, conn: Connection, key: str) -> None:
+        conn.keys.add(key)
+        self._subs.setdefault(key, set()).add(conn)
+        if key.startswith("topic:") and conn.user is not None:
+            self.presence.join(int(key[6:]), conn.user.id)
+
+    def _remove(self, conn: Connection, key: str) -> None:
+        conn.keys.discard(key)
+        conn.floors.pop(key, None)
+        subs = self._subs.get(key)
+        if subs is not None:
+            subs.discard(conn)
+            if not subs:
+                del self._subs[key]
+        if key.startswith("topic:"):
+            topic_id = int(key[6:])
+            if conn.user is not None:
+                self.presence.leave(topic_id, conn.user.id)
+            if key not in self._subs:
+                self._topic_category.pop(topic_id, None)
+
+    # -- subscriptions -------------------------------------------------------------------------
+
+    def labels(self, conn: Connection) -> list[str]:
+        return sorted(label(key) for key in conn.keys)
+
+    async def subscribe(
+        self, conn: Connection, channels: tuple[Channel, ...], since: int | None
+    ) -> None:
+        new: list[str] = []
+        for channel in channels:
+            key = routing_key(channel, conn.user)
+            if key is not None and key in conn.keys:
+                continue
+            if key is None or not await self._may_subscribe(conn.user, channel):
+                text = protocol.error("forbidden", "You may not follow this channel.", channel.name)
+                conn.push(as_message(text))
+                continue
+            if len(conn.keys) + len(new) >= self.limits.max_channels:
+                text = protocol.error("bad_request", "Too many channels on one connection.")
+                conn.push(as_message(text))
+                break
+            new.append(key)
+        if conn.closing:
+            return
+        for key in new:
+            self._add(conn, key)
+        upto = self._sequencer.high
+        if since is None or not new:
+            conn.push(as_message(protocol.subscribed(self.labels(conn), upto)))
+            self._send_presence(conn, new)
+            return
+        conn.pending = []
+        try:
+            await self._catch_up(conn, new, since, upto)
+        finally:
+            if not conn.closing and not conn.flush_pending():
+                self.close(conn, protocol.CLOSE_TRY_AGAIN, "slow consumer")
+        self._send_presence(conn, new)
+
+    async def _catch_up(self, conn: Connection, keys: list[str], since: int, upto: int) -> None:
+        limit = max(1, min(self.limits.replay_limit, self.limits.queue_size // 2))
+        events: list[LiveEvent] | None = []
+        if since > upto:
+            if await catchup.exists_at_or_after(since):
+                for key in keys:  # another worker is ahead of this one: skip what it sent
+                    conn.floors[key] = since
+            else:
+                events = None  # an id this log never had (another database?): start over
+        elif since < upto:
+            if await catchup.beyond_log(since, self.limits.retention):
+                events = None
+            else:
+                events = await catchup.replay(keys, since, upto, limit)
+        for category_id in {e.category_id for e in events or () if e.category_id is not None}:
+            await self._category(category_id)  # a category created since the last load
+        if conn.closing:
+            return
+        wanted = set(keys)
+        replayed: set[int] = set()
+        frames: list[str] = []
+        for event in events or ():
+            if event.type in INTERNAL_TYPES:
+                continue
+            category = self._categories.get(event.category_id or 0)
+            for key in routes(event):
+                if key not in wanted or not may_receive(conn.user, key, event, category):
+                    continue
+                assert event.id is not None
+                data = client_data(event.data, conn.staff)
+                frames.append(protocol.event(event.id, label(key), event.type, data))
+                replayed.add(event.id)
+        if events is None:
+            frames.extend(protocol.resync(label(key)) for key in keys)
+        conn.replayed = replayed or None
+        conn.replayed_until = time.monotonic() + REPLAYED_TTL
+        last = max(upto, since) if events is not None else upto
+        frames.append(protocol.subscribed(self.labels(conn), last))
+        if not all(conn.put(as_message(text)) for text in frames):
+            self.close(conn, protocol.CLOSE_TRY_AGAIN, "slow consumer")
+
+    def unsubscribe(self, conn: Connection, channels: tuple[Channel, ...]) -> None:
+        for channel in channels:
+            key = routing_key(channel, conn.user)
+            if key is not None and key in conn.keys:
+                self._remove(conn, key)
+        conn.push(as_message(protocol.subscribed(self.labels(conn), self._sequencer.high)))
+
+    async def _may_subscribe(self, user: User | None, channel: Channel) -> bool:
+        if channel.kind == "category":
+            assert channel.slug is not None
+            category = await self._category_by_slug(channel.slug)
+            return category is not None and policy.can_see_category(user, category)
+        if channel.kind == "topic":
+            topic = await Topic.get_or_none(id=channel.topic_id)
+            if topic is None:
+                return False
+            category = await self._category(topic.category_id)
+            if category is None or not policy.can_see_topic(user, topic, category):
+                return False
+            self._topic_category[topic.id] = topic.category_id
+            return True
+        return may_subscribe_simple(user, channel)
+
+    # -- typing and presence -------------------------------------------------------------------
+
+    async def typing(self, conn: Connection, topic_id: int) -> str | None:
+        """Tell the topic's other readers; returns an error message when not allowed."""
+        key = f"topic:{topic_id}"
+        if conn.user is None or not policy.is_member(conn.user) or key not in conn.keys:
+            return "Subscribe to the topic as a member first."
+        await self._publish(
+            {
+                "ephemeral": True,
+                "type": "typing",
+                "channel": key,
+                "category_id": self._topic_category.get(topic_id),
+                "user_id": conn.user.id,
+                "data": {"username": conn.user.username},
+            }
+        )
+        return None
+
+    async def _publish(self, message: dict[str, Any]) -> None:
+        if self._broker is not None:
+            await self._broker.publish(message)
+
+    def _presence_changed(self, topic_id: int, total: int) -> None:
+        key = f"topic:{topic_id}"
+        event = LiveEvent(
+            None, "presence", key, self._topic_category.get(topic_id), None, {"reading": total}
+        )
+        self._fan_out_ephemeral(event, exclude_user=None)
+
+    def _send_presence(self, conn: Connection, keys: list[str]) -> None:
+        for key in keys:
+            if key.startswith("topic:") and (total := self.presence.total(int(key[6:]))):
+                conn.push(as_message(protocol.event(None, key, "presence", {"reading": total})))
+
+    # -- the event stream ----------------------------------------------------------------------
+
+    async def _receive(self, ready: asyncio.Event) -> None:
+        """The one broker subscription of this process; on failure, retry with back-off."""
+        assert self._broker is not None and self._inbox is not None
+        inbox, backoff = self._inbox, 0.2
+
+        def on_ready() -> None:
+            ready.set()
+            self.broker_live = True
+            with contextlib.suppress(asyncio.QueueFull):
+                inbox.put_nowait(_POLL)  # catch what was published while we were away
+
+        while True:
+            stream = self._broker.subscribe(on_ready)
+            try:
+                async for message in stream:
+                    backoff = 0.2
+                    event = LiveEvent.from_message(message)
+                    if event is not None:
+                        await inbox.put(event)
+            except Exception as exc:
+                log.warning("broker subscription lost (%s); reading the event log meanwhile", exc)
+            finally:
+                self.broker_live = False
+                with contextlib.suppress(Exception):
+                    await stream.aclose()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
+
+    async def _dispatch(self) -> None:
+        assert self._inbox is not None
+        inbox, loop, seq = self._inbox, asyncio.get_running_loop(), self._sequencer
+        while True:
+            item: object = None
+            if not inbox.empty():
+                item = inbox.get_nowait()
+            else:
+                wake = (
+                    self._next_poll if seq.deadline is None else min(self._next_poll, seq.deadline)
+                )
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, wake - loop.time())):
+                        item = await inbox.get()
+            try:
+                now = loop.time()
+                if isinstance(item, LiveEvent):
+                    if item.id is None:
+                        self._ephemeral(item, now)
+                    else:
+                        for ready in seq.push(item, now):
+                            await self._deliver(ready)
+                if item is _POLL or now >= self._next_poll:
+                    await self._poll()
+                if seq.expired(loop.time()):
+                    await self._fill_gap()
+            except Exception:
+                log.exception("real-time dispatch failed; continuing")
+                await asyncio.sleep(0.1)
+
+    async def _poll(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.limits.poll_interval
+        self._next_poll = loop.time() + (interval if self.broker_live else min(interval, 1.0))
+        found = await catchup.after(self._sequencer.high, limit=POLL_LIMIT)
+        if len(found) == POLL_LIMIT:
+            self._next_poll = loop.time()  # more where these came from: read on at once
+        for event in found:
+            for ready in self._sequencer.push(event, loop.time()):
+                await self._deliver(ready)
+
+    async def _fill_gap(self) -> None:
+        seq = self._sequencer
+        now = asyncio.get_running_loop().time()
+        ready: list[LiveEvent] = []
+        found = await catchup.after(seq.high, upto=seq.held_up_to, limit=POLL_LIMIT)
+        if len(found) < POLL_LIMIT:
+            # Events are published after they commit, so the log has every genuine one: an
+            # event it lacks came from elsewhere (another forum on the same channel?).
+            dropped = seq.discard_held({e.id for e in found if e.id is not None})
+            if dropped:
+                log.warning("ignoring events %s: not in this forum's log", dropped[:5])
+        for event in found:
+            ready.extend(seq.push(event, now))
+        ready.extend(seq.release())
+        for event in ready:
+            await self._deliver(event)
+
+    async def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.limits.presence_refresh)
+            self.presence.refresh(loop.time())
+
+    async def _deliver(self, event: LiveEvent) -> None:
+        await self._ensure_category(event)
+        if event.type in REVOKING and event.channel.startswith("user:"):
+            self._revoke(event)
+        topic_id = event.data.get("topic_id")
+        if (
+            isinstance(topic_id, int)
+            and event.category_id is not None
+            and topic_id in self._topic_category
+        ):
+            self._topic_category[topic_id] = event.category_id
+        self._fan_out(event)
+        await asyncio.sleep(0)  # let the writers drain between events
+
+    def _revoke(self, event: LiveEvent) -> None:
+        """Close the sockets whose credentials an account event just took away."""
+        user_id = event.user_id
+        if user_id is None and event.channel[5:].isdigit():
+            user_id = int(event.channel[5:])
+        if user_id is None:
+            return
+        if event.type == "user.access_revoked":
+            self.disconnect_user(user_id)
+            return
+        ended = event.data.get("ended_sessions")
+        if isinstance(ended, list):
+            self.disconnect_sessions(user_id, [i for i in ended if isinstance(i, int)])
+        if event.type == "user.password_changed":  # every API token of the account went too
+            for conn in [c for c in self._by_user.get(user_id, ()) if c.session_id is None]:
+                self.close(conn, protocol.CLOSE_POLICY, "credentials changed")
+
+    def _fan_out(self, event: LiveEvent) -> None:
+        if event.type in INTERNAL_TYPES:
+            return
+        assert event.id is not None
+        category = self._categories.get(event.category_id or 0)
+        for key in routes(event):
+            conns = self._subs.get(key)
+            if not conns:
+                continue
+            kind = kind_of(key)
+            frames: dict[bool, Message] = {}
+            lost: list[Connection] = []
+            full: list[Connection] = []
+            for conn in conns:
+                if not may_receive(conn.user, key, event, category, kind):
+                    if kind in ("topic", "category"):
+                        lost.append(conn)
+                    continue
+                message = frames.get(conn.staff)
+                if message is None:
+                    data = client_data(event.data, conn.staff)
+                    text = protocol.event(event.id, label(key), event.type, data)
+                    message = frames[conn.staff] = as_message(text)
+                if not conn.offer(event.id, key, message):
+                    full.append(conn)
+            if lost:
+                text = protocol.error("forbidden", "You may no longer follow this channel.", key)
+                for conn in lost:
+                    self._remove(conn, key)
+                    if not conn.push(as_message(text)):
+                        full.append(conn)
+            for conn in full:
+                self.close(conn, protocol.CLOSE_TRY_AGAIN, "slow consumer")
+
+    def _ephemeral(self, event: LiveEvent, now: float) -> None:
+        if event.type == "presence":
+            self.presence.receive(event.data, now)
+        elif event.type == "typing" and event.channel.startswith("topic:"):
+            username = event.data.get("username")
+            topic = event.channel[6:]
+            if isinstance(username, str) and topic.isdigit():
+                event.data = {"username": username}
+                # Judge by what this process knows of the topic's category, if anything.
+                event.category_id = self._topic_category.get(int(topic), event.category_id)
+                self._fan_out_ephemeral(event, exclude_user=event.user_id)
+
+    def _fan_out_ephemeral(self, event: LiveEvent, exclude_user: int | None) -> None:
+        key = event.channel
+        conns = self._subs.get(key)
+        if not conns:
+            return
+        category = self._categories.get(event.category_id or 0)
+        message = as_message(protocol.event(None, key, event.type, event.data))
+        full = [
+            conn
+            for conn in conns
+            if (exclude_user is None or conn.user_id != exclude_user)
+            and may_receive(conn.user, key, event, category)
+            and not conn.push(message)
+        ]
+        for conn in full:
+            self.close(conn, protocol.CLOSE_TRY_AGAIN, "slow consumer")
+
+    # -- categories ------------------------------------------------------------------------------
+
+    async def _load_categories(self) -> None:
+        categories = await Category.all()
+        self._categories = {c.id: c for c in categories}
+        self._by_slug = {c.slug: c for c in categories}
+        self._categories_at = time.monotonic()
+
+    def _worth_reloading(self, missing: object) -> bool:
+        """Reload for an unknown category at once, but for the same unknown one every 10 s."""
+        now = time.monotonic()
+        if self._misses.get(missing, 0.0) > now:
+            return False
+        if len(self._misses) > 1000:
+            self._misses.clear()
+        self._misses[missing] = now + 10.0
+        return True
+
+    async def _ensure_category(self, event: LiveEvent) -> None:
+        """Fresh enough to judge this event: reload on category changes and unknown ids."""
+        try:
+            if event.type.startswith("category."):
+                await self._load_categories()
+            elif event.category_id is not None and event.category_id not in self._categories:
+                await self._category(event.category_id)
+            elif time.monotonic() - self._categories_at > CATEGORY_TTL:
+                await self._load_categories()
+        except Exception as exc:  # judge with what we have; unknown categories fail closed
+            log.warning("could not reload categories: %s", exc)
+
+    async def _category(self, category_id: int) -> Category | None:
+        if category_id not in self._categories and self._worth_reloading(category_id):
+            await self._load_categories()
+        return self._categories.get(category_id)
+
+    async def _category_by_slug(self, slug: str) -> Category | None:
+        if slug not in self._by_slug and self._worth_reloading(slug):
+            await self._load_categories()
+        return self._by_slug.get(slug)

@@ -1,0 +1,252 @@
+/* live.js: keeps an open page of the forum live over the /ws WebSocket (issue 4).
+ *
+ * Progressive enhancement: no build step, no framework, no inline script; every page works
+ * without it. The page says what to follow through data- attributes on <body>:
+ *   data-topic="42"       a topic: new replies appear, edits, hides, deletes and reaction counts
+ *                         update in place, "X is typing…" (#live-typing), "N members reading"
+ *                         (#live-reading); typing in #reply-body tells the others (throttled)
+ *   data-category="slug"  a category: the "N new topics — show" bar (#live-new)
+ *   data-latest           the home page's latest list: the same bar, for new topics anywhere
+ *   data-user="name"      signed in: the header badge (#live-notifications) counts mentions
+ * Post markup is never built here: GET /p/<id>/fragment returns the <article> the topic page
+ * would show this viewer (the server's policy decides). Texts come from the elements'
+ * data-one / data-many attributes, translated by the server.
+ * The socket reconnects with capped exponential back-off and jitter and resubscribes with
+ * since=<last event id seen>, so missed events replay; a "resync" frame reloads the page.
+ * <body data-live="connecting|connected|offline"> tells CSS (and tests) the state.
+ */
+(function () {
+  "use strict";
+  const data = document.body.dataset;
+  const topic = Number(data.topic) || 0;
+  const channels = [];
+  if (topic) channels.push("topic:" + topic);
+  if (data.category) channels.push("category:" + data.category);
+  if ("latest" in data) channels.push("latest");
+  if (data.user) channels.push("user");
+  if (!channels.length || !("WebSocket" in window)) return;
+
+  const $ = (id) => document.getElementById(id);
+  const say = (el, n, key, value) => (n === 1 ? el.dataset.one : el.dataset.many).replace(key, value);
+  const TYPING_EVERY = 3000; // ms between our typing frames while the user types
+  const TYPING_SHOWN = 6000; // ms a "… is typing" lasts without news
+  const DRAFT = "live-draft:" + topic;
+
+  // -- the connection -----------------------------------------------------------------------
+  let socket = null;
+  let lastId = null; // highest event id seen: `since` when resubscribing
+  let attempt = 0;
+  let timer = 0;
+  let lastFrame = 0;
+
+  function connect() {
+    clearTimeout(timer);
+    data.live = "connecting";
+    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+    socket = ws;
+    ws.onopen = () => {
+      lastFrame = Date.now();
+      const frame = { type: "subscribe", channels: channels };
+      if (lastId !== null) frame.since = lastId;
+      send(frame);
+    };
+    ws.onmessage = (message) => {
+      lastFrame = Date.now();
+      let frame;
+      try { frame = JSON.parse(message.data); } catch (e) { return; }
+      if (frame && typeof frame === "object") receive(frame);
+    };
+    ws.onclose = () => socket === ws && drop();
+  }
+
+  function drop() { // forget the socket and try again later: 0.5 s, 1 s, 2 s … 30 s, jittered
+    if (socket) { socket.onclose = null; socket.close(); socket = null; }
+    data.live = "offline";
+    const ceiling = Math.min(30000, 500 * 2 ** Math.min(attempt++, 6));
+    clearTimeout(timer);
+    timer = setTimeout(connect, ceiling / 2 + Math.random() * ceiling / 2);
+  }
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  }
+
+  setInterval(() => { // the server pings too; this notices a connection that died silently
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    if (Date.now() - lastFrame > 65000) drop();
+    else send({ type: "ping" });
+  }, 25000);
+  window.addEventListener("online", () => { if (data.live === "offline") { attempt = 0; connect(); } });
+
+  function receive(frame) {
+    if (typeof frame.id === "number") lastId = Math.max(lastId || 0, frame.id);
+    if (frame.type === "subscribed") {
+      attempt = 0;
+      lastId = Math.max(lastId || 0, frame.last_id || 0);
+      data.live = "connected";
+    } else if (frame.type === "resync") {
+      reload();
+    } else if (frame.type === "event" && handlers[frame.name]) {
+      handlers[frame.name](frame.data || {});
+    }
+  }
+
+  function reload() { // keep what the user was writing
+    const box = $("reply-body");
+    if (box && box.value) sessionStorage.setItem(DRAFT, box.value);
+    location.reload();
+  }
+
+  const handlers = {
+    "post.created": (d) => { addPost(d.post_id, d.number); stopTyping(d.author); },
+    "post.edited": (d) => refresh(d.post_id),
+    "post.hidden": (d) => refresh(d.post_id),
+    "post.deleted": (d) => refresh(d.post_id),
+    "reaction.changed": (d) => setCounts(d.post_id, d.counts || {}),
+    "topic.updated": (d) => retitle(d),
+    "topic.created": (d) => newTopic(d.topic_id),
+    "mention.created": (d) => notify(d),
+    "notification.created": (d) => notify(d),
+    "typing": (d) => typing(d.username),
+    "presence": (d) => reading(d.reading),
+  };
+
+  // -- a topic's posts ------------------------------------------------------------------------
+  const posts = document.querySelector(".posts");
+  const pending = {}; // post id -> the last fetch queued for it, so fetches never overtake
+
+  function article(postId) {
+    const link = posts && posts.querySelector('a.permalink[href="/p/' + Number(postId) + '"]');
+    return link ? link.closest("article") : null;
+  }
+
+  function fragment(postId, then) {
+    const previous = pending[postId] || Promise.resolve();
+    pending[postId] = previous.then(() =>
+      fetch("/p/" + Number(postId) + "/fragment", { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.text() : ""))
+        .then((html) => {
+          const t = document.createElement("template");
+          t.innerHTML = html.trim();
+          const el = t.content.firstElementChild;
+          if (el && el.tagName === "ARTICLE") then(el);
+        })
+        .catch(() => {}));
+  }
+
+  function addPost(postId, number) {
+    // Only on the topic's last page: elsewhere the "Later posts" link leads to it.
+    if (!posts || !topic || document.querySelector('a[rel="next"]')) return;
+    if ($("p" + number) || article(postId)) return;
+    fragment(postId, (el) => {
+      if ($(el.id) || article(postId)) return; // arrived twice
+      const later = Array.from(posts.querySelectorAll("article.post"))
+        .find((a) => Number(a.id.slice(1)) > number);
+      const empty = posts.querySelector(".empty");
+      if (empty) empty.remove();
+      el.classList.add("is-live");
+      posts.insertBefore(el, later || null);
+    });
+  }
+
+  function refresh(postId) {
+    if (!article(postId)) return;
+    fragment(postId, (el) => {
+      const old = article(postId);
+      if (old) old.replaceWith(el);
+    });
+  }
+
+  function setCounts(postId, counts) {
+    const art = article(postId);
+    if (!art || art.classList.contains("post-removed")) return;
+    const missing = Object.keys(counts).some((kind) =>
+      counts[kind] && !art.querySelector('.reaction[data-kind="' + CSS.escape(kind) + '"]'));
+    if (missing) return refresh(postId); // a kind this viewer had no element for yet
+    art.querySelectorAll(".reaction[data-kind]").forEach((el) => {
+      const n = counts[el.dataset.kind] || 0;
+      let count = el.querySelector(".count");
+      if (!n && el.tagName !== "BUTTON") return el.remove();
+      if (!n) return count && count.remove();
+      if (!count) {
+        count = document.createElement("span");
+        count.className = "count";
+        el.append(" ", count);
+      }
+      count.textContent = n;
+    });
+  }
+
+  function retitle(d) {
+    const h1 = document.querySelector(".topic-header h1");
+    if (h1 && typeof d.title === "string" && d.topic_id === topic) h1.textContent = d.title;
+  }
+
+  // -- typing and presence ----------------------------------------------------------------------
+  const typists = new Map(); // username -> timer that forgets them
+
+  function typing(name) {
+    if (typeof name !== "string" || name === data.user) return;
+    clearTimeout(typists.get(name));
+    typists.set(name, setTimeout(() => stopTyping(name), TYPING_SHOWN));
+    showTyping();
+  }
+
+  function stopTyping(name) {
+    if (!typists.has(name)) return;
+    clearTimeout(typists.get(name));
+    typists.delete(name);
+    showTyping();
+  }
+
+  function showTyping() {
+    const el = $("live-typing");
+    if (!el) return;
+    const names = Array.from(typists.keys());
+    el.textContent = names.length ? say(el, names.length, "{names}", names.join(", ")) : "";
+    el.hidden = !names.length;
+  }
+
+  function reading(n) {
+    const el = $("live-reading");
+    if (!el || typeof n !== "number") return;
+    el.textContent = n > 0 ? say(el, n, "{n}", n) : "";
+    el.hidden = !(n > 0);
+  }
+
+  const box = $("reply-body");
+  if (box && topic) {
+    const draft = sessionStorage.getItem(DRAFT);
+    sessionStorage.removeItem(DRAFT);
+    if (draft && !box.value) box.value = draft;
+    let typedAt = 0;
+    box.addEventListener("input", () => {
+      if (Date.now() - typedAt < TYPING_EVERY) return;
+      typedAt = Date.now();
+      send({ type: "typing", topic: topic });
+    });
+  }
+
+  // -- lists and the header -------------------------------------------------------------------
+  const fresh = new Set(); // ids of topics created since the list was shown
+
+  function newTopic(id) {
+    const bar = $("live-new");
+    if (!bar || typeof id !== "number" || $("topic-" + id)) return;
+    fresh.add(id);
+    bar.querySelector(".live-new-count").textContent = say(bar, fresh.size, "{n}", fresh.size);
+    bar.hidden = false;
+  }
+
+  let unseen = 0;
+
+  function notify(d) {
+    const badge = $("live-notifications");
+    if (!badge) return;
+    badge.textContent = String(++unseen);
+    if (typeof d.post_id === "number") badge.href = "/p/" + d.post_id;
+    badge.hidden = false;
+  }
+
+  connect();
+})();
