@@ -36,7 +36,7 @@ seed: install
 	$(BIN)/forum seed-demo
 
 bench: install
-	$(BIN)/python bench/http.py
+	$(BIN)/python -m bench.http
 
 clean:
 	rm -rf $(VENV) var
