@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
@@ -100,6 +101,13 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         events.set_broker(broker)
         await app.state.hub.start(broker)
         flusher = asyncio.create_task(app.state.views.run())
+        if manage_db:  # a served process (tests own their process and skip this)
+            # What is alive after start-up (modules, templates) never needs collecting. Frozen,
+            # and with a higher first threshold, full collections, which stall every socket
+            # and request for up to seconds with 10,000 connections, become rare.
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(50_000, 20, 10)
         try:
             yield
         finally:

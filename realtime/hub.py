@@ -3,8 +3,9 @@
 One task per process listens to the broker and feeds an inbox; one dispatcher puts events in id
 order (realtime.sequence), fills gaps from the log, and fans each event out to the local
 connections allowed to see it. A frame is encoded once per audience (staff or not), never once
-per connection; each connection has a bounded queue drained by its own writer task, and a
-connection whose queue is full is closed with 1013 so it can reconnect and catch up.
+per connection, and written straight to each socket that takes it; a socket that does not
+drain gets a writer task and a bounded queue, and a connection whose queue is full is closed
+with 1013 so it can reconnect and catch up.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import os
 import secrets
 import socket
 import time
+from collections import deque
+from collections.abc import Coroutine
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -55,6 +58,25 @@ def as_message(text: str) -> Message:
     return {"type": "websocket.send", "text": text}
 
 
+async def _finish(send: Coroutine[Any, Any, None], waiting: Any) -> None:
+    """Run to its end a coroutine that was started by hand and yielded `waiting`: what a Task
+    does with what its coroutine yields (a future to wait for, or None to just yield once)."""
+    while True:
+        try:
+            try:
+                if waiting is None:
+                    await asyncio.sleep(0)
+                else:
+                    waiting._asyncio_future_blocking = False  # taken over, as a Task does
+                    await waiting
+            except BaseException as exc:  # cancelled: let the coroutine clean up and re-raise
+                waiting = send.throw(exc)
+            else:
+                waiting = send.send(None)
+        except StopIteration:
+            return
+
+
 class Connection:
     """One client socket as the hub sees it."""
 
@@ -64,6 +86,7 @@ class Connection:
         "session_id",
         "staff",
         "queue",
+        "queue_size",
         "keys",
         "pending",
         "floors",
@@ -82,7 +105,9 @@ class Connection:
         self.user = user
         self.session_id = session_id  # when authenticated by a session cookie
         self.staff = policy.is_staff(user)
-        self.queue: asyncio.Queue[Message] = asyncio.Queue(queue_size)
+        # Frames waiting behind a send the socket could not take at once (see put()).
+        self.queue: deque[Message] = deque()
+        self.queue_size = queue_size
         self.keys: set[str] = set()
         # While a replay runs, live frames wait here so they follow it: (event id, frame).
         self.pending: list[tuple[int | None, Message]] | None = None
@@ -90,7 +115,7 @@ class Connection:
         self.floors: dict[str, int] = {}
         self.replayed: set[int] | None = None
         self.replayed_until = 0.0
-        self.writer: asyncio.Task[None] | None = None
+        self.writer: asyncio.Task[None] | None = None  # only while the socket is not draining
         self.closer: asyncio.Task[None] | None = None
         self.closing = False
         self.close_code: int | None = None
@@ -100,17 +125,43 @@ class Connection:
         return None if self.user is None else self.user.id
 
     def put(self, message: Message) -> bool:
-        """Queue a frame for the writer; False when the queue is full."""
+        """Send a frame; False when it cannot be queued (the client is too slow).
+
+        Usually the socket takes the frame at once: the send coroutine is run right here and
+        finishes without suspending (no task switch, no queue, nothing allocated that outlives
+        the call). When the transport is paused (the client stopped reading), the send waits in
+        a writer task, and later frames queue behind it, up to queue_size.
+        """
+        if self.closing:
+            return True
+        if self.writer is not None:
+            if len(self.queue) >= self.queue_size:
+                return False
+            self.queue.append(message)
+            return True
+        send = self.websocket.send(message)
         try:
-            self.queue.put_nowait(message)
-        except asyncio.QueueFull:
-            return False
+            waiting = send.send(None)
+        except StopIteration:
+            return True
+        except Exception:  # gone or broken: its read loop cleans up; the audience goes on
+            return True
+        self.writer = asyncio.get_running_loop().create_task(self._drain(send, waiting))
         return True
+
+    async def _drain(self, send: Coroutine[Any, Any, None], waiting: Any) -> None:
+        try:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                await _finish(send, waiting)
+                while self.queue:
+                    await self.websocket.send(self.queue.popleft())
+        finally:
+            self.writer = None
 
     def push(self, message: Message, event_id: int | None = None) -> bool:
         if self.pending is not None:
             self.pending.append((event_id, message))
-            return len(self.pending) <= self.queue.maxsize
+            return len(self.pending) <= self.queue_size
         return self.put(message)
 
     def offer(self, event_id: int, key: str, message: Message) -> bool:
@@ -131,12 +182,6 @@ class Connection:
             if (event_id is None or event_id not in replayed) and not self.put(message):
                 return False
         return True
-
-    async def write(self) -> None:
-        queue, send = self.queue, self.websocket.send
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            while True:
-                await send(await queue.get())
 
 
 class Hub:
@@ -222,7 +267,6 @@ class Hub:
         self._conns.add(conn)
         if user is not None:
             self._by_user.setdefault(user.id, set()).add(conn)
-        conn.writer = asyncio.create_task(conn.write())
         return conn
 
     async def disconnect(self, conn: Connection) -> None:
