@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
@@ -37,19 +38,19 @@ def clean_text(value: str, name: str) -> str:
     return value
 
 
-class Field(Generic[T]):
-    """One named value of a JSON request body."""
+class Field(ABC, Generic[T]):
+    """One named value of a JSON request body; each kind of value says how it parses."""
 
     def __init__(self, name: str, *, nullable: bool = False, description: str = "") -> None:
         self.name = name
         self.nullable = nullable
         self.description = description
 
-    def parse(self, value: object) -> T:
-        raise NotImplementedError
+    @abstractmethod
+    def parse(self, value: object) -> T: ...
 
-    def schema(self) -> dict[str, Any]:
-        raise NotImplementedError
+    @abstractmethod
+    def schema(self) -> dict[str, Any]: ...
 
     def document(self) -> dict[str, Any]:
         schema = self.schema()
