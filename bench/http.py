@@ -104,7 +104,8 @@ def fetch(port: int, path: str, headers: dict[str, str] | None = None) -> Fetche
         connection.close()
 
 
-def _wait_healthy(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+def wait_healthy(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    """Wait for a started server to answer /healthz; stop the benchmark if it dies first."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -128,7 +129,7 @@ def serve(command: Sequence[str], env: dict[str, str], port: int, log: Path) -> 
             list(command), cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
         )
         try:
-            _wait_healthy(process, port, log)
+            wait_healthy(process, port, log)
             yield
         finally:
             process.terminate()

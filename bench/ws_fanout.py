@@ -63,7 +63,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from bench.http import fetch, free_port
+from bench.http import free_port, wait_healthy
 
 try:  # uvicorn[standard] brings it; without it the generator still works, more slowly
     import uvloop
@@ -84,7 +84,6 @@ HANDSHAKES_IN_FLIGHT = 500  # connections being opened and subscribed at once
 HANDSHAKE_TIMEOUT = 30.0  # one connection: TCP connect, Upgrade, subscribe, "subscribed"
 DELIVERY_TIMEOUT = 15.0  # one post: until the last client has it
 SETTLE_SECONDS = 2.0  # after connecting (presence debounce, allocator) before reading RSS
-STARTUP_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 FD_MARGIN = 512  # descriptors beyond one per client (database, logs, the poster, Python)
 PER_ADDRESS_SHARE = 0.8  # of the ephemeral port range, per source address
@@ -245,22 +244,6 @@ def bare_server(port: int) -> None:
 # --- servers -----------------------------------------------------------------------------------
 
 
-def _wait_healthy(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"bench: server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if fetch(port, "/healthz").status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(
-        f"bench: no 200 from /healthz within {STARTUP_TIMEOUT:.0f}s:\n{log.read_text()}"
-    )
-
-
 @contextmanager
 def serve(
     command: Sequence[str], env: dict[str, str], port: int, log: Path, needed_fds: int
@@ -276,7 +259,7 @@ def serve(
             preexec_fn=_child_limits,
         )
         try:
-            _wait_healthy(process, port, log)
+            wait_healthy(process, port, log)
             limit = proc_nofile(process.pid)
             if limit < needed_fds:
                 raise SystemExit(
