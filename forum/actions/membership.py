@@ -384,19 +384,25 @@ async def do_apply(settings: Settings, application: Application) -> None:
 
 
 @dataclass(frozen=True)
-class PendingConfirmation:
+class LinkedRequest:
+    """The access request an emailed link belongs to, still waiting for its email step."""
+
     request: AccessRequest
     administration: Administration | None
 
 
-async def access_confirmation(secret: str) -> PendingConfirmation:
-    """The application a confirmation link belongs to, for the page that asks to confirm it."""
-    token = await access_email_token(secret, TokenPurpose.CONFIRM_EMAIL)
+async def _linked_request(secret: str, purpose: TokenPurpose) -> LinkedRequest:
+    token = await access_email_token(secret, purpose)
     request = await AccessRequest.get_or_none(id=token.access_request_id)
     if request is None or request.status != AccessStatus.EMAIL_PENDING:
         raise NotFound(_(_BAD_LINK))
     administration = await Administration.get_or_none(id=request.administration_id)
-    return PendingConfirmation(request, administration)
+    return LinkedRequest(request, administration)
+
+
+async def access_confirmation(secret: str) -> LinkedRequest:
+    """The application a confirmation link belongs to, for the page that asks to confirm it."""
+    return await _linked_request(secret, TokenPurpose.CONFIRM_EMAIL)
 
 
 async def do_confirm_email(secret: str) -> AccessRequest:
@@ -505,19 +511,9 @@ async def do_invite(
     return request
 
 
-@dataclass(frozen=True)
-class Invitation:
-    request: AccessRequest
-    administration: Administration | None
-
-
-async def access_invitation(secret: str) -> Invitation:
-    token = await access_email_token(secret, TokenPurpose.INVITATION)
-    request = await AccessRequest.get_or_none(id=token.access_request_id)
-    if request is None or request.status != AccessStatus.EMAIL_PENDING:
-        raise NotFound(_(_BAD_LINK))
-    administration = await Administration.get_or_none(id=request.administration_id)
-    return Invitation(request, administration)
+async def access_invitation(secret: str) -> LinkedRequest:
+    """The invitation a link belongs to, for the form that completes it."""
+    return await _linked_request(secret, TokenPurpose.INVITATION)
 
 
 async def do_accept_invitation(secret: str, application: Application) -> AccessRequest:
