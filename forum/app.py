@@ -122,12 +122,14 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             if manage_db:
                 await close_db()
 
+    # Routes are tried in order and pages are the busiest. No page path starts with /api/,
+    # /static/, /ws or /healthz, so trying pages first changes no request's route.
     routes: list[BaseRoute] = [
+        *web_routes,
         Route("/healthz", healthz),
         websocket_route,
         Mount("/static", app=StaticFiles(directory=TEMPLATES_DIR / "static"), name="static"),
         *api_routes,
-        *web_routes,
     ]
     from starlette.exceptions import HTTPException
 

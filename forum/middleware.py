@@ -16,6 +16,7 @@ from forum.security import csrf_token, csrf_valid, new_token
 from forum.settings import Settings
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+BODILESS_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -49,6 +50,15 @@ async def send_error(scope: Scope, send: Send, status: int, code: str, message: 
     await send({"type": "http.response.body", "body": body})
 
 
+# Every response carries these unless it set its own; raw, so adding them is a list append.
+SECURITY_HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -60,14 +70,16 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("content-security-policy", CSP)
-                headers.setdefault("x-content-type-options", "nosniff")
-                headers.setdefault("x-frame-options", "DENY")
-                headers.setdefault("referrer-policy", "same-origin")
+                headers = message.setdefault("headers", [])
+                if not isinstance(headers, list):
+                    headers = message["headers"] = list(headers)
+                present = {name.lower() for name, _value in headers}
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 ident = scope.get("state", {}).get("identity")
                 if isinstance(ident, Identity) and ident.user is not None:
-                    headers["cache-control"] = "no-store"
+                    # Pages for a signed-in user are theirs alone: no cache may keep them.
+                    headers[:] = [h for h in headers if h[0].lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -84,8 +96,8 @@ class BodyLimitMiddleware:
         self.per_path = per_path or {}  # larger limits for upload endpoints
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        if scope["type"] != "http" or scope["method"] in BODILESS_METHODS:
+            await self.app(scope, receive, send)  # nothing here reads the body of a GET
             return
         length = Headers(scope=scope).get("content-length")
         max_bytes = self.per_path.get(scope["path"], self.max_bytes)

@@ -66,6 +66,7 @@ def sign(secret_key: str, purpose: str, *parts: str) -> str:
     return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
+@lru_cache(maxsize=4096)  # asked on every request with the same browser's cookie and session
 def csrf_token(secret_key: str, csrf_cookie: str, session_key: str = "") -> str:
     """The token a form or header must carry: bound to the browser's CSRF cookie and session."""
     message = f"{csrf_cookie}:{session_key}".encode()

@@ -12,26 +12,29 @@ inside `forum.events.atomic()` use the transaction's connection, so they see its
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sqlite3
+import threading
+from collections.abc import Callable
+from copy import deepcopy
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.fields import JSONField
 from tortoise.models import Model
 
 from forum.events import in_atomic
 
 _log = logging.getLogger("tortoise.db_client")  # counted like every other query
-_readers: dict[str, sqlite3.Connection] = {}
+_readers: dict[str, _Reader] = {}
+_bound: _Reader | None = None  # the reader of the file behind "default", once known
 
 _PLACEHOLDER = re.compile(r"\?")
-
-
-def _dialect() -> str:
-    return str(connections.get("default").capabilities.dialect)
 
 
 @lru_cache(maxsize=256)
@@ -40,35 +43,115 @@ def _for_postgres(query: str) -> str:
     return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", query)
 
 
-def _reader(filename: str) -> sqlite3.Connection:
+_ANSWERS = 4096  # remembered answers per database file
+_ANSWER_ROWS = 8  # longer answers (pages of posts) are cached where they are shaped
+
+
+class _Reader:
+    """A read-only connection to one SQLite file that remembers small answers until anything
+    commits.
+
+    `PRAGMA data_version` changes whenever another connection, in this process or another,
+    commits to the file; every write goes through other connections (this one is query-only),
+    so an answer given at the current version is still the database's answer.
+
+    The version is read once per batch of event-loop callbacks, not once per query: the reads
+    of one batch then happen at one instant, as if the requests had arrived a few microseconds
+    earlier. Read-your-writes still holds: whatever waited for a commit (in this process, an
+    aiosqlite result delivered through the loop; in another, a response the client read before
+    sending its next request) resumes from a callback queued after that commit, so after the
+    expiry queued with the earlier reading of the version.
+    """
+
+    def __init__(self, filename: str) -> None:
+        self.connection = sqlite3.connect(filename, isolation_level=None, check_same_thread=False)
+        self.connection.row_factory = sqlite3.Row
+        self.connection.execute("PRAGMA query_only = ON")
+        self.version = -1
+        self.answers: dict[tuple[str, tuple[Any, ...]], list[dict[str, Any]]] = {}
+        self.fresh = False  # the version was read in the current batch of callbacks
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread = 0
+
+    def _expire(self) -> None:
+        self.fresh = False
+
+    def _check_version(self) -> None:
+        if self.fresh:
+            return
+        version = self.connection.execute("PRAGMA data_version").fetchone()[0]
+        if version != self.version:
+            self.answers.clear()
+            self.version = version
+        loop, thread = self.loop, threading.get_ident()
+        # A thread runs one loop at a time: the remembered one, if it runs in this thread, is
+        # the running loop (asyncio.get_running_loop() would cost a system call every time).
+        if loop is None or thread != self.thread or not loop.is_running():
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # no loop: read the version on every query
+            self.loop, self.thread = loop, thread
+        self.fresh = True
+        loop.call_soon(self._expire)
+
+    def rows(self, query: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        self._check_version()
+        key = (query, args)
+        try:
+            answer = self.answers.get(key)
+        except TypeError:  # an unhashable argument: ask without remembering
+            return [dict(row) for row in self.connection.execute(query, args).fetchall()]
+        if answer is None:
+            answer = [dict(row) for row in self.connection.execute(query, args).fetchall()]
+            if len(answer) <= _ANSWER_ROWS:
+                if len(self.answers) >= _ANSWERS:
+                    del self.answers[next(iter(self.answers))]  # the oldest
+                self.answers[key] = answer
+        return list(answer)  # rows are shared between callers: read them, never change them
+
+    def close(self) -> None:
+        self.answers.clear()
+        self.connection.close()
+
+
+def _reader(filename: str) -> _Reader:
     reader = _readers.get(filename)
     if reader is None:
-        reader = sqlite3.connect(filename, isolation_level=None, check_same_thread=False)
-        reader.row_factory = sqlite3.Row
-        reader.execute("PRAGMA query_only = ON")
-        _readers[filename] = reader
+        reader = _readers[filename] = _Reader(filename)
     return reader
 
 
 def close_readers() -> None:
+    global _bound
+    _bound = None
     for reader in _readers.values():
         reader.close()
     _readers.clear()
 
 
 async def fetch(query: str, *args: Any) -> list[dict[str, Any]]:
-    conn = connections.get("default")
-    dialect = _dialect()
-    if dialect == "postgres":
-        query = _for_postgres(query)
-    elif dialect == "sqlite" and not in_atomic():
+    """The rows a query answers, as dicts shared with other callers (never change them)."""
+    global _bound
+    reader = _bound
+    if reader is None or in_atomic():
+        # Asking Tortoise for the connection checks the event loop, a system call per query;
+        # the SQLite file behind it stays the same until close_readers(), so it is looked up
+        # once.
+        conn = connections.get("default")
+        dialect = conn.capabilities.dialect
         filename = str(getattr(conn, "filename", ""))
-        if filename and filename != ":memory:":
-            if _log.isEnabledFor(logging.DEBUG):
-                _log.debug("%s: %s", query, list(args))
-            return [dict(row) for row in _reader(filename).execute(query, args).fetchall()]
-    rows: list[dict[str, Any]] = await conn.execute_query_dict(query, list(args))
-    return rows
+        if dialect != "sqlite" or in_atomic() or not filename or filename == ":memory:":
+            if dialect == "postgres":
+                query = _for_postgres(query)
+            rows: list[dict[str, Any]] = await conn.execute_query_dict(query, list(args))
+            return rows
+        reader = _bound = _reader(filename)
+    # Logged (and counted by the query-count tests) whether or not the answer was remembered:
+    # the count describes the reads the code asks for.
+    if _log.isEnabledFor(logging.DEBUG):
+        _log.debug("%s: %s", query, list(args))
+    return reader.rows(query, args)
 
 
 def in_list(values: list[int]) -> str:
@@ -85,9 +168,52 @@ def columns(model: type[Model]) -> tuple[str, ...]:
     return tuple(model._meta.fields_db_projection.values())
 
 
+@lru_cache(maxsize=64)
+def _row_values(model: type[Model], prefix: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    getter = itemgetter(*(prefix + column for column in columns(model)))
+    return lambda row: tuple(getter(row)) if len(columns(model)) > 1 else (getter(row),)
+
+
+# Built instances by model and the exact column values they were built from. Building one
+# (type conversion, datetime parsing) costs tens of microseconds; the same session, user and
+# topic rows come back on request after request. The memo is a pure function of the row, so it
+# never goes stale; callers get a copy, never the shared instance.
+_BUILT: dict[tuple[type[Model], tuple[Any, ...]], Model] = {}
+_BUILT_SIZE = 4096
+
+
 def from_row(model: type[M], row: dict[str, Any], prefix: str = "") -> M:
-    """Build a model instance from a raw row through Tortoise's own fast path."""
-    return model._init_from_db(**{column: row[prefix + column] for column in columns(model)})
+    """A model instance from a raw row: built through Tortoise's own fast path the first time
+    these exact values are seen, copied from that build afterwards."""
+    values = _row_values(model, prefix)(row)
+    key = (model, values)
+    try:
+        built = _BUILT[key]
+    except KeyError:
+        built = model._init_from_db(**dict(zip(columns(model), values, strict=True)))
+        if len(_BUILT) >= _BUILT_SIZE:
+            _BUILT.clear()
+        _BUILT[key] = built
+    except TypeError:  # an unhashable column value: build without the memo
+        return model._init_from_db(**dict(zip(columns(model), values, strict=True)))
+    return _copy(built)  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=64)
+def _mutable_fields(model: type[Model]) -> tuple[str, ...]:
+    """Fields whose values a caller could change in place (JSON lists and dicts)."""
+    fields = model._meta.fields_map
+    return tuple(name for name, field in fields.items() if isinstance(field, JSONField))
+
+
+def _copy(built: Model) -> Model:
+    instance = built.__class__.__new__(built.__class__)
+    state = instance.__dict__
+    state.update(built.__dict__)
+    state["_await_when_save"] = {}
+    for name in _mutable_fields(built.__class__):
+        state[name] = deepcopy(state[name])
+    return instance
 
 
 def select_list(model: type[Model], alias: str, prefix: str = "") -> str:
