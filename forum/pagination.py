@@ -7,12 +7,14 @@ import binascii
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from forum.errors import BadRequest
 from forum.i18n import _
 
 
+@lru_cache(maxsize=4096)  # the same pages' cursors are asked for on every view
 def encode_cursor(*key: Any) -> str:
     raw = json.dumps(list(key), separators=(",", ":"), default=str).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -292,6 +292,11 @@ def clear_cache() -> None:
     _CACHE.clear()
 
 
+@lru_cache(maxsize=64)
+def _mine_sql(posts: int) -> str:
+    return _MINE_SQL.format(ids=",".join("?" * posts) or "NULL")
+
+
 def _topic_from_row(row: dict[str, Any]) -> tuple[Topic, Category]:
     topic = from_row(Topic, row, "t_")
     category = from_row(Category, row, "c_")
@@ -389,7 +394,7 @@ async def topic_page(
     bookmarked: set[int] = set()
     last_read: int | None = None
     if user is not None:
-        sql = _MINE_SQL.format(ids=in_list(ids))
+        sql = _mine_sql(len(ids))
         for x in await fetch(sql, user.id, topic.id, user.id, *ids, user.id, *ids):
             if x["k"] == "read":
                 last_read = x["a"]

@@ -29,11 +29,12 @@ from forum.web.templating import render
 
 async def show_topic(request: Request) -> Response:
     user = current_user(request)
+    query = request.query_params if request.scope["query_string"] else None
     page = await topic_page(
         user,
         path_id(request),
-        cursor=request.query_params.get("cursor") or None,
-        near=parse_id(request.query_params.get("near")),
+        cursor=(query.get("cursor") or None) if query else None,
+        near=parse_id(query.get("near")) if query else None,
     )
     category = page.category
     key = (page.identity, category.slug, category.name, viewer_key(request))
