@@ -65,9 +65,11 @@ def _topic_fields(row: TopicRow, author: User | Author) -> JSON:
 
 
 def topic_summary_json(row: TopicRow) -> JSON:
-    last_poster = row.topic.last_poster
+    """A row of a topic list (rows from `list_topics` carry their author and last poster)."""
+    assert row.author is not None
+    last_poster = row.last_poster
     return {
-        **_topic_fields(row, row.topic.author),
+        **_topic_fields(row, row.author),
         "last_poster": user_json(last_poster) if last_poster is not None else None,
     }
 

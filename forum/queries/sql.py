@@ -43,8 +43,8 @@ def _for_postgres(query: str) -> str:
     return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", query)
 
 
-_ANSWERS = 4096  # remembered answers per database file
-_ANSWER_ROWS = 8  # longer answers (pages of posts) are cached where they are shaped
+_ANSWERS = 2048  # remembered answers per database file
+_ANSWER_ROWS = 64  # longer answers are not remembered
 
 
 class _Reader:
@@ -95,12 +95,14 @@ class _Reader:
         self.fresh = True
         loop.call_soon(self._expire)
 
-    def rows(self, query: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+    def rows(self, query: str, args: tuple[Any, ...], remember: bool) -> list[dict[str, Any]]:
         self._check_version()
         key = (query, args)
         try:
-            answer = self.answers.get(key)
+            answer = self.answers.get(key) if remember else None
         except TypeError:  # an unhashable argument: ask without remembering
+            remember = False
+        if not remember:
             return [dict(row) for row in self.connection.execute(query, args).fetchall()]
         if answer is None:
             answer = [dict(row) for row in self.connection.execute(query, args).fetchall()]
@@ -130,8 +132,11 @@ def close_readers() -> None:
     _readers.clear()
 
 
-async def fetch(query: str, *args: Any) -> list[dict[str, Any]]:
-    """The rows a query answers, as dicts shared with other callers (never change them)."""
+async def fetch(query: str, *args: Any, remember: bool = True) -> list[dict[str, Any]]:
+    """The rows a query answers, as dicts shared with other callers (never change them).
+
+    `remember=False` for large answers that are cached where they are shaped (pages of posts).
+    """
     global _bound
     reader = _bound
     if reader is None or in_atomic():
@@ -151,7 +156,7 @@ async def fetch(query: str, *args: Any) -> list[dict[str, Any]]:
     # the count describes the reads the code asks for.
     if _log.isEnabledFor(logging.DEBUG):
         _log.debug("%s: %s", query, list(args))
-    return reader.rows(query, args)
+    return reader.rows(query, args, remember)
 
 
 def in_list(values: list[int]) -> str:

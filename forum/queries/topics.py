@@ -36,6 +36,8 @@ class TopicRow:
     category: Category
     tags: list[str]
     last_read: int | None  # None: never opened
+    author: Author | None = None  # who started it and who posted last, in topic lists
+    last_poster: Author | None = None
 
     @property
     def unread(self) -> int:
@@ -52,6 +54,8 @@ class TopicRow:
 class TopicList:
     rows: list[TopicRow]
     next_cursor: str | None
+    # Everything the list shows, as a hashable key: the rows read and the viewer's state.
+    identity: tuple[object, ...] = ()
 
 
 async def _tags_by_topic(topic_ids: list[int]) -> dict[int, list[str]]:
@@ -73,11 +77,8 @@ async def _last_read(user: User | None, topic_ids: list[int]) -> dict[int, int]:
 
 
 _LIST_SQL = (
-    "SELECT t.id, t.category_id, t.author_id, t.title, t.pinned, t.closed, t.post_count,"
-    " t.highest_post_number, t.views, t.version, t.created_at, t.last_posted_at,"
-    " t.last_poster_id, t.deleted_at, a.username AS a_username,"
-    " a.display_name AS a_display_name, lp.username AS lp_username,"
-    " lp.display_name AS lp_display_name"
+    "SELECT {topic_columns}, a.username AS a_username, a.display_name AS a_display_name,"
+    " lp.username AS lp_username, lp.display_name AS lp_display_name"
     " FROM topics t JOIN users a ON a.id = t.author_id"
     " LEFT JOIN users lp ON lp.id = t.last_poster_id"
     " WHERE t.category_id IN ({categories}) AND t.deleted_at IS NULL{after}"
@@ -92,33 +93,14 @@ _LIST_EXTRAS_SQL = (
 _AFTER = " AND (t.last_posted_at < ? OR (t.last_posted_at = ? AND t.id < ?))"
 
 
-def _user(id: int, username: str | None, display_name: str | None) -> User:
-    return User(id=id, username=username or "", display_name=display_name or "")
-
-
-def _listed_topic(row: dict[str, Any], category: Category) -> Topic:
-    topic = Topic(
-        id=row["id"],
-        category_id=row["category_id"],
-        author_id=row["author_id"],
-        title=row["title"],
-        pinned=as_bool(row["pinned"]),
-        closed=as_bool(row["closed"]),
-        post_count=row["post_count"],
-        highest_post_number=row["highest_post_number"],
-        views=row["views"],
-        version=row["version"],
-        created_at=as_datetime(row["created_at"]),
-        last_posted_at=as_datetime(row["last_posted_at"]),
-        last_poster_id=row["last_poster_id"],
-        deleted_at=None,
-    )
-    topic._saved_in_db = True
-    topic.category = category
-    topic.author = _user(row["author_id"], row["a_username"], row["a_display_name"])
-    if row["last_poster_id"] is not None:
-        topic.last_poster = _user(row["last_poster_id"], row["lp_username"], row["lp_display_name"])
-    return topic
+def _listed_row(row: dict[str, Any], category: Category) -> TopicRow:
+    """A row of a topic list (tags and read state are added by the caller)."""
+    topic = from_row(Topic, row, "t_")
+    last_poster = None
+    if topic.last_poster_id is not None:
+        last_poster = Author(topic.last_poster_id, row["lp_username"], row["lp_display_name"])
+    author = Author(topic.author_id, row["a_username"], row["a_display_name"])
+    return TopicRow(topic, category, [], None, author, last_poster)
 
 
 async def list_topics(
@@ -150,33 +132,41 @@ async def list_topics(
             after, args = _AFTER, [at, at, last_id]
     order = "t.last_posted_at DESC, t.id DESC"
     sql = _LIST_SQL.format(
+        topic_columns=select_list(Topic, "t", "t_"),
         categories=in_list(visible),
         after=after,
         order=f"t.pinned DESC, {order}" if pinned_first else order,
     )
     rows = await fetch(sql, *visible, *args, limit + 1) if visible else []
     more = len(rows) > limit
-    topics = [_listed_topic(r, categories[r["category_id"]]) for r in rows[:limit]]
+    result = [_listed_row(r, categories[r["t_category_id"]]) for r in rows[:limit]]
+    topics = [r.topic for r in result]
     ids = [t.id for t in topics]
     tags: dict[int, list[str]] = defaultdict(list)
     reads: dict[int, int] = {}
+    extra_rows = []
     if ids:
         extras = _LIST_EXTRAS_SQL.format(ids=in_list(ids))
-        for x in await fetch(extras, *ids, user.id if user else 0, *ids):
+        extra_rows = await fetch(extras, *ids, user.id if user else 0, *ids)
+        for x in extra_rows:
             if x["k"] == "tag":
                 tags[x["a"]].append(x["b"])
             else:
                 reads[x["a"]] = int(x["b"])
-    result = [
-        TopicRow(t, categories[t.category_id], sorted(tags.get(t.id, [])), reads.get(t.id))
-        for t in topics
-    ]
+    for r in result:
+        r.tags = sorted(tags.get(r.topic.id, []))
+        r.last_read = reads.get(r.topic.id)
     next_cursor = None
     if more and topics:
         last = topics[-1]
         key = (last.last_posted_at.isoformat(), last.id)
         next_cursor = encode_cursor(last.pinned, *key) if pinned_first else encode_cursor(*key)
-    return TopicList(result, next_cursor)
+    identity = (
+        tuple(tuple(r.values()) for r in rows),
+        tuple(tuple(x.values()) for x in extra_rows),
+        tuple((c.id, c.slug, c.name) for c in (categories[cid] for cid in visible)),
+    )
+    return TopicList(result, next_cursor, identity)
 
 
 async def access_topic(user: User | None, topic_id: int) -> tuple[Topic, Category]:
@@ -222,6 +212,7 @@ class TopicPage:
     # views, which page, and the viewer's own reactions, bookmarks and read position.
     identity: tuple[object, ...]
     last_number: int | None
+    post_rows: list[PostRow]  # the page's posts as read, before the viewer's rights
     _build_posts: Callable[[], list[PostView]] = field(repr=False)
     _posts: list[PostView] | None = field(default=None, repr=False)
 
@@ -311,7 +302,8 @@ async def _shared_page(topic: Topic, where: str, order: str, arg: int, limit: in
     if cached is not None:
         _CACHE.move_to_end(key)
         return cached
-    rows = await fetch(_POSTS_SQL.format(where=where, order=order), topic.id, arg, limit + 1)
+    sql = _POSTS_SQL.format(where=where, order=order)
+    rows = await fetch(sql, topic.id, arg, limit + 1, remember=False)  # cached here, shaped
     more = len(rows) > limit
     rows = rows[:limit]
     if order == "DESC":
@@ -455,6 +447,7 @@ async def topic_page(
         can_moderate=policy.can_moderate_topic(user, topic, category),
         identity=identity,
         last_number=posts[-1].number if posts else None,
+        post_rows=posts,
         _build_posts=build_posts,
     )
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from forum import policy
 from forum.actions.topics import do_create_topic
 from forum.auth import current_user, require_user
+from forum.cache import category_key
 from forum.errors import Forbidden, Invalid
 from forum.i18n import _
 from forum.queries.categories import access_category, visible_categories
 from forum.queries.topics import list_topics
 from forum.web.forms import read_form, redirect, split_tags
+from forum.web.fragments import list_pages, viewer_key
 from forum.web.templating import render
 
 
@@ -29,15 +31,15 @@ async def show_category(request: Request) -> Response:
     topics = await list_topics(
         user, category=category, cursor=request.query_params.get("cursor") or None
     )
-    return render(
-        request,
-        "category.html",
-        {
-            "category": category,
-            "topics": topics,
-            "can_create_topic": policy.can_create_topic(user, category),
-        },
-    )
+    can_create = policy.can_create_topic(user, category)
+    key = ("category", category_key(category), topics.identity, can_create, viewer_key(request))
+    body = list_pages.get(key)
+    if body is not None:
+        return HTMLResponse(body)
+    context = {"category": category, "topics": topics, "can_create_topic": can_create}
+    response = render(request, "category.html", context)
+    list_pages.put(key, bytes(response.body))
+    return response
 
 
 async def new_topic(request: Request) -> Response:

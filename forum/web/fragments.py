@@ -19,6 +19,7 @@ from starlette.requests import Request
 
 from forum import i18n, policy
 from forum.auth import identity
+from forum.cache import PageCache, user_key
 from forum.queries.topics import TopicPage
 from forum.web.templating import environment, timeago
 
@@ -28,8 +29,12 @@ _CACHE_SIZE = 20_000
 
 
 def clear_cache() -> None:
+    from forum.api.topics import topic_answers
+
     _CACHE.clear()
     topic_pages.clear()
+    list_pages.clear()
+    topic_answers.clear()
 
 
 def post_fragments(request: Request, page: TopicPage) -> Markup:
@@ -88,56 +93,19 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
     return Markup("".join(parts).replace(str(CSRF_MARK), token))  # noqa: S704 - cached, escaped
 
 
-class PageCache:
-    """Whole rendered pages by a key naming everything they show, bounded in bytes (LRU)."""
-
-    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self._pages: OrderedDict[tuple[Hashable, ...], bytes] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, key: tuple[Hashable, ...]) -> bytes | None:
-        body = self._pages.get(key)
-        if body is not None:
-            self._pages.move_to_end(key)
-        return body
-
-    def put(self, key: tuple[Hashable, ...], body: bytes) -> None:
-        if len(body) > self.max_bytes // 8 or key in self._pages:
-            return
-        self._pages[key] = body
-        self._bytes += len(body)
-        while self._bytes > self.max_bytes:
-            _old, dropped = self._pages.popitem(last=False)
-            self._bytes -= len(dropped)
-
-    def clear(self) -> None:
-        self._pages.clear()
-        self._bytes = 0
-
-
 topic_pages = PageCache()
+list_pages = PageCache()
 
 
 def viewer_key(request: Request) -> tuple[Hashable, ...]:
     """Everything about the viewer that a page shows or decides by. A template that starts
     showing something else about the viewer (a badge, a counter) must add it here."""
     ident = identity(request)
-    user = ident.user
     return (
         ident.csrf_token,
+        request.scope["path"],  # links back here (logging in returns to the page)
+        request.scope["query_string"],
         i18n.DEFAULT_LANGUAGE,
         int(time.time() // 60),  # "3 minutes ago" texts
-        None
-        if user is None
-        else (
-            user.id,
-            user.username,
-            user.display_name,
-            user.role,
-            user.is_verified,
-            user.verified_until,
-            user.is_active,
-            user.totp_enabled,
-        ),
+        user_key(ident.user),
     )

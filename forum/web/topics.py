@@ -10,6 +10,7 @@ from forum.actions.posts import do_create_post
 from forum.actions.reading import do_mark_read
 from forum.actions.topics import do_update_topic
 from forum.auth import current_user, require_user
+from forum.cache import category_key
 from forum.errors import BadRequest, Forbidden, Invalid, NotFound
 from forum.i18n import _
 from forum.models import Category, Post, Topic, User
@@ -37,7 +38,7 @@ async def show_topic(request: Request) -> Response:
         near=parse_id(query.get("near")) if query else None,
     )
     category = page.category
-    key = (page.identity, category.slug, category.name, viewer_key(request))
+    key = (page.identity, category_key(category), viewer_key(request))
     body = topic_pages.get(key)
     if body is None:
         fragments = post_fragments(request, page)

@@ -1,0 +1,76 @@
+"""The hot-path caches never show a stale answer: not after another process commits, not after
+one caller changes what it was given, not to a different page's visitor."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from forum.actions.topics import do_create_topic
+from forum.actions.users import do_create_session, session_for_key
+from forum.models import User
+from forum.queries.topics import topic_page
+from tests.helpers import categories, make_user
+
+
+def another_process(db: str) -> sqlite3.Connection:
+    """A connection of its own to the same file, as another worker or the CLI would have."""
+    if not db.startswith("sqlite://"):
+        pytest.skip("the remembered answers are SQLite's; PostgreSQL is asked every time")
+    return sqlite3.connect(db[len("sqlite://") :], isolation_level=None)
+
+
+async def test_a_commit_by_another_process_shows_on_the_next_read(db: str) -> None:
+    cats = await categories()
+    alice = await make_user("alice")
+    topic, _first = await do_create_topic(alice, cats["iot"], "Sensors at the border", "Hi.")
+    assert (await topic_page(alice, topic.id)).topic.title == "Sensors at the border"
+    other = another_process(db)
+    try:
+        other.execute("UPDATE topics SET title = 'Renamed elsewhere' WHERE id = ?", (topic.id,))
+    finally:
+        other.close()
+    await asyncio.sleep(0)  # the next request comes through the event loop
+    assert (await topic_page(alice, topic.id)).topic.title == "Renamed elsewhere"
+
+
+async def test_a_session_revoked_by_another_process_stops_working_at_once(db: str) -> None:
+    alice = await make_user("alice")
+    key = await do_create_session(alice)
+    assert await session_for_key(key) is not None
+    other = another_process(db)
+    try:
+        other.execute("UPDATE sessions SET revoked_at = ?", (datetime.now(UTC).isoformat(),))
+    finally:
+        other.close()
+    await asyncio.sleep(0)
+    assert await session_for_key(key) is None
+
+
+async def test_what_one_caller_changes_in_a_read_user_no_other_caller_sees(db: str) -> None:
+    alice = await make_user("alice")
+    await User.filter(id=alice.id).update(expertise=["blockchain"])
+    key = await do_create_session(alice)
+    first = await session_for_key(key)
+    assert first is not None
+    first.user.display_name = "Changed in memory only"
+    first.user.expertise.append("drones")
+    again = await session_for_key(key)
+    assert again is not None and again.user is not first.user
+    assert again.user.display_name == "Alice"
+    assert again.user.expertise == ["blockchain"]
+
+
+async def test_a_cached_page_links_back_to_the_address_its_visitor_asked_for(
+    client: httpx.AsyncClient,
+) -> None:
+    await categories()
+    first = await client.get("/c/welcome?from=newsletter")
+    second = await client.get("/c/welcome?from=homepage")
+    assert first.status_code == second.status_code == 200
+    assert "from%3Dnewsletter" in first.text and "from%3Dnewsletter" not in second.text
+    assert "from%3Dhomepage" in second.text
