@@ -10,11 +10,12 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from forum.actions.profiles import ProfileChanges, do_update_profile
 from forum.actions.topics import do_create_topic
 from forum.actions.users import do_create_session, session_for_key
 from forum.models import User
 from forum.queries.topics import topic_page
-from tests.helpers import categories, make_user
+from tests.helpers import categories, log_in, make_user
 
 
 def another_process(db: str) -> sqlite3.Connection:
@@ -74,3 +75,30 @@ async def test_a_cached_page_links_back_to_the_address_its_visitor_asked_for(
     assert first.status_code == second.status_code == 200
     assert "from%3Dnewsletter" in first.text and "from%3Dnewsletter" not in second.text
     assert "from%3Dhomepage" in second.text
+
+
+async def test_a_new_display_name_shows_at_once_on_cached_topic_pages(
+    client: httpx.AsyncClient,
+) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, _first = await do_create_topic(alice, cats["iot"], "Sensors at the border", "Hi.")
+    await log_in(client, bob)
+    before = await client.get(f"/t/{topic.id}")
+    assert ">Alice<" in before.text
+    changes = ProfileChanges(
+        display_name="Alice Customs-Officer",
+        position="",
+        languages="",
+        expertise=[],
+        phone="",
+        show_email=False,
+        show_phone=False,
+        administration_id=None,
+        preferred_language="en",
+    )
+    await do_update_profile(alice, changes)
+    after = await client.get(f"/t/{topic.id}")
+    assert ">Alice Customs-Officer<" in after.text and ">Alice<" not in after.text
+    answer = await client.get(f"/api/v1/topics/{topic.id}")
+    assert answer.json()["posts"][0]["author"]["display_name"] == "Alice Customs-Officer"
