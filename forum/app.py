@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from forum import events
 from forum.api.routes import routes as api_routes
 from forum.db import close_db, init_db
-from forum.errors import ForumError, TwoFactorSetupRequired
+from forum.errors import ForumError, TwoFactorSetupRequired, retry_headers
 from forum.middleware import middleware
 from forum.settings import Settings
 from forum.views_buffer import ViewBuffer
@@ -62,6 +62,7 @@ def error_response(request: Request, status: int, code: str, message: str) -> Re
 async def forum_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ForumError)
     body = error_response(request, exc.status, exc.code, exc.message)
+    body.headers.update(retry_headers(exc))
     if exc.status == 401 and not request.url.path.startswith("/api/"):
         from starlette.responses import RedirectResponse
 

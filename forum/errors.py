@@ -49,8 +49,15 @@ class TooLarge(ForumError):
 
 
 class RateLimited(ForumError):
+    """Too many attempts; `retry_after` says in how many seconds one will be taken again (it
+    becomes the Retry-After header)."""
+
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(retry_after, 1)
 
 
 class TwoFactorCodeNeeded(NotAuthenticated):
@@ -64,3 +71,10 @@ class TwoFactorSetupRequired(Forbidden):
     with a redirect to the security page; the API with this 403."""
 
     code = "two_factor_setup_required"
+
+
+def retry_headers(exc: ForumError) -> dict[str, str]:
+    """The headers a refusal carries: Retry-After for a rate limit (RFC 9110), else none."""
+    if isinstance(exc, RateLimited):
+        return {"retry-after": str(exc.retry_after)}
+    return {}

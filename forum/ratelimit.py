@@ -4,7 +4,7 @@ Each counted attempt is one `RateHit` row under a key such as `login:<email>` or
 `reset-ip:<address>`; a limit is "at most N hits under this key within the last W".
 
     if await ratelimit.exceeded(f"access-ip:{ip}", 10, timedelta(hours=1)):
-        raise RateLimited(_("Too many requests. Try again later."))
+        raise RateLimited(_("Too many requests. Try again later."), retry_after=3600)
     await ratelimit.hit(f"access-ip:{ip}")
 
 `take()` does both in the race-free order (write the hit, then count) for limits that must
@@ -14,6 +14,7 @@ hold under concurrent requests, such as failed logins.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -50,6 +51,22 @@ async def count(key: str, window: timedelta) -> int:
 async def exceeded(key: str, limit: int, window: timedelta) -> bool:
     """True once `limit` hits have been counted under `key` within `window`."""
     return await count(key, window) >= limit
+
+
+async def retry_after(key: str, limit: int, window: timedelta) -> int:
+    """Seconds until fewer than `limit` hits are counted under `key` within `window`: when the
+    limit-th newest hit leaves the window (at least 1)."""
+    now = datetime.now(UTC)
+    newest: list[datetime] = [
+        hit.created_at
+        for hit in await RateHit.filter(key=_stored(key), created_at__gte=now - window)
+        .order_by("-created_at")
+        .limit(limit)
+        .only("id", "created_at")
+    ]
+    if len(newest) < limit:
+        return 1
+    return max(math.ceil((newest[limit - 1] + window - now).total_seconds()), 1)
 
 
 async def take(key: str, limit: int, window: timedelta) -> int | None:

@@ -34,10 +34,12 @@ async def count_attempt(email: str) -> int:
 
     Raises RateLimited when FAILURE_LIMIT failures are already counted within the window.
     """
-    hit_id = await ratelimit.take(login_key(email), FAILURE_LIMIT, FAILURE_WINDOW)
+    key = login_key(email)
+    hit_id = await ratelimit.take(key, FAILURE_LIMIT, FAILURE_WINDOW)
     if hit_id is None:
         raise RateLimited(
-            _("Too many failed attempts for this account. Wait 30 minutes, then try again.")
+            _("Too many failed attempts for this account. Wait 30 minutes, then try again."),
+            retry_after=await ratelimit.retry_after(key, FAILURE_LIMIT, FAILURE_WINDOW),
         )
     return hit_id
 

@@ -45,7 +45,10 @@ async def do_request_password_reset(email: str, ip: str) -> tuple[User, str] | N
     email = check_email(email)
     ip_key = f"reset-ip:{ip}"
     if await ratelimit.exceeded(ip_key, RESETS_PER_IP, RESET_WINDOW):
-        raise RateLimited(_("Too many reset requests from your network. Try again later."))
+        raise RateLimited(
+            _("Too many reset requests from your network. Try again later."),
+            retry_after=await ratelimit.retry_after(ip_key, RESETS_PER_IP, RESET_WINDOW),
+        )
     await ratelimit.hit(ip_key)
     email_key = f"reset-email:{email}"
     if await ratelimit.exceeded(email_key, RESETS_PER_EMAIL, RESET_WINDOW):

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from forum.actions.logins import do_check_second_factor, do_log_in_with_password
 from forum.actions.users import do_create_session, do_revoke_session
 from forum.auth import clear_session_cookie, identity, session_cookie
-from forum.errors import RateLimited
+from forum.errors import RateLimited, retry_headers
 from forum.i18n import _
 from forum.models import User
 from forum.security import sign, token_hash
@@ -109,7 +109,9 @@ async def login(request: Request) -> Response:
         user = await do_log_in_with_password(email, password)
     except RateLimited as exc:
         context = {"next": next_url, "email": email, "error": exc.message}
-        return render(request, "login.html", context, status=429)
+        refusal = render(request, "login.html", context, status=429)
+        refusal.headers.update(retry_headers(exc))
+        return refusal
     if user is None:
         # The same answer whether the email is unknown or the password wrong.
         context = {"next": next_url, "email": email, "error": _("Wrong email or password.")}
@@ -137,7 +139,10 @@ async def login_code(request: Request) -> Response:
     try:
         accepted = await do_check_second_factor(user, form.get("code", "")[:40])
     except RateLimited as exc:
-        return render(request, "login_code.html", {"next": next_url, "error": exc.message}, 429)
+        context = {"next": next_url, "error": exc.message}
+        refusal = render(request, "login_code.html", context, status=429)
+        refusal.headers.update(retry_headers(exc))
+        return refusal
     if not accepted:
         error = _("That code is not right, or was already used.")
         return render(request, "login_code.html", {"next": next_url, "error": error}, 400)

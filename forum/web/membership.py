@@ -70,8 +70,12 @@ async def _application(form: dict[str, str], email: str) -> Application:
 async def _limit_by_ip(request: Request) -> None:
     ip = request.client.host if request.client else "unknown"
     limit, window = APPLICATIONS_PER_IP
-    if await ratelimit.take(f"access-ip:{ip}", limit, window) is None:
-        raise RateLimited(_("Too many requests from your network. Try again in an hour."))
+    key = f"access-ip:{ip}"
+    if await ratelimit.take(key, limit, window) is None:
+        raise RateLimited(
+            _("Too many requests from your network. Try again in an hour."),
+            retry_after=await ratelimit.retry_after(key, limit, window),
+        )
 
 
 async def request_access(request: Request) -> Response:

@@ -16,7 +16,7 @@ from forum.actions.passwords import (
     do_reset_password,
     send_password_reset,
 )
-from forum.errors import Invalid, NotFound, RateLimited
+from forum.errors import Invalid, NotFound, RateLimited, retry_headers
 from forum.i18n import _
 from forum.web.forms import read_form, redirect
 from forum.web.templating import render
@@ -41,7 +41,9 @@ async def forgot_password(request: Request) -> Response:
         found = await do_request_password_reset(email, ip)
     except (Invalid, RateLimited) as exc:
         context = {"email": email, "error": exc.message}
-        return render(request, "password_forgot.html", context, status=exc.status)
+        response = render(request, "password_forgot.html", context, status=exc.status)
+        response.headers.update(retry_headers(exc))
+        return response
     response = render(request, "password_forgot_sent.html")
     if found is not None:
         user, secret = found

@@ -282,6 +282,7 @@ async def test_one_network_may_send_the_form_ten_times_an_hour(
         assert response.status_code == 422  # each attempt counts, valid or not
     blocked = await apply(client, application(world["KE"].id))
     assert blocked.status_code == 429 and "Too many requests" in blocked.text
+    assert 59 * 60 < int(blocked.headers["retry-after"]) <= 60 * 60
     assert not await AccessRequest.exists()
 
 

@@ -62,12 +62,15 @@ async def test_the_sixth_failure_is_a_429_even_with_the_right_password(
 
     assert locked.status_code == 429
     assert "Too many failed attempts for this account" in locked.text
+    # Retry when the oldest of the five failures leaves the 30-minute window.
+    assert 29 * 60 < int(locked.headers["retry-after"]) <= 30 * 60
     assert checked == []  # refused before the password was looked at
     assert await Session.filter(user_id=alice.id).count() == 0
     # The API answers the same for that account, whichever endpoint.
     for url in ("/api/v1/auth/login", "/api/v1/auth/tokens"):
         api = await client.post(url, json={"email": "ALICE@example.org", "password": PASSWORD})
         assert api.status_code == 429 and api.json()["error"]["code"] == "rate_limited"
+        assert 29 * 60 < int(api.headers["retry-after"]) <= 30 * 60
     # Another account is not affected.
     assert (await form_login(client, "bob@example.org", PASSWORD)).status_code == 303
 

@@ -225,6 +225,7 @@ async def test_reset_requests_are_limited_per_email_and_per_address(
     limited = await ask_for_reset(client, "bob@example.org")
     assert limited.status_code == 429
     assert "Too many reset requests" in limited.text
+    assert 59 * 60 < int(limited.headers["retry-after"]) <= 60 * 60
 
     # An hour later, the address may ask again.
     await RateHit.all().update(created_at=datetime.now(UTC) - timedelta(hours=1, seconds=1))
