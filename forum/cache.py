@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 
+from forum import policy
 from forum.models import Category, User
 
 
@@ -41,6 +42,7 @@ def user_key(user: User | None) -> tuple[Hashable, ...] | None:
     if user is None:
         return None
     return (
+        policy.is_member(user),  # decided now: a yearly verification lapses with time
         user.id,
         user.username,
         user.display_name,
