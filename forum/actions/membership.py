@@ -405,9 +405,10 @@ async def access_confirmation(secret: str) -> LinkedRequest:
     return await _linked_request(secret, TokenPurpose.CONFIRM_EMAIL)
 
 
-async def do_confirm_email(secret: str) -> AccessRequest:
-    """The email is confirmed: the request joins the administrators' queue and the account
-    can log in (still unverified: it sees only the public area until approved)."""
+async def do_confirm_email(settings: Settings, secret: str) -> AccessRequest:
+    """The email is confirmed: the request joins the administrators' queue (each administrator
+    is mailed) and the account can log in (still unverified: it sees only the public area
+    until approved)."""
     async with atomic():
         token = await access_email_token(secret, TokenPurpose.CONFIRM_EMAIL)
         await _claim(token)
@@ -423,6 +424,7 @@ async def do_confirm_email(secret: str) -> AccessRequest:
             await User.filter(id=request.user_id).update(is_active=True)
         request.status = AccessStatus.PENDING
         request.email_confirmed_at = now
+    await _tell_administrators(settings, request)
     return request
 
 
@@ -516,9 +518,12 @@ async def access_invitation(secret: str) -> LinkedRequest:
     return await _linked_request(secret, TokenPurpose.INVITATION)
 
 
-async def do_accept_invitation(secret: str, application: Application) -> AccessRequest:
+async def do_accept_invitation(
+    settings: Settings, secret: str, application: Application
+) -> AccessRequest:
     """The invited person filled in the form. The link came to their mailbox, so the address
-    is confirmed; the request joins the queue, unverified like any other."""
+    is confirmed; the request joins the queue (each administrator is mailed), unverified like
+    any other."""
     password_hash = hash_password(application.password)
     async with atomic():
         token = await access_email_token(secret, TokenPurpose.INVITATION)
@@ -560,7 +565,29 @@ async def do_accept_invitation(secret: str, application: Application) -> AccessR
             email_confirmed_at=now,
         )
         await request.refresh_from_db()
+    await _tell_administrators(settings, request)
     return request
+
+
+async def _tell_administrators(settings: Settings, request: AccessRequest) -> int:
+    """Mail every active administrator that a request waits in their queue; returns how many
+    were mailed (a mail that fails is logged: the queue page shows the request anyway)."""
+    administration = None
+    if request.administration_id is not None:
+        administration = await Administration.get_or_none(id=request.administration_id)
+    context = {
+        **_request_context(request, administration),
+        "email": request.email,
+        "reason": request.reason,
+        "invited": request.invited_by_id is not None,
+        "queue_link": f"{settings.base_url}/admin/access-requests",
+    }
+    subject = _("Access request waiting for review: %(name)s") % {"name": request.full_name}
+    told = 0
+    for admin in await User.filter(role=Role.ADMIN, is_active=True).order_by("id"):
+        mail = Outgoing(admin.email, subject, "access_request_waiting", context)
+        told += await _deliver(settings, mail)
+    return told
 
 
 # --- decisions ---------------------------------------------------------------------------

@@ -118,7 +118,7 @@ async def confirm(request: Request) -> Response:
     if form.get("action") == "discard":
         await do_discard_application(secret)
         return render(request, "request_access_done.html", {"state": "discarded"})
-    access_request = await do_confirm_email(secret)
+    access_request = await do_confirm_email(_settings(request), secret)
     return render(request, "request_access_done.html", _waiting(access_request))
 
 
@@ -145,7 +145,7 @@ async def invitation(request: Request) -> Response:
     values = {name: form.get(name, "")[:4000] for name in FIELDS} | {"email": email}
     try:
         application = await _application(form, email)
-        access_request = await do_accept_invitation(secret, application)
+        access_request = await do_accept_invitation(_settings(request), secret, application)
     except Invalid as exc:
         context = await _form_context(values, error=exc, invitation_token=secret)
         return render(request, "request_access.html", context, status=422)

@@ -13,6 +13,7 @@ from forum.models import (
     Administration,
     AuditLog,
     EmailToken,
+    Role,
     TokenPurpose,
     User,
 )
@@ -204,6 +205,29 @@ async def test_confirmed_but_not_approved_applicants_stay_unverified(
     assert ana.is_active and not ana.is_verified and ana.verified_until is None
     await log_in(client, ana)
     assert "waiting for verification" in (await client.get("/")).text
+
+
+async def test_administrators_are_mailed_when_a_confirmed_request_joins_their_queue(
+    client: httpx.AsyncClient, smtp: SMTPServer, world: dict[str, Administration], admin: User
+) -> None:
+    second = await make_user("secretariat", role=Role.ADMIN)
+    gone = await make_user("former", role=Role.ADMIN)
+    await User.filter(id=gone.id).update(is_active=False)
+    await make_user("moderator", role=Role.MODERATOR)
+    await apply(client, application(world["KE"].id, reason="I lead the AI pilot at the border."))
+    path = link_in(await smtp.inbox.wait_for("ana@customs.example"), "/request-access/confirm/")
+    assert smtp.inbox.to(admin.email) == []  # an unconfirmed request is not in the queue yet
+    await client.post(
+        path, data={"csrf_token": csrf_from(await client.get(path)), "action": "confirm"}
+    )
+    for told in (admin, second):
+        message = await smtp.inbox.wait_for(told.email)
+        assert message["Subject"] == "Access request waiting for review: Ana Example"
+        text = Inbox.text(message)
+        assert "ana@customs.example" in text and "I lead the AI pilot at the border." in text
+        assert "http://testserver/admin/access-requests" in text
+    recipients = {m["To"] for m in smtp.inbox.messages}
+    assert recipients == {"ana@customs.example", admin.email, second.email}
 
 
 async def test_an_invited_person_completes_the_form_and_still_waits_for_approval(
