@@ -22,7 +22,14 @@ async def home(request: Request) -> Response:
     user = current_user(request)
     categories = await visible_categories(user)
     topics = await list_topics(user, cursor=request.query_params.get("cursor") or None)
-    return render(request, "home.html", {"categories": categories, "topics": topics})
+    shown = tuple((*category_key(c), c.topic_count) for c in categories)
+    key = ("home", shown, topics.identity, viewer_key(request))
+    body = list_pages.get(key)
+    if body is not None:
+        return HTMLResponse(body)
+    response = render(request, "home.html", {"categories": categories, "topics": topics})
+    list_pages.put(key, bytes(response.body))
+    return response
 
 
 async def show_category(request: Request) -> Response:

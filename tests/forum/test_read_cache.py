@@ -102,3 +102,19 @@ async def test_a_new_display_name_shows_at_once_on_cached_topic_pages(
     assert ">Alice Customs-Officer<" in after.text and ">Alice<" not in after.text
     answer = await client.get(f"/api/v1/topics/{topic.id}")
     assert answer.json()["posts"][0]["author"]["display_name"] == "Alice Customs-Officer"
+
+
+async def test_cached_lists_show_a_new_topic_and_its_category_count_at_once(
+    client: httpx.AsyncClient,
+) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await do_create_topic(alice, cats["drones"], "Drones over the port", "First.")
+    await log_in(client, bob)
+    for page in ("/", "/c/drones"):
+        assert "Drones over the port" in (await client.get(page)).text
+    assert "1 topic<" in (await client.get("/")).text
+    await do_create_topic(alice, cats["drones"], "Counter-drone rules", "Second.")
+    home, category = await client.get("/"), await client.get("/c/drones")
+    assert "Counter-drone rules" in home.text and "Counter-drone rules" in category.text
+    assert "2 topics<" in home.text
