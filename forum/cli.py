@@ -218,7 +218,8 @@ def cmd_send_reverification_reminders(settings: Settings, args: argparse.Namespa
             print(f"[{number}/{total}] {state}: {user.email}", flush=True)
 
         run = await send_reverification_reminders(settings, progress=progress)
-        print(f"{run.due} due, {run.sent} sent, {run.failed} failed")
+        print(f"{run.due} due, {run.sent} sent, {run.failed} failed", end="")
+        print(f", {run.elsewhere} sent by another run" if run.elsewhere else "")
         return 1 if run.failed else 0
 
     return asyncio.run(_with_db(settings, work))

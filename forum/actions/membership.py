@@ -783,11 +783,21 @@ async def members_due_for_reminder(now: datetime | None = None) -> list[User]:
     ]
 
 
+async def _reminded_before(user_id: int, period: int, row_id: int) -> bool:
+    """Whether an earlier audit row already claims this member's reminder for this period."""
+    earlier = AuditLog.filter(action=REMINDER_ACTION, target_id=user_id, id__lt=row_id)
+    return any(
+        isinstance(data, dict) and data.get("period") == period
+        for data in await earlier.values_list("data", flat=True)
+    )
+
+
 @dataclass
 class ReminderRun:
     due: int = 0
     sent: int = 0
     failed: int = 0
+    elsewhere: int = 0  # sent by another run started at the same time
 
 
 async def send_reverification_reminders(
@@ -800,11 +810,14 @@ async def send_reverification_reminders(
 
     The audit row that marks a reminder as sent is written before the email goes out and
     taken back if sending fails, so a rerun retries failures and never repeats a success.
+    Two runs at the same instant both write one: the earlier row sends, the later is taken
+    back (written first, then compared, as in `forum.ratelimit.take`).
     """
     due = await members_due_for_reminder(now)
     run = ReminderRun(due=len(due))
     for number, user in enumerate(due, start=1):
         assert user.verified_until is not None
+        period = _period(user.verified_until)
         async with atomic():
             row = await record_audit(
                 None,
@@ -812,8 +825,12 @@ async def send_reverification_reminders(
                 "user",
                 user.id,
                 reason="verification lapses soon",
-                data={"period": _period(user.verified_until)},
+                data={"period": period},
             )
+        if await _reminded_before(user.id, period, row.id):
+            await AuditLog.filter(id=row.id).delete()  # another run is sending this one
+            run.elsewhere += 1
+            continue
         ok = await _deliver(
             settings,
             Outgoing(

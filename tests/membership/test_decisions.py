@@ -183,6 +183,19 @@ async def test_members_are_reminded_once_before_their_verification_lapses(
     assert await AuditLog.filter(action=REMINDER_ACTION, target_id=soon.id).count() == 2
 
 
+async def test_two_runs_at_the_same_time_send_each_reminder_once(
+    settings: Settings, smtp: SMTPServer, world: dict[str, Administration]
+) -> None:
+    await _due_members()
+
+    runs = await asyncio.gather(*(send_reverification_reminders(settings) for _ in range(2)))
+
+    assert sum(run.sent for run in runs) == 1
+    # Each run has finished its SMTP conversations: whatever was sent has been received.
+    assert [m["To"] for m in smtp.inbox.messages] == ["soon@example.org"]
+    assert await AuditLog.filter(action=REMINDER_ACTION).count() == 1
+
+
 async def test_a_failed_reminder_is_retried_on_the_next_run(
     settings: Settings, world: dict[str, Administration]
 ) -> None:
