@@ -29,6 +29,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from forum import policy
 from forum.actions.audit import record_audit
 from forum.actions.users import check_email, check_password
 from forum.errors import Conflict, Invalid, NotFound
@@ -565,6 +566,37 @@ async def do_accept_invitation(
             email_confirmed_at=now,
         )
         await request.refresh_from_db()
+    await _tell_administrators(settings, request)
+    return request
+
+
+async def do_ask_again(
+    settings: Settings, user: User, administration_id: int | None, position: str, reason: str
+) -> AccessRequest:
+    """A signed-in account outside the restricted area (its request rejected, its yearly
+    verification lapsed) asks again: the request goes straight to the queue, since the account
+    already proved its address, and each administrator is mailed. One waits at a time."""
+    if policy.is_member(user) or not user.is_active:
+        raise Conflict(_("You are already a verified member."))
+    administration = await check_administration_id(administration_id)
+    position = check_position(position)
+    reason = check_reason(reason)
+    async with atomic():
+        waiting = AccessRequest.filter(user_id=user.id, status=AccessStatus.PENDING)
+        if await waiting.exists():
+            raise Conflict(_("Your request is already waiting for review."))
+        request = await AccessRequest.create(
+            email=user.email,
+            full_name=user.display_name,
+            administration_id=administration.id,
+            position=position,
+            reason=reason,
+            language=user.preferred_language,
+            status=AccessStatus.PENDING,
+            email_confirmed_at=_now(),
+            user_id=user.id,
+        )
+        await User.filter(id=user.id).update(administration_id=administration.id, position=position)
     await _tell_administrators(settings, request)
     return request
 

@@ -12,6 +12,11 @@ from forum.models import AccessRequest, AccessStatus, AuditLog, Role, User
 AUDIT_PAGE = 50
 
 
+async def own_latest_request(user: User) -> AccessRequest | None:
+    """The account's most recent request for access (what its owner is told about)."""
+    return await AccessRequest.filter(user_id=user.id).order_by("-created_at", "-id").first()
+
+
 async def pending_requests() -> list[AccessRequest]:
     """Confirmed requests waiting for a decision, oldest first."""
     return (

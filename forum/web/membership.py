@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum import ratelimit
+from forum import policy, ratelimit
 from forum.actions.membership import (
     LANGUAGES,
     Application,
@@ -17,14 +17,16 @@ from forum.actions.membership import (
     check_application,
     do_accept_invitation,
     do_apply,
+    do_ask_again,
     do_confirm_email,
     do_discard_application,
 )
 from forum.auth import current_user
 from forum.errors import BadRequest, Invalid, RateLimited
 from forum.i18n import _
-from forum.models import AccessRequest
+from forum.models import AccessRequest, AccessStatus, User
 from forum.queries.administrations import all_administrations
+from forum.queries.membership import own_latest_request
 from forum.settings import Settings
 from forum.web.forms import parse_id, read_form, redirect
 from forum.web.templating import render
@@ -78,9 +80,43 @@ async def _limit_by_ip(request: Request) -> None:
         )
 
 
-async def request_access(request: Request) -> Response:
-    if current_user(request) is not None:
+async def ask_again(request: Request, user: User) -> Response:
+    """The form for a signed-in account outside the restricted area: its last request and the
+    administrators' answer, and the way to ask again."""
+    if policy.is_member(user):
         return render(request, "request_access_done.html", {"state": "logged_in"})
+    latest = await own_latest_request(user)
+    if latest is not None and latest.status == AccessStatus.PENDING:
+        return render(request, "request_access_done.html", _waiting(latest))
+    values = {
+        "administration": str(user.administration_id or ""),
+        "position": user.position,
+        "reason": latest.reason if latest is not None else "",
+    }
+    context: dict[str, Any] = {"latest": latest, "lapsed": user.is_verified}
+    if request.method == "POST":
+        await _limit_by_ip(request)
+        form = await read_form(request)
+        values = {name: form.get(name, "")[:4000] for name in values}
+        try:
+            administration_id = parse_id(values["administration"])
+        except BadRequest:
+            administration_id = None
+        try:
+            asked = await do_ask_again(
+                _settings(request), user, administration_id, values["position"], values["reason"]
+            )
+        except Invalid as exc:
+            context = await _form_context(values, error=exc, **context)
+            return render(request, "request_access_again.html", context, status=422)
+        return render(request, "request_access_done.html", _waiting(asked))
+    return render(request, "request_access_again.html", await _form_context(values, **context))
+
+
+async def request_access(request: Request) -> Response:
+    user = current_user(request)
+    if user is not None:
+        return await ask_again(request, user)
     values = {name: "" for name in FIELDS} | {"language": "en"}
     if request.method == "GET":
         return render(request, "request_access.html", await _form_context(values))
