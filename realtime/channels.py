@@ -9,8 +9,10 @@ staff category stops reaching members with the first event that says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from forum import policy
@@ -98,6 +100,26 @@ def may_receive(
     if category is None:  # no category, or one this process does not know: staff only
         return policy.is_staff(user)
     return policy.can_see_category(user, category)
+
+
+def viewer_class(user: User | None) -> tuple[int, float]:
+    """The class of viewers this user belongs to now, and the wall-clock time (a timestamp)
+    until which that holds.
+
+    Fan-out asks `may_receive` once per event, routing key and class, and reuses the verdict
+    for every connection of the class: on topic, category, `latest` and `staff` keys the
+    policy's answer depends on the user only through `policy.is_staff` and `policy.is_member`
+    (`can_see_category` by visibility; staff only without a known category), so these two are
+    the class (tests/realtime/test_hub.py checks the verdicts against every kind of account).
+    `user:<id>` keys are judged per connection. A socket keeps the user of its handshake, so
+    only time changes the class: a verification that lapses at `verified_until`.
+    """
+    staff, member = policy.is_staff(user), policy.is_member(user)
+    until = math.inf
+    if member and not staff and user is not None and user.verified_until is not None:
+        lapses = user.verified_until
+        until = (lapses if lapses.tzinfo else lapses.replace(tzinfo=UTC)).timestamp()
+    return (2 if staff else 0) + (1 if member else 0), until
 
 
 def client_data(data: dict[str, Any], staff: bool) -> dict[str, Any]:

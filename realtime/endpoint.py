@@ -3,7 +3,8 @@
 Identity comes from forum.middleware.AuthMiddleware (session cookie or bearer token). A browser
 sends its cookie with a WebSocket opened by any page, so a cookie-authenticated handshake from
 another origin is refused before it is accepted (the client sees HTTP 403). Frames are read one
-at a time through a token bucket; what the server sends goes through the hub's bounded queue.
+at a time through a token bucket; what the server sends goes through the hub (straight to the
+transport, or a bounded queue for a socket that does not drain).
 """
 
 from __future__ import annotations

@@ -2,10 +2,11 @@
 
 One task per process listens to the broker and feeds an inbox; one dispatcher puts events in id
 order (realtime.sequence), fills gaps from the log, and fans each event out to the local
-connections allowed to see it. A frame is encoded once per audience (staff or not), never once
-per connection, and written straight to each socket that takes it; a socket that does not
-drain gets a writer task and a bounded queue, and a connection whose queue is full is closed
-with 1013 so it can reconnect and catch up.
+connections allowed to see it. The policy is asked once per class of viewers (Audience), a
+frame is encoded and serialized once per audience (staff or not), never once per connection,
+and its bytes are written straight to the transport of each socket that takes them at once
+(realtime.wire); a socket that does not drain gets a writer task and a bounded queue, and a
+connection whose queue is full is closed with 1013 so it can reconnect and catch up.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from forum import policy
-from forum.models import Category, Topic, User
+from forum.models import Category, User
+from forum.queries import live
 from realtime import catchup, protocol
 from realtime.broker import Broker
 from realtime.channels import (
@@ -37,15 +39,18 @@ from realtime.channels import (
     may_subscribe_simple,
     routes,
     routing_key,
+    viewer_class,
 )
 from realtime.limits import Limits
 from realtime.presence import Presence
 from realtime.protocol import Channel
 from realtime.sequence import Sequencer
+from realtime.wire import Direct, text_frame
 
 log = logging.getLogger(__name__)
 
 Message = dict[str, Any]
+Outgoing = tuple[Message, bytes]  # a frame as an ASGI message, and as bytes on the wire
 _POLL = object()  # inbox marker: read the log now
 CATEGORY_TTL = 60.0
 # Account events that end sockets: all of a user's, those of some sessions, or of API tokens.
@@ -82,9 +87,12 @@ class Connection:
 
     __slots__ = (
         "websocket",
+        "direct",
         "user",
         "session_id",
         "staff",
+        "viewer",
+        "viewer_until",
         "queue",
         "queue_size",
         "keys",
@@ -102,17 +110,20 @@ class Connection:
         self, websocket: WebSocket, user: User | None, session_id: int | None, queue_size: int
     ) -> None:
         self.websocket = websocket
+        self.direct = Direct.of(websocket)  # None: every frame goes through websocket.send()
         self.user = user
         self.session_id = session_id  # when authenticated by a session cookie
         self.staff = policy.is_staff(user)
-        # Frames waiting behind a send the socket could not take at once (see put()).
-        self.queue: deque[Message] = deque()
+        self.viewer, self.viewer_until = viewer_class(user)
+        # Frames waiting behind a send the socket could not take at once (see put()); made
+        # when first needed: an idle connection should hold as little as possible.
+        self.queue: deque[Message] | None = None
         self.queue_size = queue_size
         self.keys: set[str] = set()
         # While a replay runs, live frames wait here so they follow it: (event id, frame).
         self.pending: list[tuple[int | None, Message]] | None = None
         # A client that resumed from an id this process has not reached yet: skip up to it.
-        self.floors: dict[str, int] = {}
+        self.floors: dict[str, int] | None = None
         self.replayed: set[int] | None = None
         self.replayed_until = 0.0
         self.writer: asyncio.Task[None] | None = None  # only while the socket is not draining
@@ -124,20 +135,37 @@ class Connection:
     def user_id(self) -> int | None:
         return None if self.user is None else self.user.id
 
-    def put(self, message: Message) -> bool:
+    def viewer_at(self, now: float) -> int:
+        """The connection's viewer class (channels.viewer_class) at wall-clock time `now`:
+        a membership that lapses while the socket is open counts from that moment."""
+        if now >= self.viewer_until:
+            self.viewer, self.viewer_until = viewer_class(self.user)
+        return self.viewer
+
+    def put(self, message: Message, frame: bytes | None = None) -> bool:
         """Send a frame; False when it cannot be queued (the client is too slow).
 
-        Usually the socket takes the frame at once: the send coroutine is run right here and
-        finishes without suspending (no task switch, no queue, nothing allocated that outlives
-        the call). When the transport is paused (the client stopped reading), the send waits in
-        a writer task, and later frames queue behind it, up to queue_size.
+        `frame` is `message` already serialized as a WebSocket frame (realtime.wire), when the
+        caller sends the same one to many connections. Usually the socket takes the frame at
+        once: written straight to the transport (realtime.wire.Direct), or else the send
+        coroutine is run right here and finishes without suspending (no task switch, no queue,
+        nothing allocated that outlives the call). When the transport is paused (the client
+        stopped reading), the send waits in a writer task, and later frames queue behind it,
+        up to queue_size.
         """
         if self.closing:
             return True
         if self.writer is not None:
-            if len(self.queue) >= self.queue_size:
+            if self.queue is None:
+                self.queue = deque()
+            elif len(self.queue) >= self.queue_size:
                 return False
             self.queue.append(message)
+            return True
+        direct = self.direct
+        if direct is not None and direct.write(
+            text_frame(message["text"]) if frame is None else frame
+        ):
             return True
         send = self.websocket.send(message)
         try:
@@ -157,14 +185,17 @@ class Connection:
                     await self.websocket.send(self.queue.popleft())
         finally:
             self.writer = None
+            self.queue = None
 
-    def push(self, message: Message, event_id: int | None = None) -> bool:
+    def push(
+        self, message: Message, event_id: int | None = None, frame: bytes | None = None
+    ) -> bool:
         if self.pending is not None:
             self.pending.append((event_id, message))
             return len(self.pending) <= self.queue_size
-        return self.put(message)
+        return self.put(message, frame)
 
-    def offer(self, event_id: int, key: str, message: Message) -> bool:
+    def offer(self, event_id: int, key: str, message: Message, frame: bytes | None = None) -> bool:
         """A live event: skipped if the client already has it, else pushed."""
         if self.floors and event_id <= self.floors.get(key, 0):
             return True
@@ -173,7 +204,7 @@ class Connection:
                 self.replayed = None
             elif event_id in self.replayed:
                 return True
-        return self.push(message, event_id)
+        return self.push(message, event_id, frame)
 
     def flush_pending(self) -> bool:
         pending, self.pending = self.pending or [], None
@@ -182,6 +213,48 @@ class Connection:
             if (event_id is None or event_id not in replayed) and not self.put(message):
                 return False
         return True
+
+
+class Audience:
+    """What one event on one routing key gives each connection: its frame (the ASGI message
+    and the same serialized for realtime.wire), or None when the policy refuses.
+
+    The policy is asked once per viewer class (channels.viewer_class) and the frame encoded
+    once per side (staff or not), never once per connection; `user:<id>` keys, which only
+    that user's sockets hear, are judged per connection.
+    """
+
+    __slots__ = ("key", "kind", "event", "category", "now", "_verdicts", "_frames")
+
+    def __init__(self, key: str, event: LiveEvent, category: Category | None, now: float) -> None:
+        self.key = key
+        self.kind = kind_of(key)
+        self.event = event
+        self.category = category
+        self.now = now  # wall-clock time, for memberships that lapse
+        self._verdicts: dict[int, Outgoing | None] = {}
+        self._frames: dict[bool, Outgoing] = {}
+
+    def of(self, conn: Connection) -> Outgoing | None:
+        if self.kind == "user":
+            return self._judge(conn)
+        viewer = conn.viewer_at(self.now)
+        try:
+            return self._verdicts[viewer]
+        except KeyError:
+            out = self._verdicts[viewer] = self._judge(conn)
+            return out
+
+    def _judge(self, conn: Connection) -> Outgoing | None:
+        event = self.event
+        if not may_receive(conn.user, self.key, event, self.category, self.kind):
+            return None
+        out = self._frames.get(conn.staff)
+        if out is None:
+            data = client_data(event.data, conn.staff)
+            text = protocol.event(event.id, label(self.key), event.type, data)
+            out = self._frames[conn.staff] = (as_message(text), text_frame(text))
+        return out
 
 
 class Hub:
@@ -210,6 +283,7 @@ class Hub:
             self._presence_changed,
             debounce=self.limits.presence_debounce,
             ttl=self.limits.presence_ttl,
+            frames_per_second=self.limits.presence_frames_per_second,
         )
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -330,7 +404,8 @@ class Hub:
 
     def _remove(self, conn: Connection, key: str) -> None:
         conn.keys.discard(key)
-        conn.floors.pop(key, None)
+        if conn.floors:
+            conn.floors.pop(key, None)
         subs = self._subs.get(key)
         if subs is not None:
             subs.discard(conn)
@@ -387,6 +462,7 @@ class Hub:
         events: list[LiveEvent] | None = []
         if since > upto:
             if await catchup.exists_at_or_after(since):
+                conn.floors = conn.floors or {}
                 for key in keys:  # another worker is ahead of this one: skip what it sent
                     conn.floors[key] = since
             else:
@@ -436,7 +512,8 @@ class Hub:
             category = await self._category_by_slug(channel.slug)
             return category is not None and policy.can_see_category(user, category)
         if channel.kind == "topic":
-            topic = await Topic.get_or_none(id=channel.topic_id)
+            assert channel.topic_id is not None
+            topic = await live.topic_by_id(channel.topic_id)
             if topic is None:
                 return False
             category = await self._category(topic.category_id)
@@ -469,12 +546,12 @@ class Hub:
         if self._broker is not None:
             await self._broker.publish(message)
 
-    def _presence_changed(self, topic_id: int, total: int) -> None:
+    def _presence_changed(self, topic_id: int, total: int) -> int:
         key = f"topic:{topic_id}"
         event = LiveEvent(
             None, "presence", key, self._topic_category.get(topic_id), None, {"reading": total}
         )
-        self._fan_out_ephemeral(event, exclude_user=None)
+        return self._fan_out_ephemeral(event, exclude_user=None)
 
     def _send_presence(self, conn: Connection, keys: list[str]) -> None:
         for key in keys:
@@ -610,26 +687,23 @@ class Hub:
         if event.type in INTERNAL_TYPES:
             return
         assert event.id is not None
+        event_id = event.id
         category = self._categories.get(event.category_id or 0)
+        now = time.time()
         for key in routes(event):
             conns = self._subs.get(key)
             if not conns:
                 continue
-            kind = kind_of(key)
-            frames: dict[bool, Message] = {}
+            audience = Audience(key, event, category, now)
             lost: list[Connection] = []
             full: list[Connection] = []
             for conn in conns:
-                if not may_receive(conn.user, key, event, category, kind):
-                    if kind in ("topic", "category"):
+                out = audience.of(conn)
+                if out is None:
+                    if audience.kind in ("topic", "category"):
                         lost.append(conn)
                     continue
-                message = frames.get(conn.staff)
-                if message is None:
-                    data = client_data(event.data, conn.staff)
-                    text = protocol.event(event.id, label(key), event.type, data)
-                    message = frames[conn.staff] = as_message(text)
-                if not conn.offer(event.id, key, message):
+                if not conn.offer(event_id, key, out[0], out[1]):
                     full.append(conn)
             if lost:
                 text = protocol.error("forbidden", "You may no longer follow this channel.", key)
@@ -652,22 +726,28 @@ class Hub:
                 event.category_id = self._topic_category.get(int(topic), event.category_id)
                 self._fan_out_ephemeral(event, exclude_user=event.user_id)
 
-    def _fan_out_ephemeral(self, event: LiveEvent, exclude_user: int | None) -> None:
+    def _fan_out_ephemeral(self, event: LiveEvent, exclude_user: int | None) -> int:
+        """Send a typing or presence event to the topic's readers; returns how many got it."""
         key = event.channel
         conns = self._subs.get(key)
         if not conns:
-            return
+            return 0
         category = self._categories.get(event.category_id or 0)
-        message = as_message(protocol.event(None, key, event.type, event.data))
-        full = [
-            conn
-            for conn in conns
-            if (exclude_user is None or conn.user_id != exclude_user)
-            and may_receive(conn.user, key, event, category)
-            and not conn.push(message)
-        ]
+        audience = Audience(key, event, category, time.time())
+        sent = 0
+        full: list[Connection] = []
+        for conn in conns:
+            if exclude_user is not None and conn.user_id == exclude_user:
+                continue
+            out = audience.of(conn)
+            if out is None:
+                continue
+            sent += 1
+            if not conn.push(out[0], None, out[1]):
+                full.append(conn)
         for conn in full:
             self.close(conn, protocol.CLOSE_TRY_AGAIN, "slow consumer")
+        return sent
 
     # -- categories ------------------------------------------------------------------------------
 

@@ -31,6 +31,8 @@ class Limits:
     presence_debounce: float = 0.5
     presence_refresh: float = 20.0
     presence_ttl: float = 60.0
+    # Reader counts sent per second at most, per topic (see presence.Presence._report).
+    presence_frames_per_second: float = 5000.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Limits:

@@ -19,7 +19,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 Publish = Callable[[dict[str, Any]], Awaitable[None]]
-Changed = Callable[[int, int], None]
+# Tells a topic's local readers its new count; returns how many frames that took.
+Changed = Callable[[int, int], int]
 
 
 class Presence:
@@ -31,6 +32,7 @@ class Presence:
         *,
         debounce: float,
         ttl: float,
+        frames_per_second: float = 5000.0,
     ) -> None:
         self.node = node
         self._publish = publish
@@ -43,6 +45,12 @@ class Presence:
         self._dirty: set[int] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Pacing what readers are told (see _report): counts waiting to go out, the timers
+        # that will send them, and until when each topic's last report keeps it quiet.
+        self._rate = frames_per_second
+        self._reports: dict[int, int] = {}
+        self._report_timers: dict[int, asyncio.TimerHandle] = {}
+        self._quiet_until: dict[int, float] = {}
 
     def join(self, topic_id: int, user_id: int) -> None:
         readers = self._local.setdefault(topic_id, Counter())
@@ -103,7 +111,44 @@ class Presence:
             self._totals[topic_id] = total
         else:
             self._totals.pop(topic_id, None)
-        self._changed(topic_id, total)
+        self._report(topic_id, total)
+
+    def _report(self, topic_id: int, total: int) -> None:
+        """Tell the topic's readers its count, at a pace that bounds the cost.
+
+        Every change of the count is a frame to every local reader of the topic: when
+        thousands of readers come back at once (a restart), each debounced announcement
+        changes the count again, and reporting each one would cost readers x announcements
+        frames, the square of the crowd. So after a report that took n frames the topic stays
+        quiet for n / frames_per_second seconds, and the latest count goes out when that
+        ends: a topic's reports never take more than that many frames a second, a small topic
+        is told at once, and the last count is never lost. A new reader is sent the current
+        count when it subscribes (Hub._send_presence), without waiting.
+        """
+        self._reports[topic_id] = total
+        if topic_id in self._report_timers:
+            return  # a report is due; it will carry this count
+        loop = asyncio.get_running_loop()
+        wait = self._quiet_until.get(topic_id, 0.0) - loop.time()
+        if wait > 0:
+            self._report_timers[topic_id] = loop.call_later(wait, self._send_report, topic_id)
+        else:
+            self._send_report(topic_id)
+
+    def _send_report(self, topic_id: int) -> None:
+        self._report_timers.pop(topic_id, None)
+        total = self._reports.pop(topic_id, None)
+        if total is None:
+            return
+        frames = self._changed(topic_id, total)
+        if frames:
+            now = asyncio.get_running_loop().time()
+            self._quiet_until[topic_id] = now + frames / self._rate
+        else:
+            self._quiet_until.pop(topic_id, None)
+        if len(self._quiet_until) > 1000:  # forget topics whose quiet time is over
+            now = asyncio.get_running_loop().time()
+            self._quiet_until = {t: q for t, q in self._quiet_until.items() if q > now}
 
     def _mark(self, topic_id: int) -> None:
         self._dirty.add(topic_id)
@@ -146,6 +191,10 @@ class Presence:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        for timer in self._report_timers.values():
+            timer.cancel()
+        self._report_timers.clear()
+        self._reports.clear()
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from forum.actions.posts import do_create_post
 from forum.actions.topics import do_create_topic
 from forum.events import atomic, record_event
 from forum.models import Category, Role, Session, Visibility
 from forum.settings import Settings
+from realtime import protocol
+from realtime.wire import text_frame
 from tests.helpers import bearer, categories, make_user
 from tests.realtime.support import ORIGIN, client, cookie_for, move_topic, serving
 
@@ -275,3 +279,38 @@ async def test_a_category_closed_to_members_stops_reaching_them_at_once(
         await do_create_topic(moderator, category, "Staff business now", "x")
         assert (await staff.events(1))[0]["name"] == "topic.created"
         assert await member.silence() == []
+
+
+async def test_event_frames_go_straight_to_the_transport_as_send_would_write_them(
+    settings: Settings,
+) -> None:
+    """Under `forum serve`'s uvicorn protocol, fan-out writes each frame's bytes itself
+    (realtime.wire): the same bytes websockets would frame, and the client reads them."""
+    cats = await categories()
+    alice = await make_user("alice")
+    topic, _ = await do_create_topic(alice, cats["cybersecurity"], "Straight through", "x")
+    async with serving(settings) as served, client(served, headers=await bearer(alice)) as ws:
+        await ws.subscribe(f"topic:{topic.id}")
+        [conn] = served.hub._conns
+        assert conn.direct is not None
+        assert "response" not in vars(conn.direct.protocol)  # the handshake is let go
+        transport = conn.direct.transport
+        written: list[bytes] = []
+        write = transport.write
+
+        def recording(data: bytes) -> None:
+            written.append(bytes(data))
+            write(data)
+
+        sent_the_asgi_way: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent_the_asgi_way.append(message)
+
+        transport.write = recording  # type: ignore[method-assign]
+        conn.websocket.send = send  # type: ignore[method-assign]
+        await do_create_post(alice, topic, cats["cybersecurity"], "reply")
+        (frame,) = await ws.events(1)
+        assert frame["name"] == "post.created"
+        assert text_frame(protocol.encode(frame)) in written
+        assert sent_the_asgi_way == []

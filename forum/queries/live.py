@@ -1,0 +1,23 @@
+"""Reads for the real-time hub (realtime/hub.py), as plain SQL through forum.queries.sql.
+
+Every client that follows a topic asks for that topic once when it subscribes; after a restart
+all of a process's clients come back within seconds and ask at once. Through the ORM each ask
+built a query and (on SQLite) hopped to aiosqlite's thread; here it is one indexed read of a
+row that is, for a popular topic, usually already remembered (forum.queries.sql.fetch).
+"""
+
+from __future__ import annotations
+
+from forum.models import Topic
+from forum.queries.sql import fetch, from_row, select_list
+
+_TOPIC_SQL = "SELECT {columns} FROM topics t WHERE t.id = ?"
+
+
+async def topic_by_id(topic_id: int) -> Topic | None:
+    """The topic row as a model (every column, deleted or not), or None when there is none;
+    whether the caller may see it is the policy's question."""
+    if not 0 < topic_id < 2**31:
+        return None
+    rows = await fetch(_TOPIC_SQL.format(columns=select_list(Topic, "t")), topic_id)
+    return from_row(Topic, rows[0]) if rows else None
