@@ -1,4 +1,5 @@
-"""Reads for the real-time hub (realtime/hub.py), as plain SQL through forum.queries.sql.
+"""Reads for the real-time hub (realtime/hub.py) and live pages, as plain SQL through
+forum.queries.sql.
 
 Every client that follows a topic asks for that topic once when it subscribes; after a restart
 all of a process's clients come back within seconds and ask at once. Through the ORM each ask
@@ -12,6 +13,14 @@ from forum.models import Topic
 from forum.queries.sql import fetch, from_row, select_list
 
 _TOPIC_SQL = "SELECT {columns} FROM topics t WHERE t.id = ?"
+
+
+async def last_event_id() -> int:
+    """The newest event's id (0 before any). A live page reads it before what it shows and
+    hands it to live.js as its first `since`, so what happens between the page's reads and the
+    socket's subscription is replayed, not lost."""
+    rows = await fetch("SELECT MAX(id) AS last FROM events")
+    return int(rows[0]["last"] or 0) if rows else 0
 
 
 async def topic_by_id(topic_id: int) -> Topic | None:

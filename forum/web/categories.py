@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from forum import policy
 from forum.actions.topics import do_create_topic
@@ -12,41 +12,35 @@ from forum.cache import category_key
 from forum.errors import Forbidden, Invalid
 from forum.i18n import _
 from forum.queries.categories import access_category, visible_categories
+from forum.queries.live import last_event_id
 from forum.queries.topics import list_topics
 from forum.web.forms import read_form, redirect, split_tags
-from forum.web.fragments import list_pages, viewer_key
+from forum.web.fragments import list_pages, live_page, viewer_key
 from forum.web.templating import render
 
 
 async def home(request: Request) -> Response:
     user = current_user(request)
+    since = await last_event_id()  # before anything the page shows
     categories = await visible_categories(user)
     topics = await list_topics(user, cursor=request.query_params.get("cursor") or None)
     shown = tuple((*category_key(c), c.topic_count) for c in categories)
     key = ("home", shown, topics.identity, viewer_key(request))
-    body = list_pages.get(key)
-    if body is not None:
-        return HTMLResponse(body)
-    response = render(request, "home.html", {"categories": categories, "topics": topics})
-    list_pages.put(key, bytes(response.body))
-    return response
+    context = {"categories": categories, "topics": topics}
+    return live_page(request, list_pages, key, since, "home.html", lambda: context)
 
 
 async def show_category(request: Request) -> Response:
     user = current_user(request)
+    since = await last_event_id()  # before anything the page shows
     category = await access_category(user, request.path_params["slug"])
     topics = await list_topics(
         user, category=category, cursor=request.query_params.get("cursor") or None
     )
     can_create = policy.can_create_topic(user, category)
     key = ("category", category_key(category), topics.identity, can_create, viewer_key(request))
-    body = list_pages.get(key)
-    if body is not None:
-        return HTMLResponse(body)
     context = {"category": category, "topics": topics, "can_create_topic": can_create}
-    response = render(request, "category.html", context)
-    list_pages.put(key, bytes(response.body))
-    return response
+    return live_page(request, list_pages, key, since, "category.html", lambda: context)
 
 
 async def new_topic(request: Request) -> Response:

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from markupsafe import Markup, escape
 from starlette.requests import Request
+from starlette.responses import HTMLResponse
 
 from forum import i18n, policy
 from forum.auth import identity
 from forum.cache import PageCache, user_key
 from forum.queries.topics import TopicPage
-from forum.web.templating import environment, timeago
+from forum.web.templating import environment, render, timeago
 
 CSRF_MARK = Markup("<csrf/>")
 _CACHE: OrderedDict[tuple[Hashable, ...], str] = OrderedDict()
@@ -91,6 +93,34 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
         parts.append(html)
     token = str(escape(ident.csrf_token))
     return Markup("".join(parts).replace(str(CSRF_MARK), token))  # noqa: S704 - cached, escaped
+
+
+# Live pages (topic, category, home) are rendered and cached with this mark for the id of the
+# newest event, read per request before anything the page shows (forum.queries.live).
+LIVE_SINCE = "live-since-mark"
+_LIVE_SINCE_ATTRIBUTE = f'name="live-since" content="{LIVE_SINCE}"'.encode()
+
+
+def with_since(body: bytes, since: int) -> bytes:
+    """The page as sent: its live-since mark (in <head>, before any user content) replaced."""
+    return body.replace(_LIVE_SINCE_ATTRIBUTE, b'name="live-since" content="%d"' % since, 1)
+
+
+def live_page(
+    request: Request,
+    cache: PageCache,
+    key: tuple[Hashable, ...],
+    since: int,
+    template: str,
+    context: Callable[[], dict[str, Any]],
+) -> HTMLResponse:
+    """A live page from `cache` under `key`, rendered (with `context()`) and kept when missing,
+    sent with `since` as its live-since."""
+    body = cache.get(key)
+    if body is None:
+        body = bytes(render(request, template, {**context(), "live_since": LIVE_SINCE}).body)
+        cache.put(key, body)
+    return HTMLResponse(with_since(body, since))
 
 
 topic_pages = PageCache()

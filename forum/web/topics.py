@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from forum import policy
 from forum.actions.posts import do_create_post
@@ -14,6 +14,7 @@ from forum.cache import category_key
 from forum.errors import BadRequest, Forbidden, Invalid, NotFound
 from forum.i18n import _
 from forum.models import Category, Post, Topic, User
+from forum.queries.live import last_event_id
 from forum.queries.topics import access_post, access_topic, topic_page
 from forum.web.forms import (
     optional_flag,
@@ -23,13 +24,14 @@ from forum.web.forms import (
     read_form,
     redirect,
 )
-from forum.web.fragments import post_fragments, topic_pages, viewer_key
+from forum.web.fragments import live_page, post_fragments, topic_pages, viewer_key
 from forum.web.staff import require_staff
 from forum.web.templating import render
 
 
 async def show_topic(request: Request) -> Response:
     user = current_user(request)
+    since = await last_event_id()  # before anything the page shows
     query = request.query_params if request.scope["query_string"] else None
     page = await topic_page(
         user,
@@ -39,13 +41,14 @@ async def show_topic(request: Request) -> Response:
     )
     category = page.category
     key = (page.identity, category_key(category), viewer_key(request))
-    body = topic_pages.get(key)
-    if body is None:
-        fragments = post_fragments(request, page)
-        response = render(request, "topic.html", {"page": page, "post_fragments": fragments})
-        topic_pages.put(key, bytes(response.body))
-    else:
-        response = HTMLResponse(body)
+    response = live_page(
+        request,
+        topic_pages,
+        key,
+        since,
+        "topic.html",
+        lambda: {"page": page, "post_fragments": post_fragments(request, page)},
+    )
     request.app.state.views.hit(page.topic.id)
     shown = page.last_number
     advances = shown is not None and (page.last_read is None or shown > page.last_read)

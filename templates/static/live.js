@@ -11,8 +11,9 @@
  * Post markup is never built here: GET /p/<id>/fragment returns the <article> the topic page
  * would show this viewer (the server's policy decides). Texts come from the elements'
  * data-one / data-many attributes, translated by the server.
- * The socket reconnects with capped exponential back-off and jitter and resubscribes with
- * since=<last event id seen>, so missed events replay; a "resync" frame reloads the page.
+ * The first subscription sends since=<the page's live-since>; the socket reconnects with
+ * capped exponential back-off and jitter and resubscribes with since=<last event id seen>, so
+ * missed events replay; a "resync" frame reloads the page.
  * <body data-live="connecting|connected|offline"> tells CSS (and tests) the state.
  */
 (function () {
@@ -34,7 +35,11 @@
 
   // -- the connection -----------------------------------------------------------------------
   let socket = null;
-  let lastId = null; // highest event id seen: `since` when resubscribing
+  // Highest event id seen, sent as `since` when subscribing. It starts at the newest event the
+  // server knew before reading what this page shows (<meta name="live-since">), so whatever
+  // happened between those reads and the first subscription is replayed, not lost.
+  const since = document.querySelector('meta[name="live-since"]');
+  let lastId = (since && Number(since.content)) || null;
   let attempt = 0;
   let timer = 0;
   let lastFrame = 0;

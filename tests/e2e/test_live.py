@@ -22,6 +22,7 @@ from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
+    Route,
     expect,
     sync_playwright,
 )
@@ -248,3 +249,39 @@ def test_a_page_catches_up_after_the_server_restarts(forum: ForumServer) -> None
         assert never_reloaded(b.page)
         # While the server was away the browser reported failed connection attempts.
         assert b.unexpected_errors("ERR_CONNECTION_REFUSED") == []
+
+
+def test_what_happens_before_the_page_connects_is_not_lost(forum: ForumServer) -> None:
+    with chromium() as browser:
+        b = log_in(browser, forum, "bob@example.org")
+        b.page.goto("/c/ai-ml")
+        live(b.page)
+        # The next page's script is held back: the page is read, but not yet live.
+        held: list[Route] = []
+
+        def hold(route: Route) -> None:
+            held.append(route)
+
+        b.page.route("**/static/live.js", hold)  # routing also turns off the cache
+        b.page.get_by_role("link", name=TOPIC_TITLE).click()
+        # A deferred script holds back the load events: wait for the answer, then the script.
+        b.page.wait_for_url(re.compile(r"/t/\d+$"), wait_until="commit")
+        found = re.search(r"/t/(\d+)$", b.page.url)
+        assert found
+        for _ in range(200):
+            if held:
+                break
+            b.page.wait_for_timeout(50)
+        assert held, "the topic page never asked for live.js"
+
+        # Another member replies through the server, which fans the event out at once: to
+        # nobody on this page yet.
+        a = log_in(browser, forum, "member@example.org")
+        a.page.goto(f"/t/{found.group(1)}")
+        reply(a.page, "Posted before the page was live.")
+        held[0].continue_()
+
+        expect(b.page.locator("#p3 .post-body")).to_have_text("Posted before the page was live.")
+        live(b.page)  # this page's script: a reloaded page's would still be held
+        expect(b.page.locator("article.post")).to_have_count(3)
+        assert a.unexpected_errors() == [] and b.unexpected_errors() == []

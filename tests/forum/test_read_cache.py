@@ -4,6 +4,7 @@ one caller changes what it was given, not to a different page's visitor."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ from forum.actions.profiles import ProfileChanges, do_update_profile
 from forum.actions.topics import do_create_topic
 from forum.actions.users import do_create_session, session_for_key
 from forum.models import User
+from forum.queries.live import last_event_id
 from forum.queries.topics import topic_page
 from tests.helpers import categories, log_in, make_user
 
@@ -118,3 +120,24 @@ async def test_cached_lists_show_a_new_topic_and_its_category_count_at_once(
     home, category = await client.get("/"), await client.get("/c/drones")
     assert "Counter-drone rules" in home.text and "Counter-drone rules" in category.text
     assert "2 topics<" in home.text
+
+
+async def test_live_pages_carry_the_newest_event_id_read_before_them(
+    client: httpx.AsyncClient,
+) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, _first = await do_create_topic(alice, cats["iot"], "Sensors at the border", "Hi.")
+    await log_in(client, bob)
+
+    def since(page: httpx.Response) -> int:
+        found = re.search(r'<meta name="live-since" content="(\d+)">', page.text)
+        assert found, "no live-since on the page"
+        return int(found.group(1))
+
+    for path in (f"/t/{topic.id}", "/c/iot", "/"):
+        assert since(await client.get(path)) == await last_event_id() > 0
+    before = await last_event_id()
+    await do_create_topic(alice, cats["drones"], "Elsewhere", "An event on another channel.")
+    # The topic page is served from its cache, and still says what is newest now.
+    assert since(await client.get(f"/t/{topic.id}")) == await last_event_id() > before
