@@ -78,7 +78,8 @@ class SecurityHeadersMiddleware:
                 ident = scope.get("state", {}).get("identity")
                 if isinstance(ident, Identity) and ident.user is not None:
                     # Pages for a signed-in user are theirs alone: no cache may keep them.
-                    headers[:] = [h for h in headers if h[0].lower() != b"cache-control"]
+                    if b"cache-control" in present:
+                        headers[:] = [h for h in headers if h[0].lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
             await send(message)
 

@@ -64,10 +64,10 @@ membership_routes: list[BaseRoute] = [
 ]
 
 routes: list[BaseRoute] = [
+    Route("/t/{id:int}", topics.show_topic, methods=GET),  # the busiest first: tried in order
     Route("/", public.home, methods=GET),
     Route("/c/{slug}", categories.show_category, methods=GET),
     Route("/c/{slug}/new", categories.new_topic, methods=FORM),
-    Route("/t/{id:int}", topics.show_topic, methods=GET),
     Route("/t/{id:int}/unread", topics.first_unread, methods=GET),
     Route("/t/{id:int}/reply", topics.reply, methods=FORM),
     Route("/t/{id:int}/status", topics.update_status, methods=POST),
