@@ -12,7 +12,7 @@ from forum.errors import Conflict, Invalid, NotFound
 from forum.events import atomic, record_event
 from forum.i18n import _
 from forum.models import ApiToken, Role, Session, User
-from forum.queries.sql import as_bool, as_datetime, fetch, from_row, select_list
+from forum.queries.sql import as_bool, as_datetime, attach, fetch, from_row, select_list
 from forum.security import (
     dummy_verify,
     hash_password,
@@ -211,7 +211,7 @@ async def session_for_key(key: str) -> Session | None:
     if expires_at is None or expires_at <= datetime.now(UTC) or not as_bool(row["u_is_active"]):
         return None
     session = from_row(Session, row, "s_")
-    session.user = from_row(User, row, "u_")
+    attach(session, "user", from_row(User, row, "u_"))
     return session
 
 

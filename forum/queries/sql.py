@@ -204,6 +204,29 @@ def from_row(model: type[M], row: dict[str, Any], prefix: str = "") -> M:
     return _copy(built)  # type: ignore[return-value]
 
 
+_ATTACH_SLOTS: dict[tuple[type[Model], str], str | None] = {}
+
+
+def attach(instance: Model, field: str, related: Model) -> None:
+    """`instance.<field> = related`, for a related row read together with the instance (its
+    foreign key already names it).
+
+    Tortoise's setter checks the type and sets the key on every call: a few microseconds that
+    every request paid twice (session -> user, topic -> category). The first attach of a model's
+    field goes through the setter and learns where it keeps the object; later ones store it
+    there directly. Should a Tortoise version keep it elsewhere, the setter is always used.
+    """
+    key = (instance.__class__, field)
+    slot = _ATTACH_SLOTS.get(key, "")
+    if slot:
+        instance.__dict__[slot] = related
+        return
+    setattr(instance, field, related)
+    if slot == "":
+        kept = [name for name, value in instance.__dict__.items() if value is related]
+        _ATTACH_SLOTS[key] = kept[0] if len(kept) == 1 else None
+
+
 @lru_cache(maxsize=64)
 def _mutable_fields(model: type[Model]) -> tuple[str, ...]:
     """Fields whose values a caller could change in place (JSON lists and dicts)."""

@@ -24,7 +24,15 @@ from forum.models import (
 from forum.pagination import decode_cursor, encode_cursor
 from forum.queries.categories import all_categories
 from forum.queries.rows import Author, PostRow
-from forum.queries.sql import as_bool, as_datetime, fetch, from_row, in_list, select_list
+from forum.queries.sql import (
+    as_bool,
+    as_datetime,
+    attach,
+    fetch,
+    from_row,
+    in_list,
+    select_list,
+)
 
 TOPICS_PER_PAGE = 30
 POSTS_PER_PAGE = 20
@@ -291,7 +299,7 @@ def _mine_sql(posts: int) -> str:
 def _topic_from_row(row: dict[str, Any]) -> tuple[Topic, Category]:
     topic = from_row(Topic, row, "t_")
     category = from_row(Category, row, "c_")
-    topic.category = category
+    attach(topic, "category", category)
     return topic, category
 
 
