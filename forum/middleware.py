@@ -174,7 +174,8 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        ident = await self._identify(headers)
+        # A socket keeps the identity of its handshake: nothing to remember for next time.
+        ident = await self._identify(headers, remember=scope["type"] == "http")
         scope.setdefault("state", {})["identity"] = ident
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
@@ -205,17 +206,17 @@ class AuthMiddleware:
 
         await self.app(scope, receive, send_with_cookie)
 
-    async def _identify(self, headers: Headers) -> Identity:
+    async def _identify(self, headers: Headers, *, remember: bool) -> Identity:
         cookies = _cookies(headers)
         ident = Identity(csrf_cookie=cookies.get(CSRF_COOKIE, "")[:100])
         authorization = headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):
-            ident.user = await user_for_api_token(authorization[7:].strip())
+            ident.user = await user_for_api_token(authorization[7:].strip(), remember=remember)
             ident.via_token = True
             return ident
         key = cookies.get(SESSION_COOKIE, "")
         if key:
-            session = await session_for_key(key)
+            session = await session_for_key(key, remember=remember)
             if session is not None:
                 await do_touch_session(session)
                 ident.session = session

@@ -196,22 +196,23 @@ def _sql(template: str) -> str:
     )
 
 
-async def session_for_key(key: str) -> Session | None:
+async def session_for_key(key: str, *, remember: bool = True) -> Session | None:
     """The live session behind a cookie, with its user loaded, in one query.
 
     Every request asks this, so it reads a plain row rather than building it through the ORM.
+    `remember=False` as in user_for_api_token.
     """
     if not key or len(key) > 200:
         return None
-    rows = await fetch(_sql(_SESSION_SQL), token_hash(key))
+    rows = await fetch(_sql(_SESSION_SQL), token_hash(key), remember=remember)
     if not rows:
         return None
     row = rows[0]
     expires_at = as_datetime(row["s_expires_at"])
     if expires_at is None or expires_at <= datetime.now(UTC) or not as_bool(row["u_is_active"]):
         return None
-    session = from_row(Session, row, "s_")
-    attach(session, "user", from_row(User, row, "u_"))
+    session = from_row(Session, row, "s_", memo=remember)
+    attach(session, "user", from_row(User, row, "u_", memo=remember))
     return session
 
 
@@ -221,10 +222,12 @@ async def do_create_api_token(user: User, name: str = "") -> tuple[ApiToken, str
     return record, token
 
 
-async def user_for_api_token(token: str) -> User | None:
+async def user_for_api_token(token: str, *, remember: bool = True) -> User | None:
+    """The active user behind an API token. `remember=False` for a lookup that will not come
+    again soon (a WebSocket handshake: the socket keeps its user), so it fills no cache."""
     if not token.startswith("scf_") or len(token) > 200:
         return None
-    rows = await fetch(_sql(_BEARER_USER_SQL), token_hash(token))
+    rows = await fetch(_sql(_BEARER_USER_SQL), token_hash(token), remember=remember)
     if not rows or not as_bool(rows[0]["u_is_active"]):
         return None
-    return from_row(User, rows[0], "u_")
+    return from_row(User, rows[0], "u_", memo=remember)

@@ -187,10 +187,13 @@ _BUILT: dict[tuple[type[Model], tuple[Any, ...]], Model] = {}
 _BUILT_SIZE = 4096
 
 
-def from_row(model: type[M], row: dict[str, Any], prefix: str = "") -> M:
+def from_row(model: type[M], row: dict[str, Any], prefix: str = "", memo: bool = True) -> M:
     """A model instance from a raw row: built through Tortoise's own fast path the first time
-    these exact values are seen, copied from that build afterwards."""
+    these exact values are seen, copied from that build afterwards (`memo=False`: built, and
+    not kept, for a row that will not come again soon)."""
     values = _row_values(model, prefix)(row)
+    if not memo:
+        return model._init_from_db(**dict(zip(columns(model), values, strict=True)))
     key = (model, values)
     try:
         built = _BUILT[key]
