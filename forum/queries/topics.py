@@ -60,10 +60,19 @@ class TopicRow:
 
 @dataclass
 class TopicList:
-    rows: list[TopicRow]
     next_cursor: str | None
     # Everything the list shows, as a hashable key: the rows read and the viewer's state.
-    identity: tuple[object, ...] = ()
+    identity: tuple[object, ...]
+    _build_rows: Callable[[], list[TopicRow]] = field(repr=False)
+    _rows: list[TopicRow] | None = field(default=None, repr=False)
+
+    @property
+    def rows(self) -> list[TopicRow]:
+        """The topics with their tags and the viewer's read state, built on first use (a
+        cached page may never need them)."""
+        if self._rows is None:
+            self._rows = self._build_rows()
+        return self._rows
 
 
 async def _tags_by_topic(topic_ids: list[int]) -> dict[int, list[str]]:
@@ -147,34 +156,41 @@ async def list_topics(
     )
     rows = await fetch(sql, *visible, *args, limit + 1) if visible else []
     more = len(rows) > limit
-    result = [_listed_row(r, categories[r["t_category_id"]]) for r in rows[:limit]]
-    topics = [r.topic for r in result]
-    ids = [t.id for t in topics]
-    tags: dict[int, list[str]] = defaultdict(list)
-    reads: dict[int, int] = {}
+    shown = rows[:limit]
+    ids = [r["t_id"] for r in shown]
     extra_rows = []
     if ids:
         extras = _LIST_EXTRAS_SQL.format(ids=in_list(ids))
         extra_rows = await fetch(extras, *ids, user.id if user else 0, *ids)
+
+    def build_rows() -> list[TopicRow]:
+        tags: dict[int, list[str]] = defaultdict(list)
+        reads: dict[int, int] = {}
         for x in extra_rows:
             if x["k"] == "tag":
                 tags[x["a"]].append(x["b"])
             else:
                 reads[x["a"]] = int(x["b"])
-    for r in result:
-        r.tags = sorted(tags.get(r.topic.id, []))
-        r.last_read = reads.get(r.topic.id)
+        result = [_listed_row(r, categories[r["t_category_id"]]) for r in shown]
+        for r in result:
+            r.tags = sorted(tags.get(r.topic.id, []))
+            r.last_read = reads.get(r.topic.id)
+        return result
+
     next_cursor = None
-    if more and topics:
-        last = topics[-1]
-        key = (last.last_posted_at.isoformat(), last.id)
-        next_cursor = encode_cursor(last.pinned, *key) if pinned_first else encode_cursor(*key)
+    if more and shown:
+        last = shown[-1]
+        at = as_datetime(last["t_last_posted_at"])
+        assert at is not None
+        key = (at.isoformat(), last["t_id"])
+        pinned = as_bool(last["t_pinned"])
+        next_cursor = encode_cursor(pinned, *key) if pinned_first else encode_cursor(*key)
     identity = (
         tuple(tuple(r.values()) for r in rows),
         tuple(tuple(x.values()) for x in extra_rows),
         tuple((c.id, c.slug, c.name) for c in (categories[cid] for cid in visible)),
     )
-    return TopicList(result, next_cursor, identity)
+    return TopicList(next_cursor, identity, build_rows)
 
 
 async def access_topic(user: User | None, topic_id: int) -> tuple[Topic, Category]:
