@@ -103,14 +103,17 @@ class _Reader:
         except TypeError:  # an unhashable argument: ask without remembering
             remember = False
         if not remember:
-            return [dict(row) for row in self.connection.execute(query, args).fetchall()]
+            return self._ask(query, args)
         if answer is None:
-            answer = [dict(row) for row in self.connection.execute(query, args).fetchall()]
+            answer = self._ask(query, args)
             if len(answer) <= _ANSWER_ROWS:
                 if len(self.answers) >= _ANSWERS:
                     del self.answers[next(iter(self.answers))]  # the oldest
                 self.answers[key] = answer
         return list(answer)  # rows are shared between callers: read them, never change them
+
+    def _ask(self, query: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+        return [dict(row) for row in self.connection.execute(query, args).fetchall()]
 
     def close(self) -> None:
         self.answers.clear()
@@ -161,7 +164,12 @@ async def fetch(query: str, *args: Any, remember: bool = True) -> list[dict[str,
 
 def in_list(values: list[int]) -> str:
     """Placeholders for an IN (...) list of known length."""
-    return ",".join("?" * len(values)) or "NULL"
+    return placeholders(len(values))
+
+
+def placeholders(count: int) -> str:
+    """`count` placeholders for an IN (...) list (NULL for none: matches nothing)."""
+    return ",".join("?" * count) or "NULL"
 
 
 M = TypeVar("M", bound=Model)
@@ -175,8 +183,15 @@ def columns(model: type[Model]) -> tuple[str, ...]:
 
 @lru_cache(maxsize=64)
 def _row_values(model: type[Model], prefix: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    getter = itemgetter(*(prefix + column for column in columns(model)))
-    return lambda row: tuple(getter(row)) if len(columns(model)) > 1 else (getter(row),)
+    """The model's column values out of a row, in `columns()` order, as a tuple."""
+    names = [prefix + column for column in columns(model)]
+    if len(names) == 1:  # itemgetter of one name gives the value, not a tuple
+        return lambda row: (row[names[0]],)
+    return itemgetter(*names)
+
+
+def _build(model: type[M], values: tuple[Any, ...]) -> M:
+    return model._init_from_db(**dict(zip(columns(model), values, strict=True)))
 
 
 # Built instances by model and the exact column values they were built from. Building one
@@ -193,17 +208,17 @@ def from_row(model: type[M], row: dict[str, Any], prefix: str = "", memo: bool =
     not kept, for a row that will not come again soon)."""
     values = _row_values(model, prefix)(row)
     if not memo:
-        return model._init_from_db(**dict(zip(columns(model), values, strict=True)))
+        return _build(model, values)
     key = (model, values)
     try:
         built = _BUILT[key]
     except KeyError:
-        built = model._init_from_db(**dict(zip(columns(model), values, strict=True)))
+        built = _build(model, values)
         if len(_BUILT) >= _BUILT_SIZE:
             _BUILT.clear()
         _BUILT[key] = built
     except TypeError:  # an unhashable column value: build without the memo
-        return model._init_from_db(**dict(zip(columns(model), values, strict=True)))
+        return _build(model, values)
     return _copy(built)  # type: ignore[return-value]
 
 

@@ -31,6 +31,7 @@ from forum.queries.sql import (
     fetch,
     from_row,
     in_list,
+    placeholders,
     select_list,
 )
 
@@ -309,7 +310,7 @@ def clear_cache() -> None:
 
 @lru_cache(maxsize=64)
 def _mine_sql(posts: int) -> str:
-    return _MINE_SQL.format(ids=",".join("?" * posts) or "NULL")
+    return _MINE_SQL.format(ids=placeholders(posts))
 
 
 def _topic_from_row(row: dict[str, Any]) -> tuple[Topic, Category]:
