@@ -1,14 +1,18 @@
-"""HTTP throughput of the forum's busiest reads, against the framework's ceiling on this machine.
+"""HTTP throughput of the forum under a realistic load, against the framework's ceiling here.
 
 Run by hand from the repository root (it is not a test):
 
-    .venv/bin/python -m bench.http [--topics 200] [--posts 50] [--duration 10s] [--workers 1]
+    .venv/bin/python -m bench.http [--members 25] [--writes 5] [--connections 32]
+        [--topics 200] [--posts 50] [--duration 10s] [--workers 1] [--single-url]
         [--database-url postgres://postgres@127.0.0.1:5432/bench]
 
 It seeds a large forum (a new SQLite file in a temporary directory unless --database-url names
 a PostgreSQL database, whose tables are then dropped and recreated), serves it with the real
 `forum serve`, serves a bare Starlette page of the same size as the topic page with the same
-uvicorn options (the ceiling), loads each with wrk as a logged-in member and prints a table.
+uvicorn options (the ceiling), and loads it with wrk the way a forum is used: many members,
+each with their own session, each request a random page (topic pages 70 %, category pages 15 %,
+the home page 15 %), first reads only, then with a writer replying through the API at a fixed
+rate. `--single-url` adds the old rows: one member reloading one URL.
 """
 
 # ruff: noqa: E402 - the guard below must run before any import that could reach `http`
@@ -24,13 +28,16 @@ if __name__ == "__main__" and not __package__:
 import argparse
 import asyncio
 import http.client
+import json
 import os
 import platform
+import random
 import re
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -42,11 +49,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench.seed import SeedResult, seed_forum
+from bench.seed import SeedResult, mix_pages, seed_forum
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parent.parent
-TARGET = 0.25  # the topic page should reach this share of the bare framework's throughput
+TARGET = 0.25  # single URL: the topic page should reach this share of the bare page
+# The realistic mix with writes going on: share of the bare page on SQLite / PostgreSQL, and p99.
+MIX_TARGET_SQLITE = 0.20
+MIX_TARGET_POSTGRES = 0.10
+MIX_P99_MS_SQLITE = 50.0
+TOPIC_SHARE, CATEGORY_SHARE = 0.70, 0.15  # the rest: the home page
 CONCURRENCIES = (16, 64)
 WARMUP_SECONDS = 2
 BARE_SIZE_ENV = "BENCH_BARE_BYTES"
@@ -193,9 +205,15 @@ def parse_wrk(text: str) -> WrkResult:
     )
 
 
-def run_wrk(url: str, connections: int, seconds: int, headers: dict[str, str]) -> WrkResult:
+def run_wrk(
+    url: str,
+    connections: int,
+    seconds: int,
+    headers: dict[str, str],
+    script: Sequence[str] = (),
+) -> WrkResult:
     threads = min(2, connections)
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", *script]
     command += ["--timeout", "10s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
@@ -220,6 +238,8 @@ class Endpoint:
     label: str
     port: int
     path: str
+    script: Path | None = None  # a wrk Lua script choosing each request (the realistic mix)
+    writes: float = 0.0  # replies per second posted through the API while it runs
 
     @property
     def url(self) -> str:
@@ -231,6 +251,7 @@ class Row:
     endpoint: Endpoint
     connections: int
     result: WrkResult
+    written: int = 0  # replies the writer made during the run
 
 
 def parse_duration(text: str) -> int:
@@ -246,8 +267,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--topics", type=int, default=200, help="topics to seed (default 200)")
     parser.add_argument("--posts", type=int, default=50, help="posts per topic (default 50)")
+    parser.add_argument("--members", type=int, default=25, help="members with a session (25)")
+    parser.add_argument(
+        "--writes", type=float, default=5.0, help="replies per second in the write row (5)"
+    )
+    parser.add_argument(
+        "--connections", type=int, default=32, help="wrk connections for the mix (32)"
+    )
     parser.add_argument("--duration", type=parse_duration, default=10, help="per run (10s)")
+    parser.add_argument(
+        "--warmup",
+        type=parse_duration,
+        default=10,
+        help="the mix before each realistic run (10s): a served forum's caches are warm",
+    )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (default 1)")
+    parser.add_argument(
+        "--single-url",
+        action="store_true",
+        help="also measure one member reloading one URL (c=16 and c=64)",
+    )
     parser.add_argument(
         "--database-url",
         default="",
@@ -266,45 +305,185 @@ def check_page(port: int, path: str, headers: dict[str, str]) -> int:
     return len(page.body)
 
 
-def measure(endpoint: Endpoint, seconds: int, headers: dict[str, str]) -> list[Row]:
-    rows = []
-    for connections in CONCURRENCIES:
-        print(
-            f"  {endpoint.label} c={connections}: warm-up {WARMUP_SECONDS}s, run {seconds}s",
-            flush=True,
+def member_cookie(session_key: str, n: int) -> str:
+    return f"forum_session={session_key}; forum_csrf=bench-csrf-cookie-{n}"
+
+
+def lua_list(values: Sequence[str]) -> str:
+    return (
+        "{"
+        + ", ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+        + "}"
+    )
+
+
+def mix_script(seeded: SeedResult, posts: int, path: Path) -> Path:
+    """A wrk script: every request is a random member's session asking for a random page."""
+    topics, categories = mix_pages(seeded, posts)
+    cookies = [member_cookie(key, n) for n, key in enumerate(seeded.member_sessions)]
+    path.write_text(
+        f"""-- generated by bench/http.py
+local topics = {lua_list(topics)}
+local categories = {lua_list(categories)}
+local cookies = {lua_list(cookies)}
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("seed", threads)
+end
+function init(args)
+  math.randomseed(os.time() * 1000 + (seed or 0))
+end
+function request()
+  local r = math.random()
+  local page
+  if r < {TOPIC_SHARE} then
+    page = topics[math.random(#topics)]
+  elseif r < {TOPIC_SHARE + CATEGORY_SHARE} then
+    page = categories[math.random(#categories)]
+  else
+    page = "/"
+  end
+  return wrk.format("GET", page, {{ Cookie = cookies[math.random(#cookies)] }})
+end
+"""
+    )
+    return path
+
+
+class Writer(threading.Thread):
+    """Replies through the API at a fixed rate until stopped (bounded by `limit` replies).
+
+    Open loop: each reply is sent at its time on one of a few connections, whether or not the
+    earlier ones have been answered, as members posting independently would."""
+
+    CONNECTIONS = 8
+
+    def __init__(
+        self, port: int, token: str, topic_ids: Sequence[int], rate: float, limit: int
+    ) -> None:
+        super().__init__(daemon=True)
+        self.port, self.token, self.topic_ids = port, token, list(topic_ids)
+        self.rate, self.limit = rate, limit
+        self.stop = threading.Event()
+        self.written = 0
+        self.latencies: list[float] = []
+        self.failures: list[str] = []
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def _post(self, n: int, topic: int) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self._local.connection = http.client.HTTPConnection(
+                HOST, self.port, timeout=30
+            )
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        body = json.dumps({"body": f"Benchmark reply {n} in topic {topic}."})
+        started = time.monotonic()
+        try:
+            connection.request("POST", f"/api/v1/topics/{topic}/posts", body, headers)
+            response = connection.getresponse()
+            answer = response.read()
+        except OSError as exc:
+            self._local.connection = None
+            with self._lock:
+                self.failures.append(repr(exc))
+            return
+        with self._lock:
+            if response.status != 201:
+                self.failures.append(f"{response.status} {answer[:200]!r}")
+            else:
+                self.written += 1
+                self.latencies.append(time.monotonic() - started)
+
+    def run(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        rng = random.Random(8)
+        started = time.monotonic()
+        with ThreadPoolExecutor(self.CONNECTIONS) as pool:
+            for n in range(self.limit):
+                due = started + n / self.rate
+                if self.stop.wait(max(due - time.monotonic(), 0)):
+                    break
+                pool.submit(self._post, n, rng.choice(self.topic_ids))
+
+
+def measure_one(
+    endpoint: Endpoint, connections: int, seconds: int, headers: dict[str, str], warmup: int
+) -> Row:
+    warmup = warmup if endpoint.script else WARMUP_SECONDS
+    print(f"  {endpoint.label} c={connections}: warm-up {warmup}s, run {seconds}s", flush=True)
+    script = ["-s", str(endpoint.script)] if endpoint.script else []
+    run_wrk(endpoint.url, connections, warmup, headers, script)
+    writer = None
+    if endpoint.writes > 0:
+        seeded = SEEDED[0]
+        limit = int(endpoint.writes * (seconds + 5))
+        writer = Writer(
+            endpoint.port, seeded.writer_token, seeded.topic_ids, endpoint.writes, limit
         )
-        run_wrk(endpoint.url, connections, WARMUP_SECONDS, headers)
-        rows.append(
-            Row(endpoint, connections, run_wrk(endpoint.url, connections, seconds, headers))
-        )
-    return rows
+        writer.start()
+    try:
+        result = run_wrk(endpoint.url, connections, seconds, headers, script)
+    finally:
+        if writer is not None:
+            writer.stop.set()
+            writer.join(timeout=35)
+    if writer is None:
+        return Row(endpoint, connections, result)
+    if writer.failures:
+        raise SystemExit(f"bench: the writer failed: {writer.failures[0]}")
+    latencies = sorted(writer.latencies) or [0.0]
+    p50, p99 = latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99)]
+    print(
+        f"    writer: {writer.written} replies, POST p50 {p50 * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms"
+    )
+    return Row(endpoint, connections, result, writer.written)
+
+
+SEEDED: list[SeedResult] = []  # the seeded forum, for the writer
 
 
 def table(rows: list[Row], ceiling: dict[int, float]) -> str:
     lines = [
-        "| endpoint | conc | req/s | p50 ms | p99 ms | % of ceiling |",
+        "| load | conc | req/s | p50 ms | p99 ms | share of the bare page |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         r = row.result
         share = 100 * r.requests_per_second / ceiling[row.connections]
+        label = row.endpoint.label
+        if row.written:
+            label += f" ({row.written} replies written)"
         lines.append(
-            f"| {row.endpoint.label} | {row.connections} | {r.requests_per_second:,.0f} "
-            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {share:.0f}% |"
+            f"| {label} | {row.connections} | {r.requests_per_second:,.0f} "
+            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {share:.1f}% |"
         )
     return "\n".join(lines)
 
 
-def verdict(rows: list[Row], topic: Endpoint, ceiling: dict[int, float]) -> str:
-    shares = {
-        row.connections: row.result.requests_per_second / ceiling[row.connections]
-        for row in rows
-        if row.endpoint == topic
-    }
-    parts = ", ".join(f"c={c}: {100 * s:.0f}%" for c, s in sorted(shares.items()))
-    met = all(s >= TARGET for s in shares.values())
-    word = "MET" if met else "NOT MET"
-    return f"target {word}: the topic page reaches {parts} of the ceiling (target >= 25% at each)"
+def verdicts(rows: list[Row], ceiling: dict[int, float], postgres: bool) -> list[str]:
+    found = []
+    for row in rows:
+        share = row.result.requests_per_second / ceiling[row.connections]
+        if row.endpoint.script is not None and row.endpoint.writes > 0:
+            target = MIX_TARGET_POSTGRES if postgres else MIX_TARGET_SQLITE
+            ok = share >= target
+            text = f"{100 * share:.1f}% of the bare page (target >= {100 * target:.0f}%)"
+            if not postgres:
+                ok = ok and row.result.p99_ms < MIX_P99_MS_SQLITE
+                text += f", p99 {row.result.p99_ms:.1f} ms (target < {MIX_P99_MS_SQLITE:.0f})"
+            found.append(f"realistic mix with writes: {'MET' if ok else 'NOT MET'}: {text}")
+        elif row.endpoint.label.startswith("single URL: GET /t/"):
+            ok = share >= TARGET
+            found.append(
+                f"single URL topic page c={row.connections}: {'MET' if ok else 'NOT MET'}: "
+                f"{100 * share:.0f}% of the bare page (target >= {100 * TARGET:.0f}%)"
+            )
+    return found
 
 
 def machine() -> str:
@@ -316,27 +495,26 @@ def machine() -> str:
     )
 
 
-def seed(database_url: str, topics: int, posts: int) -> SeedResult:
+def seed(database_url: str, topics: int, posts: int, members: int) -> SeedResult:
     started = time.perf_counter()
 
     def progress(message: str) -> None:
         print(f"  [{time.perf_counter() - started:6.2f}s] {message}", flush=True)
 
-    return asyncio.run(seed_forum(database_url, topics=topics, posts=posts, progress=progress))
+    return asyncio.run(
+        seed_forum(database_url, topics=topics, posts=posts, members=members, progress=progress)
+    )
 
 
 def run(args: argparse.Namespace, workdir: Path) -> None:
     database_url = args.database_url or f"sqlite://{workdir / 'bench.sqlite3'}"
     print(machine())
     print(f"seeding {args.topics} topics x {args.posts} posts into {database_url}")
-    seeded = seed(database_url, args.topics, args.posts)
+    seeded = seed(database_url, args.topics, args.posts, args.members)
+    SEEDED[:] = [seeded]
     print(
-        f"seeded {seeded.topics} topics, {seeded.posts} posts, {seeded.reactions} reactions "
-        f"in {seeded.seconds:.1f}s"
-    )
-    print(
-        f"benchmark topic: {seeded.topic_id} ({args.posts} posts) in category "
-        f"{seeded.category_slug!r}, logged in as {seeded.member_username}"
+        f"seeded {seeded.topics} topics, {seeded.posts} posts, {seeded.reactions} reactions, "
+        f"{len(seeded.member_sessions)} members with a session in {seeded.seconds:.1f}s"
     )
     database = workdir / "bench.sqlite3"
     if database.exists():
@@ -349,13 +527,27 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         "FORUM_VAR_DIR": str(workdir),
         "FORUM_SECRET_KEY": "bench",
     }
-    cookie = {"Cookie": f"forum_session={seeded.session_key}; forum_csrf=bench-csrf-cookie"}
-    topic = Endpoint(f"GET /t/{seeded.topic_id}", forum_port, f"/t/{seeded.topic_id}")
-    pages = [
-        topic,
-        Endpoint(f"GET /c/{seeded.category_slug}", forum_port, f"/c/{seeded.category_slug}"),
+    cookie = {"Cookie": member_cookie(seeded.session_key, 0)}
+    topic_path = f"/t/{seeded.topic_id}"
+    script = mix_script(seeded, args.posts, workdir / "mix.lua")
+    members = len(seeded.member_sessions)
+    mix = [
+        Endpoint(f"realistic mix, {members} members, reads only", forum_port, "/", script),
         Endpoint(
-            f"GET /api/v1/topics/{seeded.topic_id}",
+            f"realistic mix, {members} members, {args.writes:g} replies/s",
+            forum_port,
+            "/",
+            script,
+            args.writes,
+        ),
+    ]
+    single = [
+        Endpoint(f"single URL: GET {topic_path}", forum_port, topic_path),
+        Endpoint(
+            f"single URL: GET /c/{seeded.category_slug}", forum_port, f"/c/{seeded.category_slug}"
+        ),
+        Endpoint(
+            f"single URL: GET /api/v1/topics/{seeded.topic_id}",
             forum_port,
             f"/api/v1/topics/{seeded.topic_id}",
         ),
@@ -365,19 +557,34 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             serve(forum_command(forum_port, args.workers), env, forum_port, workdir / "forum.log")
         )
         print(f"forum serving on {HOST}:{forum_port} ({args.workers} worker(s))")
-        sizes = {page.path: check_page(forum_port, page.path, cookie) for page in pages}
+        checked = [
+            topic_path,
+            f"/c/{seeded.category_slug}",
+            "/",
+            f"/api/v1/topics/{seeded.topic_id}",
+        ]
+        sizes = {path: check_page(forum_port, path, cookie) for path in checked}
         for path, size in sizes.items():
             print(f"size of GET {path}: {size:,} bytes")
-        bare_env = {**env, BARE_SIZE_ENV: str(sizes[topic.path])}
+        bare_env = {**env, BARE_SIZE_ENV: str(sizes[topic_path])}
         bare_log = workdir / "bare.log"
         stack.enter_context(
             serve(bare_command(bare_port, args.workers), bare_env, bare_port, bare_log)
         )
-        bare = Endpoint("bare Starlette (ceiling)", bare_port, "/")
+        bare = Endpoint("bare Starlette page (ceiling)", bare_port, "/")
         print(f"bare Starlette page of {len(fetch(bare_port, '/').body):,} bytes on {bare_port}")
-        print(f"wrk: {', '.join(f'c={c}' for c in CONCURRENCIES)}, {args.duration}s per run")
+        plan: list[tuple[Endpoint, int]] = [(bare, args.connections)]
+        plan += [(endpoint, args.connections) for endpoint in mix]
+        if args.single_url:
+            concurrencies = [c for c in CONCURRENCIES if c != args.connections]
+            plan += [(bare, c) for c in concurrencies]
+            plan += [(endpoint, c) for endpoint in single for c in CONCURRENCIES]
+        print(
+            f"wrk: {args.duration}s per run, after {args.warmup}s of the same mix (the"
+            f" realistic rows) or {WARMUP_SECONDS}s (the others) of warm-up"
+        )
         rows = [
-            row for endpoint in (bare, *pages) for row in measure(endpoint, args.duration, cookie)
+            measure_one(endpoint, c, args.duration, cookie, args.warmup) for endpoint, c in plan
         ]
 
     ceiling = {
@@ -389,7 +596,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     for row in rows:
         if row.result.socket_errors:
             print(f"warning: {row.endpoint.label} c={row.connections}: {row.result.socket_errors}")
-    print(verdict(rows, topic, ceiling))
+    for line in verdicts(rows, ceiling, bool(args.database_url)):
+        print(line)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -399,8 +607,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bench: wrk is not installed; install it with `apt-get install -y wrk`", file=sys.stderr
         )
         return 2
-    if args.topics < 1 or args.posts < 1 or args.workers < 1:
-        print("bench: --topics, --posts and --workers must be at least 1", file=sys.stderr)
+    if min(args.topics, args.posts, args.workers, args.members, args.connections) < 1:
+        print(
+            "bench: --topics, --posts, --members, --connections and --workers must be at least 1",
+            file=sys.stderr,
+        )
+        return 2
+    if args.writes < 0:
+        print("bench: --writes must not be negative", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory(prefix="forum-bench-") as workdir:
         run(args, Path(workdir))

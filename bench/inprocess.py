@@ -26,6 +26,7 @@ import asyncio
 import cProfile
 import os
 import pstats
+import random
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -33,7 +34,8 @@ from typing import Any
 
 import uvloop
 
-from bench.seed import seed_forum
+from bench.http import CATEGORY_SHARE, TOPIC_SHARE
+from bench.seed import mix_pages, seed_forum
 
 Message = dict[str, Any]
 
@@ -45,9 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--path", default="", help="the page (default: the seeded topic)")
     parser.add_argument("--requests", type=int, default=3000, help="per measurement (3000)")
     parser.add_argument("--top", type=int, default=30, help="functions to list (30)")
+    parser.add_argument("--warmup", type=int, default=200, help="requests before measuring (200)")
     parser.add_argument("--topics", type=int, default=20, help="topics to seed (20)")
     parser.add_argument("--posts", type=int, default=50, help="posts per topic (50)")
     parser.add_argument("--anonymous", action="store_true", help="send no session cookie")
+    parser.add_argument(
+        "--mix",
+        type=int,
+        default=0,
+        metavar="MEMBERS",
+        help="the realistic load instead of one path: MEMBERS members, random pages",
+    )
     return parser
 
 
@@ -80,7 +90,10 @@ async def run(args: argparse.Namespace) -> None:
     folder = tempfile.mkdtemp(prefix="forum-profile-")
     url = f"sqlite://{folder}/forum.sqlite3"
     os.environ.update(FORUM_DATABASE_URL=url, FORUM_VAR_DIR=folder, FORUM_BROKER_URL="memory://")
-    seeded = await seed_forum(url, topics=args.topics, posts=args.posts, progress=lambda _: None)
+    members = max(args.mix, 1)
+    seeded = await seed_forum(
+        url, topics=args.topics, posts=args.posts, members=members, progress=lambda _: None
+    )
 
     from forum.app import create_app
     from forum.auth import CSRF_COOKIE, SESSION_COOKIE
@@ -88,11 +101,27 @@ async def run(args: argparse.Namespace) -> None:
 
     app = create_app(Settings.from_env())
     path = args.path or f"/t/{seeded.topic_id}"
-    raw_path, _, query = path.partition("?")
-    headers = [(b"host", b"127.0.0.1:8000")]
-    if not args.anonymous:
-        cookie = f"{SESSION_COOKIE}={seeded.session_key}; {CSRF_COOKIE}=bench-profile-cookie"
-        headers.append((b"cookie", cookie.encode()))
+    cookies = [
+        f"{SESSION_COOKIE}={key}; {CSRF_COOKIE}=bench-profile-cookie-{n}".encode()
+        for n, key in enumerate(seeded.member_sessions)
+    ]
+    topics, categories = mix_pages(seeded, args.posts)
+    rng = random.Random(8)
+
+    def choose() -> tuple[str, bytes | None]:
+        """The next request's path and cookie."""
+        cookie = None if args.anonymous else cookies[0]
+        if not args.mix:
+            return path, cookie
+        if not args.anonymous:
+            cookie = rng.choice(cookies)
+        r = rng.random()
+        if r < TOPIC_SHARE:
+            return rng.choice(topics), cookie
+        if r < TOPIC_SHARE + CATEGORY_SHARE:
+            return rng.choice(categories), cookie
+        return "/", cookie
+
     statuses: list[int] = []
 
     async def receive() -> Message:
@@ -103,6 +132,11 @@ async def run(args: argparse.Namespace) -> None:
             statuses.append(message["status"])
 
     async def one() -> None:
+        chosen, cookie = choose()
+        raw_path, _, query = chosen.partition("?")
+        headers = [(b"host", b"127.0.0.1:8000")]
+        if cookie is not None:
+            headers.append((b"cookie", cookie))
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -124,15 +158,22 @@ async def run(args: argparse.Namespace) -> None:
     lifespan = Lifespan(app)
     await lifespan.start()
     try:
-        for _ in range(min(args.requests, 200)):  # warm the caches
+        for _ in range(args.warmup):  # warm the caches
             await one()
-        if statuses[-1] != 200:
-            raise SystemExit(f"bench: GET {path} answered {statuses[-1]}, not 200")
+        if set(statuses) != {200}:
+            raise SystemExit(f"bench: answers other than 200: {sorted(set(statuses))}")
         started = time.perf_counter()
         for _ in range(args.requests):
             await one()
         elapsed = time.perf_counter() - started
-        print(f"GET {path}: {elapsed / args.requests * 1e6:.1f} us per request in process")
+        what = f"the realistic mix ({members} members)" if args.mix else f"GET {path}"
+        print(f"{what}: {elapsed / args.requests * 1e6:.1f} us per request in process")
+        import forum.cache
+
+        caches = forum.cache.current()
+        for name in ("topic_pages", "posts", "topic_rows"):
+            lru = getattr(caches, name)
+            print(f"cache {name}: {len(lru)} entries, {lru.hits} hits, {lru.misses} misses")
         profile = cProfile.Profile()
         profile.enable()
         for _ in range(args.requests):

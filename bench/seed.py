@@ -18,7 +18,7 @@ from tortoise import connections
 from tortoise.transactions import in_transaction
 
 from forum import policy
-from forum.actions.users import do_create_session, do_create_user
+from forum.actions.users import do_create_api_token, do_create_session, do_create_user
 from forum.db import close_db, init_db, migrate
 from forum.models import (
     Bookmark,
@@ -97,6 +97,23 @@ class SeedResult:
     posts: int
     reactions: int
     seconds: float
+    # The realistic load: one session per member (the first is `session_key`'s member), every
+    # topic and category a reader may open, and an API token for the member who posts.
+    member_sessions: tuple[str, ...] = ()
+    topic_ids: tuple[int, ...] = ()
+    category_slugs: tuple[str, ...] = ()
+    writer_token: str = ""
+
+
+def mix_pages(seeded: SeedResult, posts: int) -> tuple[list[str], list[str]]:
+    """What the realistic load opens: every page of every topic (20 posts a page), and every
+    category page (the home page is `/`)."""
+    topics = [
+        f"/t/{tid}" + (f"?near={start}" if start > 1 else "")
+        for tid in seeded.topic_ids
+        for start in range(1, posts + 1, 20)
+    ]
+    return topics, [f"/c/{slug}" for slug in seeded.category_slugs]
 
 
 def is_postgres(database_url: str) -> bool:
@@ -309,15 +326,16 @@ async def _update_category_counters(places: list[Category], posts: int) -> None:
 
 
 async def seed_forum(
-    database_url: str, *, topics: int, posts: int, progress: Progress = print
+    database_url: str, *, topics: int, posts: int, members: int = 1, progress: Progress = print
 ) -> SeedResult:
-    """A fresh database holding `topics` topics of `posts` posts each, and a logged-in member."""
+    """A fresh database holding `topics` topics of `posts` posts each, and `members` logged-in
+    members (the first one has read some topics part way and bookmarked a few posts)."""
     started = time.perf_counter()
     await fresh_database(database_url, progress)
     await init_db(database_url)
     try:
         await seed_categories()
-        member, authors = await _accounts(AUTHORS)
+        member, authors = await _accounts(max(AUTHORS, members - 1))
         progress(f"accounts: {len(authors)}")
         categories = [
             c
@@ -339,9 +357,18 @@ async def seed_forum(
             await _member_state(member, rows, bench)
             await _update_category_counters(places, posts)
         session_key = await do_create_session(member, user_agent="bench/http")
+        sessions = [session_key]
+        for other in authors[1:members]:
+            sessions.append(await do_create_session(other, user_agent="bench/http"))
+        _record, writer_token = await do_create_api_token(authors[-1], "bench writer")
+        slugs = sorted({c.slug for c in places})
     finally:
         await close_db()
     return SeedResult(
+        member_sessions=tuple(sessions),
+        topic_ids=tuple(t.id for t in rows),
+        category_slugs=tuple(slugs),
+        writer_token=writer_token,
         session_key=session_key,
         member_username=member.username,
         topic_id=bench.id,

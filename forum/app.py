@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
@@ -15,11 +16,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+import forum.reads
 from forum import events
 from forum.api.routes import routes as api_routes
 from forum.db import close_db, init_db
 from forum.errors import ForumError, TwoFactorSetupRequired, retry_headers
 from forum.middleware import middleware
+from forum.reads import ReadBuffer
 from forum.settings import Settings
 from forum.views_buffer import ViewBuffer
 from forum.web.routes import error_page
@@ -100,8 +103,14 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         await broker.connect()
         app.state.broker = broker
         events.set_broker(broker)
+        reads: ReadBuffer = app.state.reads
+        # Other workers hear of positions through a shared broker; in memory there are none.
+        reads.set_publisher(None if broker.url.startswith("memory:") else broker.publish)
+        forum.reads.install(reads)
+        app.state.hub.listeners[forum.reads.MESSAGE_TYPE] = reads.heard
         await app.state.hub.start(broker)
         flusher = asyncio.create_task(app.state.views.run())
+        read_flusher = asyncio.create_task(reads.run())
         if manage_db:  # a served process (tests own their process and skip this)
             # What is alive after start-up (modules, templates) never needs collecting. Frozen,
             # and with a higher first threshold, full collections, which stall every socket
@@ -113,11 +122,17 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             yield
         finally:
             await app.state.hub.stop()  # every socket closes with 1012 and reconnects
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            for task in (flusher, read_flusher):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             with contextlib.suppress(Exception):
                 await app.state.views.flush()
+            try:
+                await reads.flush()  # SIGTERM: uvicorn's graceful shutdown runs this
+            except Exception as exc:
+                logging.getLogger(__name__).error("read positions lost at shutdown: %s", exc)
+            forum.reads.install(forum.reads.ReadBuffer())
             events.set_broker(None)
             await broker.disconnect()
             if manage_db:
@@ -143,6 +158,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     app.state.settings = settings
     app.state.secret_key = secret_key
     app.state.views = ViewBuffer()
+    app.state.reads = ReadBuffer()
     app.state.hub = Hub()
     app.state.broker = create_broker("memory://")
     return app

@@ -1,66 +1,133 @@
-"""Whole rendered answers (pages, JSON) kept by a key naming everything they show."""
+"""The app's caches of content every viewer shares, and the one call that invalidates them.
+
+Pages are rendered per request: what differs between viewers (their read position, their own
+reactions and bookmarks, their rights, their CSRF token) is read per request and merged in.
+What every viewer of a topic sees alike is kept here, each entry keyed by the version of what
+it shows:
+
+- `topic_pages`: one page of a topic's posts with their tags and reaction counts
+  (`forum.queries.topics`), by topic id, incarnation, `topics.version` and page;
+- `posts`: each post's rendered markup (`forum.web.fragments`), by everything it shows;
+- `topic_rows`: each row of a topic list (`forum.web.fragments`), by everything it shows.
+
+`topics.version` is read on every request with the topic (the policy needs the row anyway), so
+an entry is never shown after its topic changed, in this worker or any other. An action that
+changes what a topic's pages show calls `touch_topics()` inside its transaction: that is the
+one invalidation point, and a page author needs to know nothing else.
+
+`Caches` is created with the app (`app.state.caches`) and installed for the queries and
+fragments while the app runs (`install`, `current`).
+"""
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterable
+from typing import Generic, TypeVar
 
-from forum import policy
-from forum.models import Category, User
+from tortoise.expressions import F, Subquery
+
+from forum.events import in_atomic
+from forum.models import Post, Topic
+
+V = TypeVar("V")
 
 
-class PageCache:
-    """Whole rendered pages by a key naming everything they show, bounded in bytes (LRU)."""
+class Lru(Generic[V]):
+    """A least-recently-used map bounded by a total size (`size(value)`, default 1 each)."""
 
-    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self._pages: OrderedDict[tuple[Hashable, ...], bytes] = OrderedDict()
-        self._bytes = 0
+    def __init__(self, limit: int, size: Callable[[V], int] | None = None) -> None:
+        self.limit = limit
+        self._sized = size is not None
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
+        self._total = 0
+        self.hits = 0
+        self.misses = 0
 
-    def get(self, key: tuple[Hashable, ...]) -> bytes | None:
-        body = self._pages.get(key)
-        if body is not None:
-            self._pages.move_to_end(key)
-        return body
+    def _size(self, value: V) -> int:
+        return len(value) if self._sized else 1  # type: ignore[arg-type]
 
-    def put(self, key: tuple[Hashable, ...], body: bytes) -> None:
-        if len(body) > self.max_bytes // 8 or key in self._pages:
-            return
-        self._pages[key] = body
-        self._bytes += len(body)
-        while self._bytes > self.max_bytes:
-            _old, dropped = self._pages.popitem(last=False)
-            self._bytes -= len(dropped)
+    def get(self, key: Hashable) -> V | None:
+        value = self._items.get(key)
+        if value is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._items.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: V) -> None:
+        size = self._size(value)
+        if size > self.limit // 8:
+            return  # one huge entry would push out everything else
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._total -= self._size(old)
+        self._items[key] = value
+        self._total += size
+        while self._total > self.limit:
+            _key, dropped = self._items.popitem(last=False)
+            self._total -= self._size(dropped)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def clear(self) -> None:
-        self._pages.clear()
-        self._bytes = 0
+        self._items.clear()
+        self._total = 0
 
 
-def user_key(user: User | None) -> tuple[Hashable, ...] | None:
-    """Everything about a user that a page or answer shows or decides by."""
-    if user is None:
-        return None
-    return (
-        policy.is_member(user),  # decided now: a yearly verification lapses with time
-        user.id,
-        user.username,
-        user.display_name,
-        user.role,
-        user.is_verified,
-        user.verified_until,
-        user.is_active,
-        user.totp_enabled,
-    )
+class Caches:
+    """Everything the app caches of shared content; see the module's docstring."""
+
+    def __init__(self, *, post_bytes: int = 64 * 1024 * 1024) -> None:
+        from forum.queries.topics import SharedPage
+
+        self.topic_pages: Lru[SharedPage] = Lru(4096)
+        self.posts: Lru[tuple[str, ...]] = Lru(post_bytes, _length)
+        self.topic_rows: Lru[tuple[str, ...]] = Lru(post_bytes // 4, _length)
+
+    def clear(self) -> None:
+        self.topic_pages.clear()
+        self.posts.clear()
+        self.topic_rows.clear()
 
 
-def category_key(category: Category) -> tuple[Hashable, ...]:
-    """Everything about a category that a page shows or decides by (rights included)."""
-    return (
-        category.id,
-        category.slug,
-        category.name,
-        category.description,
-        category.visibility,
-        category.posting_right,
-    )
+def _length(pieces: tuple[str, ...]) -> int:
+    return sum(map(len, pieces))
+
+
+_active: Caches | None = None
+
+
+def install(caches: Caches | None) -> None:
+    global _active
+    _active = caches
+
+
+def current() -> Caches:
+    """The running app's caches (a process without an app gets one of its own)."""
+    global _active
+    if _active is None:
+        _active = Caches()
+    return _active
+
+
+async def touch_topics(topic_ids: Iterable[int]) -> None:
+    """Inside the action's transaction: what these topics' pages show has changed.
+
+    Bumps `topics.version`, which every cached entry about a topic is keyed by, so each worker
+    misses on its next read, after the commit and not before."""
+    if not in_atomic():
+        raise RuntimeError("touch_topics must run inside forum.events.atomic()")
+    ids = sorted(set(topic_ids))
+    if ids:
+        await Topic.filter(id__in=ids).update(version=F("version") + 1)
+
+
+async def touch_topics_written_by(user_id: int) -> None:
+    """`touch_topics()` for every topic the user wrote in (their name shows on its pages)."""
+    if not in_atomic():
+        raise RuntimeError("touch_topics_written_by must run inside forum.events.atomic()")
+    written_in = Post.filter(author_id=user_id).distinct().values_list("topic_id", flat=True)
+    await Topic.filter(id__in=Subquery(written_in)).update(version=F("version") + 1)

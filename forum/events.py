@@ -11,10 +11,9 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from forum.models import Event, Topic
+from forum.models import Event
 from realtime.broker import Broker
 
 _pending: ContextVar[list[Event] | None] = ContextVar("pending_events", default=None)
@@ -66,9 +65,6 @@ async def record_event(
     event = await Event.create(
         type=type, channel=channel, payload=payload, category_id=category_id, user_id=user_id
     )
-    topic_id = payload.get("topic_id")
-    if isinstance(topic_id, int):
-        await Topic.filter(id=topic_id).update(version=F("version") + 1)
     pending.append(event)
     return event
 

@@ -19,7 +19,7 @@ import secrets
 import socket
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -277,6 +277,9 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self._closers: set[asyncio.Task[None]] = set()
         self._next_poll = 0.0
+        # Process-level notices carried by the broker beside events (no "channel": they reach
+        # no socket), by type: e.g. read positions noted by another worker (forum.reads).
+        self.listeners: dict[str, Callable[[dict[str, Any]], None]] = {}
         self.presence = Presence(
             self.node,
             self._publish,
@@ -576,6 +579,13 @@ class Hub:
             try:
                 async for message in stream:
                     backoff = 0.2
+                    listener = self.listeners.get(message.get("type"))  # type: ignore[arg-type]
+                    if listener is not None and "channel" not in message:
+                        try:
+                            listener(message)
+                        except Exception:
+                            log.exception("a broker notice listener failed; continuing")
+                        continue
                     event = LiveEvent.from_message(message)
                     if event is not None:
                         await inbox.put(event)

@@ -17,9 +17,8 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from forum.app import create_app
 from forum.db import close_db, migrate, tortoise_config
-from forum.queries.topics import clear_cache
 from forum.settings import Settings
-from forum.web.fragments import clear_cache as clear_fragments
+from forum.web.fragments import clear_cache
 from tests.mail import SMTPServer
 
 PG_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
@@ -74,7 +73,6 @@ async def db(database_url: str) -> AsyncIterator[str]:
     # Tortoise caches SQL per connection name; tests switch dialects under one name.
     EXECUTOR_CACHE.clear()
     clear_cache()
-    clear_fragments()
     await Tortoise.init(config=tortoise_config(database_url))
     if database_url.startswith("postgres"):
         await _truncate_all()

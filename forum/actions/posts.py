@@ -9,6 +9,7 @@ from tortoise.expressions import F
 
 from forum import policy
 from forum.actions.reading import do_mark_read
+from forum.cache import touch_topics
 from forum.errors import Forbidden, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
@@ -84,6 +85,7 @@ async def insert_post(
     await do_mark_read(user, topic, post.number)  # your own words are never unread
     await Category.filter(id=category.id).update(post_count=F("post_count") + 1)
     await _record_mentions(post, user, topic, category)
+    await touch_topics([topic.id])
     await record_event(
         "post.created",
         f"topic:{topic.id}",
@@ -126,6 +128,7 @@ async def do_edit_post(user: User, post: Post, topic: Topic, category: Category,
             post=post, version=post.version, source=body, html=post.html, editor=user
         )
         await _record_mentions(post, user, topic, category)
+        await touch_topics([topic.id])
         await record_event(
             "post.edited",
             f"topic:{topic.id}",
@@ -142,6 +145,7 @@ async def do_delete_post(user: User, post: Post, topic: Topic, category: Categor
         post.deleted_at = datetime.now(UTC)
         post.deleted_by_id = user.id
         await post.save(update_fields=["deleted_at", "deleted_by_id"])
+        await touch_topics([topic.id])
         await record_event(
             "post.deleted",
             f"topic:{topic.id}",

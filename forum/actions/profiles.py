@@ -11,13 +11,13 @@ from io import BytesIO
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from tortoise.expressions import F, Subquery
 
 from forum.actions.membership import LANGUAGE_CODES, check_full_name
+from forum.cache import touch_topics_written_by
 from forum.errors import Invalid, TooLarge
 from forum.events import atomic
 from forum.i18n import _
-from forum.models import Administration, Post, Topic, User
+from forum.models import Administration, User
 from forum.queries.directory import expertise_categories
 from forum.settings import Settings
 
@@ -105,12 +105,9 @@ async def do_update_profile(user: User, changes: ProfileChanges) -> User:
     async with atomic():
         await User.filter(id=user.id).update(**values)
         if changes.display_name != user.display_name:
-            # Cached topic pages show authors' names and are kept by topic version: every topic
-            # the member wrote in shows the new name on its next view, in every worker.
-            written_in = (
-                Post.filter(author_id=user.id).distinct().values_list("topic_id", flat=True)
-            )
-            await Topic.filter(id__in=Subquery(written_in)).update(version=F("version") + 1)
+            # Topic pages show authors' names: every topic the member wrote in shows the new
+            # name on its next view, in every worker.
+            await touch_topics_written_by(user.id)
     for name, value in values.items():
         setattr(user, name, value)
     return user

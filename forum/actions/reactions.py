@@ -5,6 +5,7 @@ from __future__ import annotations
 from tortoise.exceptions import IntegrityError
 
 from forum import policy
+from forum.cache import touch_topics
 from forum.errors import Forbidden, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
@@ -40,6 +41,7 @@ async def do_set_reaction(
             changed = True
         counts = await reaction_counts(post.id)
         if changed:
+            await touch_topics([topic.id])
             await record_event(
                 "reaction.changed",
                 f"topic:{topic.id}",

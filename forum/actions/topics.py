@@ -9,6 +9,7 @@ from tortoise.expressions import F
 
 from forum import policy
 from forum.actions.posts import check_body, insert_post
+from forum.cache import touch_topics
 from forum.errors import Forbidden, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
@@ -107,6 +108,7 @@ async def do_update_topic(
         if names is not None:
             await _set_tags(topic, names)
             changes["tags"] = names
+        await touch_topics([topic.id])
         if staff and ("closed" in changes or "pinned" in changes):
             await AuditLog.create(
                 actor=user,

@@ -25,7 +25,6 @@ from forum.api.operation import operation
 from forum.api.parsing import ID_MAX, path_id, query_cursor, query_int, read_body
 from forum.api.serializers import post_json, topic_json, topic_list_json, topic_page_json
 from forum.auth import current_user, require_user
-from forum.cache import PageCache, category_key, user_key
 from forum.i18n import _
 from forum.models import User
 from forum.queries.categories import access_category
@@ -38,7 +37,6 @@ def topic_id(request: Request) -> int:
 
 
 # Answers to GET /api/v1/topics/{id}, by everything they show: scripts poll topics.
-topic_answers = PageCache()
 
 
 async def starter(page: TopicPage) -> User | Author:
@@ -98,16 +96,7 @@ async def get_topic(request: Request) -> Response:
     page = await topic_page(user, wanted, cursor=cursor, near=near)
     if cursor is None:
         request.app.state.views.hit(page.topic.id)
-    author = await starter(page)
-    category = page.category
-    shown = (author.id, author.username, author.display_name, category_key(category))
-    key = (page.identity, shown, user_key(user))
-    body = topic_answers.get(key)
-    if body is None:
-        response = JSONResponse(topic_page_json(page, author))
-        topic_answers.put(key, bytes(response.body))
-        return response
-    return Response(body, media_type="application/json")
+    return JSONResponse(topic_page_json(page, await starter(page)))
 
 
 @operation(

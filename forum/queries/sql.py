@@ -38,7 +38,8 @@ _PLACEHOLDER = re.compile(r"\?")
 
 
 @lru_cache(maxsize=256)
-def _for_postgres(query: str) -> str:
+def postgres_placeholders(query: str) -> str:
+    """The query with its `?` placeholders written as PostgreSQL's `$1, $2, ...`."""
     counter = iter(range(1, 10_000))
     return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", query)
 
@@ -151,7 +152,7 @@ async def fetch(query: str, *args: Any, remember: bool = True) -> list[dict[str,
         filename = str(getattr(conn, "filename", ""))
         if dialect != "sqlite" or in_atomic() or not filename or filename == ":memory:":
             if dialect == "postgres":
-                query = _for_postgres(query)
+                query = postgres_placeholders(query)
             rows: list[dict[str, Any]] = await conn.execute_query_dict(query, list(args))
             return rows
         reader = _bound = _reader(filename)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import forum.cache
+import forum.reads
 from forum import policy
 from forum.errors import NotFound
 from forum.i18n import _
@@ -62,15 +64,12 @@ class TopicRow:
 @dataclass
 class TopicList:
     next_cursor: str | None
-    # Everything the list shows, as a hashable key: the rows read and the viewer's state.
-    identity: tuple[object, ...]
     _build_rows: Callable[[], list[TopicRow]] = field(repr=False)
     _rows: list[TopicRow] | None = field(default=None, repr=False)
 
     @property
     def rows(self) -> list[TopicRow]:
-        """The topics with their tags and the viewer's read state, built on first use (a
-        cached page may never need them)."""
+        """The topics with their tags and the viewer's read state, built on first use."""
         if self._rows is None:
             self._rows = self._build_rows()
         return self._rows
@@ -164,6 +163,8 @@ async def list_topics(
         extras = _LIST_EXTRAS_SQL.format(ids=in_list(ids))
         extra_rows = await fetch(extras, *ids, user.id if user else 0, *ids)
 
+    noted = forum.reads.current().positions(user.id, ids) if user else {}
+
     def build_rows() -> list[TopicRow]:
         tags: dict[int, list[str]] = defaultdict(list)
         reads: dict[int, int] = {}
@@ -172,6 +173,8 @@ async def list_topics(
                 tags[x["a"]].append(x["b"])
             else:
                 reads[x["a"]] = int(x["b"])
+        for topic_id, number in noted.items():  # read, not stored yet
+            reads[topic_id] = max(number, reads.get(topic_id, 0))
         result = [_listed_row(r, categories[r["t_category_id"]]) for r in shown]
         for r in result:
             r.tags = sorted(tags.get(r.topic.id, []))
@@ -186,12 +189,7 @@ async def list_topics(
         key = (at.isoformat(), last["t_id"])
         pinned = as_bool(last["t_pinned"])
         next_cursor = encode_cursor(pinned, *key) if pinned_first else encode_cursor(*key)
-    identity = (
-        tuple(tuple(r.values()) for r in rows),
-        tuple(tuple(x.values()) for x in extra_rows),
-        tuple((c.id, c.slug, c.name) for c in (categories[cid] for cid in visible)),
-    )
-    return TopicList(next_cursor, identity, build_rows)
+    return TopicList(next_cursor, build_rows)
 
 
 async def access_topic(user: User | None, topic_id: int) -> tuple[Topic, Category]:
@@ -233,9 +231,6 @@ class TopicPage:
     last_read: int | None
     can_reply: bool
     can_moderate: bool
-    # What the viewer sees of this page, as a hashable key: topic incarnation and version,
-    # views, which page, and the viewer's own reactions, bookmarks and read position.
-    identity: tuple[object, ...]
     last_number: int | None
     post_rows: list[PostRow]  # the page's posts as read, before the viewer's rights
     _build_posts: Callable[[], list[PostView]] = field(repr=False)
@@ -243,8 +238,7 @@ class TopicPage:
 
     @property
     def posts(self) -> list[PostView]:
-        """The page's posts with the viewer's rights, built on first use (a cached page
-        may never need them)."""
+        """The page's posts with the viewer's rights, built on first use."""
         if self._posts is None:
             self._posts = self._build_posts()
         return self._posts
@@ -256,8 +250,9 @@ class TopicPage:
 
 
 @dataclass(frozen=True)
-class _SharedPage:
-    """What every viewer of one page of a topic sees alike; cached by topic version."""
+class SharedPage:
+    """What every viewer of one page of a topic sees alike; cached by topic version
+    (`forum.cache.Caches.topic_pages`)."""
 
     posts: list[PostRow]
     parents: dict[int, tuple[int, str]]  # reply_to post id -> (number, username)
@@ -300,12 +295,6 @@ _MINE_SQL = (
     " UNION ALL SELECT 'rx', post_id, kind FROM reactions WHERE user_id = ? AND post_id IN ({ids})"
     " UNION ALL SELECT 'bm', post_id, NULL FROM bookmarks WHERE user_id = ? AND post_id IN ({ids})"
 )
-_CACHE: OrderedDict[tuple[int, str, int, str, int], _SharedPage] = OrderedDict()
-_CACHE_SIZE = 2048
-
-
-def clear_cache() -> None:
-    _CACHE.clear()
 
 
 @lru_cache(maxsize=64)
@@ -320,12 +309,12 @@ def _topic_from_row(row: dict[str, Any]) -> tuple[Topic, Category]:
     return topic, category
 
 
-async def _shared_page(topic: Topic, where: str, order: str, arg: int, limit: int) -> _SharedPage:
+async def _shared_page(topic: Topic, where: str, order: str, arg: int, limit: int) -> SharedPage:
     # created_at tells apart two topics that got the same id (a restored or reset database).
-    key = (topic.id, topic.created_at.isoformat(), topic.version, f"{where}{order}{arg}", limit)
-    cached = _CACHE.get(key)
+    key = (topic.id, topic.created_at, topic.version, where, order, arg, limit)
+    cache = forum.cache.current().topic_pages
+    cached = cache.get(key)
     if cached is not None:
-        _CACHE.move_to_end(key)
         return cached
     sql = _POSTS_SQL.format(where=where, order=order)
     rows = await fetch(sql, topic.id, arg, limit + 1, remember=False)  # cached here, shaped
@@ -365,10 +354,8 @@ async def _shared_page(topic: Topic, where: str, order: str, arg: int, limit: in
             tags.append(x["b"])
         else:
             counts[x["a"]][x["b"]] = x["n"]
-    shared = _SharedPage(posts, parents, dict(counts), sorted(tags), more)
-    _CACHE[key] = shared
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    shared = SharedPage(posts, parents, dict(counts), sorted(tags), more)
+    cache.put(key, shared)
     return shared
 
 
@@ -419,6 +406,7 @@ async def topic_page(
                 mine[x["a"]].add(x["b"])
             else:
                 bookmarked.add(x["a"])
+        last_read = forum.reads.current().merged(user.id, topic.id, last_read)
 
     def build_posts() -> list[PostView]:
         views = []
@@ -448,19 +436,6 @@ async def topic_page(
         next_cursor = encode_cursor("a", posts[-1].number) if more and posts else None
         first = posts[0].number if posts else 0
         prev_cursor = encode_cursor("b", first) if first > 1 else None
-    identity = (
-        topic.id,
-        topic.created_at,
-        topic.version,
-        topic.views,
-        where,
-        order,
-        arg,
-        limit,
-        last_read,
-        tuple(sorted((k, tuple(sorted(v))) for k, v in mine.items())),
-        tuple(sorted(bookmarked)),
-    )
     return TopicPage(
         topic=topic,
         category=category,
@@ -470,7 +445,6 @@ async def topic_page(
         last_read=last_read,
         can_reply=policy.can_reply(user, topic, category),
         can_moderate=policy.can_moderate_topic(user, topic, category),
-        identity=identity,
         last_number=posts[-1].number if posts else None,
         post_rows=posts,
         _build_posts=build_posts,

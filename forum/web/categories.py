@@ -8,14 +8,13 @@ from starlette.responses import Response
 from forum import policy
 from forum.actions.topics import do_create_topic
 from forum.auth import current_user, require_user
-from forum.cache import category_key
 from forum.errors import Forbidden, Invalid
 from forum.i18n import _
 from forum.queries.categories import access_category, visible_categories
 from forum.queries.live import last_event_id
 from forum.queries.topics import list_topics
 from forum.web.forms import read_form, redirect, split_tags
-from forum.web.fragments import list_pages, live_page, viewer_key
+from forum.web.fragments import live_page
 from forum.web.templating import render
 
 
@@ -24,10 +23,8 @@ async def home(request: Request) -> Response:
     since = await last_event_id()  # before anything the page shows
     categories = await visible_categories(user)
     topics = await list_topics(user, cursor=request.query_params.get("cursor") or None)
-    shown = tuple((*category_key(c), c.topic_count) for c in categories)
-    key = ("home", shown, topics.identity, viewer_key(request))
     context = {"categories": categories, "topics": topics}
-    return live_page(request, list_pages, key, since, "home.html", lambda: context)
+    return live_page(request, since, "home.html", context)
 
 
 async def show_category(request: Request) -> Response:
@@ -38,9 +35,8 @@ async def show_category(request: Request) -> Response:
         user, category=category, cursor=request.query_params.get("cursor") or None
     )
     can_create = policy.can_create_topic(user, category)
-    key = ("category", category_key(category), topics.identity, can_create, viewer_key(request))
     context = {"category": category, "topics": topics, "can_create_topic": can_create}
-    return live_page(request, list_pages, key, since, "category.html", lambda: context)
+    return live_page(request, since, "category.html", context)
 
 
 async def new_topic(request: Request) -> Response:

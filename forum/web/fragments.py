@@ -1,55 +1,129 @@
-"""Rendered posts, cached by everything they show.
+"""Rendered posts and topic-list rows, cached by everything they show.
 
-Rendering a post's markup costs far more than reading it, and most views of a topic show the
-same posts to the same kinds of viewer. Each post is rendered once per distinct look (its
-version, reaction counts, the viewer's own choices and rights, the "time ago" text) and reused.
-The per-session CSRF token is left out of the cache: fragments carry a raw `<csrf/>` mark,
-which no user content can produce (autoescape and the sanitiser both escape `<`), replaced by
-the viewer's token on the way out.
+Rendering markup costs far more than reading it, and every viewer of a topic sees its posts
+and its row in a list almost alike. Each post and each row is rendered once per distinct look
+and kept in `forum.cache.current()`; what is the viewer's own is merged in per request:
+
+- a post's markup carries `<slot:name/>` marks wherever it shows the viewer's own state (the
+  CSRF token, unread or not, their own reactions and bookmark, their edit and delete tools):
+  the cached markup is cut at the marks once, and each request puts its values between the
+  pieces, so every viewer of a kind (anonymous, member, staff) shares one rendering;
+- a topic-list row's "New" / unread-count badge goes where its `<read-state/>` mark stands.
+
+Whole pages are rendered per request around these pieces (see ARCHITECTURE.md, Speed, for the
+figures that decided it), so a template may show anything about the viewer without telling a
+cache.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+import re
+from collections.abc import Hashable
 from typing import Any
 
 from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+import forum.cache
 from forum import i18n, policy
 from forum.auth import identity
-from forum.cache import PageCache, user_key
-from forum.queries.topics import TopicPage
+from forum.models import User
+from forum.queries.topics import PostView, TopicList, TopicPage, TopicRow
 from forum.web.templating import environment, render, timeago
 
 CSRF_MARK = Markup("<csrf/>")
-_CACHE: OrderedDict[tuple[Hashable, ...], str] = OrderedDict()
-_CACHE_SIZE = 20_000
+READ_STATE = Markup("<read-state/>")
 
 
 def clear_cache() -> None:
-    from forum.api.topics import topic_answers
+    forum.cache.current().clear()
 
-    _CACHE.clear()
-    topic_pages.clear()
-    list_pages.clear()
-    topic_answers.clear()
+
+def _split(html: str, *marks: str) -> tuple[str, ...]:
+    """The markup cut at each mark, in order (each appears exactly once)."""
+    parts: list[str] = []
+    rest = html
+    for mark in marks:
+        before, found, rest = rest.partition(mark)
+        if not found:
+            raise ValueError(f"{mark} missing from a rendered fragment")
+        parts.append(before)
+    parts.append(rest)
+    return tuple(parts)
+
+
+# A post's slots: `<slot:name/>` marks, which no user content can produce (autoescape and the
+# sanitiser both escape `<`). A cached post is its markup cut at them: text, name, text, ...
+_SLOT = re.compile(r"<slot:([a-z-]+)/>")
+
+
+def slot(name: str) -> Markup:
+    return Markup(f"<slot:{name}/>")  # noqa: S704 - a constant mark
+
+
+def _slots(html: str) -> tuple[str, ...]:
+    return tuple(_SLOT.split(html))
+
+
+def _viewer_values(request: Request) -> dict[str, str]:
+    """What a post's slots hold for most posts: read, nothing chosen,
+    no bookmark, no tools (posts that differ get a copy with their own values)."""
+    ident = identity(request)
+    values = {
+        "csrf": str(escape(ident.csrf_token)),
+        "unread-class": "",
+        "unread-badge": "",
+        "bm-on": "1",
+        "bm-chosen": "",
+        "bm-pressed": "false",
+        "bm-label": str(escape(i18n.gettext("Bookmark"))),
+        "tools": "",
+    }
+    for kind in policy.REACTION_KINDS:
+        values.update(
+            {f"rx-on-{kind}": "1", f"rx-chosen-{kind}": "", f"rx-pressed-{kind}": "false"}
+        )
+    return values
+
+
+def _tools(view: PostView, csrf: str) -> str:
+    """A post's edit and delete tools for this viewer (cached per post and rights)."""
+    if not (view.can_edit or view.can_delete):
+        return ""
+    cache = forum.cache.current().posts
+    key = ("tools", view.post.id, view.can_edit, view.can_delete, i18n.DEFAULT_LANGUAGE)
+    pieces = cache.get(key)
+    if pieces is None:
+        html = (
+            environment()
+            .get_template("partials/post_tools.html")
+            .render(
+                post=view.post,
+                can_edit=view.can_edit,
+                can_delete=view.can_delete,
+                csrf_token=CSRF_MARK,
+            )
+        )
+        pieces = tuple(html.split(CSRF_MARK))
+        cache.put(key, pieces)
+    return csrf.join(pieces)
 
 
 def post_fragments(request: Request, page: TopicPage) -> Markup:
+    """The page's posts as the viewer sees them: each post's shared rendering, its slots
+    filled with the viewer's own state."""
     ident = identity(request)
     user = ident.user
     member = policy.is_member(user)
     language = i18n.DEFAULT_LANGUAGE
     template = environment().get_template("partials/post.html")
+    cache = forum.cache.current().posts
+    base = _viewer_values(request)
     parts: list[str] = []
     for view in page.posts:
         post = view.post
         ago = timeago(post.created_at)
-        unread = page.last_read is not None and post.number > page.last_read
         key = (
             post.id,
             post.created_at,  # with the id, tells apart posts of a reset or restored database
@@ -58,12 +132,7 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
             post.hidden,
             view.visible,
             tuple(sorted(view.reactions.items())),
-            tuple(sorted(view.mine)),
-            view.bookmarked,
-            view.can_edit,
-            view.can_delete,
             view.can_react,
-            unread,
             page.can_reply,
             member,
             user is not None,
@@ -74,68 +143,104 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
             ago,
             language,
         )
-        html = _CACHE.get(key)
-        if html is None:
+        pieces = cache.get(key)
+        if pieces is None:
             html = template.render(
                 view=view,
                 page=page,
                 topic=page.topic,
                 user=user,
                 is_member=member,
-                csrf_token=CSRF_MARK,
+                slot=slot,
                 lang=language,
             )
-            _CACHE[key] = html
-            if len(_CACHE) > _CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        else:
-            _CACHE.move_to_end(key)
-        parts.append(html)
-    token = str(escape(ident.csrf_token))
-    return Markup("".join(parts).replace(str(CSRF_MARK), token))  # noqa: S704 - cached, escaped
+            pieces = _slots(html)
+            cache.put(key, pieces)
+        values = base
+        unread = page.last_read is not None and post.number > page.last_read
+        if unread or view.mine or view.bookmarked or view.can_edit or view.can_delete:
+            values = dict(base)
+            if unread:
+                values["unread-class"] = " post-unread"
+                values["unread-badge"] = (
+                    f'<span class="badge badge-new">{escape(i18n.gettext("New"))}</span>'
+                )
+            for kind in view.mine:
+                values.update(
+                    {
+                        f"rx-on-{kind}": "0",
+                        f"rx-chosen-{kind}": " is-chosen",
+                        f"rx-pressed-{kind}": "true",
+                    }  # fmt: skip
+                )
+            if view.bookmarked:
+                values.update(
+                    {
+                        "bm-on": "0",
+                        "bm-chosen": " is-chosen",
+                        "bm-pressed": "true",
+                        "bm-label": str(escape(i18n.gettext("Remove bookmark"))),
+                    }  # fmt: skip
+                )
+            values["tools"] = _tools(view, base["csrf"])
+        parts.append(pieces[0])
+        for i in range(1, len(pieces), 2):
+            parts.append(values[pieces[i]])
+            parts.append(pieces[i + 1])
+    return Markup("".join(parts))  # noqa: S704 - rendered by autoescaping templates
 
 
-# Live pages (topic, category, home) are rendered and cached with this mark for the id of the
-# newest event, read per request before anything the page shows (forum.queries.live).
-LIVE_SINCE = "live-since-mark"
-_LIVE_SINCE_ATTRIBUTE = f'name="live-since" content="{LIVE_SINCE}"'.encode()
+def _read_badge(row: TopicRow) -> str:
+    """The viewer's "New" or unread-count badge of a topic-list row (empty when read)."""
+    if row.is_new:
+        return f'<span class="badge badge-new">{escape(i18n.gettext("New"))}</span>'
+    if row.unread:
+        title = i18n.ngettext("%(num)d unread post", "%(num)d unread posts", row.unread)
+        return (
+            f'<a class="badge badge-unread" href="/t/{row.topic.id}/unread"'
+            f' title="{escape(title % {"num": row.unread})}">{row.unread}</a>'
+        )
+    return ""
 
 
-def with_since(body: bytes, since: int) -> bytes:
-    """The page as sent: its live-since mark (in <head>, before any user content) replaced."""
-    return body.replace(_LIVE_SINCE_ATTRIBUTE, b'name="live-since" content="%d"' % since, 1)
+def topic_rows(topics: TopicList, show_category: bool, user: User | None) -> Markup:
+    """The rows of a topic list (`partials/topic_row.html`), each rendered once per look."""
+    template = environment().get_template("partials/topic_row.html")
+    cache = forum.cache.current().topic_rows
+    language = i18n.DEFAULT_LANGUAGE
+    parts: list[str] = []
+    for row in topics.rows:
+        topic = row.topic
+        key: tuple[Hashable, ...] = (
+            topic.id,
+            topic.created_at,
+            topic.title,
+            topic.pinned,
+            topic.closed,
+            topic.post_count,
+            topic.views,
+            topic.last_posted_at,
+            timeago(topic.last_posted_at),
+            row.last_poster.display_name if row.last_poster else None,
+            (row.category.slug, row.category.name) if show_category else None,
+            tuple(row.tags),
+            language,
+        )
+        pieces = cache.get(key)
+        if pieces is None:
+            html = template.render(
+                row=row, topic=topic, show_category=show_category, read_state=READ_STATE
+            )
+            pieces = _split(html, READ_STATE)
+            cache.put(key, pieces)
+        parts += (pieces[0], _read_badge(row) if user is not None else "", pieces[1])
+    return Markup("".join(parts))  # noqa: S704 - rendered by autoescaping templates
 
 
-def live_page(
-    request: Request,
-    cache: PageCache,
-    key: tuple[Hashable, ...],
-    since: int,
-    template: str,
-    context: Callable[[], dict[str, Any]],
-) -> HTMLResponse:
-    """A live page from `cache` under `key`, rendered (with `context()`) and kept when missing,
-    sent with `since` as its live-since."""
-    body = cache.get(key)
-    if body is None:
-        body = bytes(render(request, template, {**context(), "live_since": LIVE_SINCE}).body)
-        cache.put(key, body)
-    return HTMLResponse(with_since(body, since))
+# Live pages (topic, category, home) carry the id of the newest event, read per request before
+# anything the page shows (forum.queries.live), for live.js to subscribe from.
 
 
-topic_pages = PageCache()
-list_pages = PageCache()
-
-
-def viewer_key(request: Request) -> tuple[Hashable, ...]:
-    """Everything about the viewer that a page shows or decides by. A template that starts
-    showing something else about the viewer (a badge, a counter) must add it here."""
-    ident = identity(request)
-    return (
-        ident.csrf_token,
-        request.scope["path"],  # links back here (logging in returns to the page)
-        request.scope["query_string"],
-        i18n.DEFAULT_LANGUAGE,
-        int(time.time() // 60),  # "3 minutes ago" texts
-        user_key(ident.user),
-    )
+def live_page(request: Request, since: int, template: str, context: dict[str, Any]) -> HTMLResponse:
+    """A live page, rendered with `since` as its live-since."""
+    return render(request, template, {**context, "live_since": since})

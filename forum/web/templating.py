@@ -51,6 +51,9 @@ def environment() -> Environment:
     env.filters["timeago"] = timeago
     env.filters["isodate"] = lambda d: d.isoformat() if d else ""
     env.globals["REACTION_KINDS"] = policy.REACTION_KINDS
+    from forum.web.fragments import topic_rows  # imports this module
+
+    env.globals["topic_rows"] = topic_rows
     return env
 
 

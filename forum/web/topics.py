@@ -7,10 +7,8 @@ from starlette.responses import Response
 
 from forum import policy
 from forum.actions.posts import do_create_post
-from forum.actions.reading import do_mark_read
 from forum.actions.topics import do_update_topic
 from forum.auth import current_user, require_user
-from forum.cache import category_key
 from forum.errors import BadRequest, Forbidden, Invalid, NotFound
 from forum.i18n import _
 from forum.models import Category, Post, Topic, User
@@ -24,7 +22,7 @@ from forum.web.forms import (
     read_form,
     redirect,
 )
-from forum.web.fragments import live_page, post_fragments, topic_pages, viewer_key
+from forum.web.fragments import live_page, post_fragments
 from forum.web.staff import require_staff
 from forum.web.templating import render
 
@@ -39,21 +37,15 @@ async def show_topic(request: Request) -> Response:
         cursor=(query.get("cursor") or None) if query else None,
         near=parse_id(query.get("near")) if query else None,
     )
-    category = page.category
-    key = (page.identity, category_key(category), viewer_key(request))
-    response = live_page(
-        request,
-        topic_pages,
-        key,
-        since,
-        "topic.html",
-        lambda: {"page": page, "post_fragments": post_fragments(request, page)},
-    )
+    context = {"page": page, "post_fragments": post_fragments(request, page)}
+    response = live_page(request, since, "topic.html", context)
     request.app.state.views.hit(page.topic.id)
     shown = page.last_number
     advances = shown is not None and (page.last_read is None or shown > page.last_read)
     if user is not None and shown is not None and advances:
-        await do_mark_read(user, page.topic, shown)
+        # Buffered, not written here: the next page and lists merge it in (forum/reads.py).
+        number = min(shown, page.topic.highest_post_number)
+        await request.app.state.reads.note(user.id, page.topic.id, number)
     return response
 
 

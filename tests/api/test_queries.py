@@ -10,7 +10,7 @@ from forum.actions.reading import do_set_bookmark
 from forum.actions.topics import do_create_topic
 from forum.db import count_queries
 from forum.models import Category, Topic, User
-from forum.queries.topics import clear_cache
+from forum.web.fragments import clear_cache
 from tests.helpers import bearer, categories, make_user
 
 

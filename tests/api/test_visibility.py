@@ -6,7 +6,7 @@ import httpx
 from tortoise.expressions import F
 
 from forum.models import Category, Post, PostingRight, Topic, Visibility
-from forum.queries.topics import clear_cache
+from forum.web.fragments import clear_cache
 from tests.api.conftest import World
 
 

@@ -8,7 +8,7 @@ from forum.actions.posts import do_create_post, do_delete_post
 from forum.actions.reactions import do_set_reaction
 from forum.actions.topics import do_create_topic
 from forum.models import Post, Role
-from forum.queries.topics import clear_cache
+from forum.web.fragments import clear_cache
 from tests.helpers import categories, log_in, make_user
 from tests.web.support import article
 
