@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tortoise.expressions import F, Subquery
 
@@ -84,7 +84,7 @@ class Caches:
         from forum.queries.topics import SharedPage
 
         self.topic_pages: Lru[SharedPage] = Lru(4096)
-        self.posts: Lru[tuple[str, ...]] = Lru(post_bytes, _length)
+        self.posts: Lru[Any] = Lru(post_bytes, len)  # rendered posts (forum.web.fragments)
         self.topic_rows: Lru[tuple[str, ...]] = Lru(post_bytes // 4, _length)
 
     def clear(self) -> None:

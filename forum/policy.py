@@ -81,6 +81,40 @@ def can_see_post_body(user: User | None, post: AnyPost) -> bool:
     return is_staff(user)
 
 
+class TopicRights:
+    """What one user may do with the posts of one topic. The topic-level answers are asked
+    once, so a page of posts does not ask them again for every post; `can_edit_post`,
+    `can_delete_post` and `can_react` below are these same rules for a single post."""
+
+    __slots__ = ("user_id", "sees", "member", "staff", "closed")
+
+    def __init__(self, user: User | None, topic: Topic, category: Category) -> None:
+        user = _active(user)
+        self.user_id = user.id if user is not None else None
+        self.sees = can_see_topic(user, topic, category)
+        self.member = is_member(user)
+        self.staff = is_staff(user)
+        self.closed = topic.closed
+
+    def see_body(self, post: AnyPost) -> bool:
+        return (post.deleted_at is None and not post.hidden) or self.staff
+
+    def edit(self, post: AnyPost) -> bool:
+        if not self.sees or not self.member or post.deleted_at:
+            return False
+        if self.staff:
+            return True
+        return post.author_id == self.user_id and not self.closed and not post.hidden
+
+    def delete(self, post: AnyPost) -> bool:
+        if not self.sees or post.deleted_at is not None:
+            return False
+        return self.staff or (self.member and post.author_id == self.user_id)
+
+    def react(self, post: AnyPost) -> bool:
+        return self.sees and self.member and post.deleted_at is None and not post.hidden
+
+
 def can_create_topic(user: User | None, category: Category) -> bool:
     if not can_see_category(user, category) or not is_member(user):
         return False
@@ -100,29 +134,15 @@ def can_reply(user: User | None, topic: Topic, category: Category) -> bool:
 
 
 def can_edit_post(user: User | None, post: AnyPost, topic: Topic, category: Category) -> bool:
-    if not can_see_topic(user, topic, category) or not is_member(user) or post.deleted_at:
-        return False
-    if is_staff(user):
-        return True
-    assert user is not None
-    return post.author_id == user.id and not topic.closed and not post.hidden
+    return TopicRights(user, topic, category).edit(post)
 
 
 def can_delete_post(user: User | None, post: AnyPost, topic: Topic, category: Category) -> bool:
-    if not can_see_topic(user, topic, category) or post.deleted_at is not None:
-        return False
-    if is_staff(user):
-        return True
-    return is_member(user) and user is not None and post.author_id == user.id
+    return TopicRights(user, topic, category).delete(post)
 
 
 def can_react(user: User | None, post: AnyPost, topic: Topic, category: Category) -> bool:
-    return (
-        can_see_topic(user, topic, category)
-        and is_member(user)
-        and post.deleted_at is None
-        and not post.hidden
-    )
+    return TopicRights(user, topic, category).react(post)
 
 
 def can_see_revisions(user: User | None, post: AnyPost, topic: Topic, category: Category) -> bool:

@@ -409,21 +409,22 @@ async def topic_page(
         last_read = forum.reads.current().merged(user.id, topic.id, last_read)
 
     def build_posts() -> list[PostView]:
+        rights = policy.TopicRights(user, topic, category)
         views = []
         for post in posts:
             parent = shared.parents.get(post.reply_to_id) if post.reply_to_id else None
             views.append(
                 PostView(
                     post=post,
-                    visible=policy.can_see_post_body(user, post),
+                    visible=rights.see_body(post),
                     reactions=shared.counts.get(post.id, {}),
                     mine=mine.get(post.id, set()),
                     bookmarked=post.id in bookmarked,
                     reply_to_number=parent[0] if parent else None,
                     reply_to_username=parent[1] if parent else None,
-                    can_edit=policy.can_edit_post(user, post, topic, category),
-                    can_delete=policy.can_delete_post(user, post, topic, category),
-                    can_react=policy.can_react(user, post, topic, category),
+                    can_edit=rights.edit(post),
+                    can_delete=rights.delete(post),
+                    can_react=rights.react(post),
                 )
             )
         return views

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -13,13 +14,34 @@ from starlette.responses import HTMLResponse
 
 from forum import i18n, policy
 from forum.auth import identity
+from forum.web.inline_i18n import InlineTranslations
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 
 
+_AGO: dict[tuple[datetime, str], str] = {}
+_AGO_MINUTE = [0]
+
+
 def timeago(value: datetime | None) -> str:
+    """How long ago, in words ("3 minutes ago"), as of the start of the current minute's
+    first asking: a page shows many times, and the words change at most once a minute."""
     if value is None:
         return ""
+    minute = int(time.time() // 60)
+    if minute != _AGO_MINUTE[0]:
+        _AGO.clear()
+        _AGO_MINUTE[0] = minute
+    key = (value, i18n.DEFAULT_LANGUAGE)
+    found = _AGO.get(key)
+    if found is None:
+        if len(_AGO) > 50_000:
+            _AGO.clear()
+        found = _AGO[key] = _timeago(value)
+    return found
+
+
+def _timeago(value: datetime) -> str:
     seconds = int((datetime.now(UTC) - value).total_seconds())
     if seconds < 60:
         return i18n.gettext("just now")
@@ -41,7 +63,7 @@ def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", InlineTranslations],
         auto_reload=False,
         enable_async=False,
     )
@@ -51,9 +73,10 @@ def environment() -> Environment:
     env.filters["timeago"] = timeago
     env.filters["isodate"] = lambda d: d.isoformat() if d else ""
     env.globals["REACTION_KINDS"] = policy.REACTION_KINDS
-    from forum.web.fragments import topic_rows  # imports this module
+    from forum.web.fragments import category_cards, topic_rows  # they import this module
 
     env.globals["topic_rows"] = topic_rows
+    env.globals["category_cards"] = category_cards
     return env
 
 
