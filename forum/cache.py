@@ -80,7 +80,7 @@ class Lru(Generic[V]):
 class Caches:
     """Everything the app caches of shared content; see the module's docstring."""
 
-    def __init__(self, *, post_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, *, post_bytes: int = 128 * 1024 * 1024) -> None:
         from forum.queries.topics import SharedPage
 
         self.topic_pages: Lru[SharedPage] = Lru(4096)

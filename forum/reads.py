@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 MESSAGE_TYPE = "reads.noted"
 KEEP_SECONDS = 120.0
-FLUSH_SECONDS = 1.0
+FLUSH_SECONDS = 2.0
 
 Key = tuple[int, int]  # (user id, topic id)
 Publish = Callable[[dict[str, Any]], Awaitable[None]]

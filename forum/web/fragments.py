@@ -88,18 +88,15 @@ def _unread() -> dict[str, str]:
 
 class _Post:
     """A post's shared rendering, cut at its slots; `ready` holds it filled with what most
-    viewers see (read, or unread) and cut only at the CSRF token, so that most posts cost a
-    request one join: `token.join(ready[unread])`."""
+    viewers see (read, nothing of their own) and cut only at the CSRF token, so that most
+    posts cost a request one join: `token.join(ready)`."""
 
     __slots__ = ("pieces", "ready")
 
     def __init__(self, html: str) -> None:
         self.pieces = tuple(_SLOT.split(html))
-        defaults = _defaults()
-        self.ready = tuple(
-            tuple(self.fill({**defaults, **extra, "csrf": CSRF_MARK}).split(CSRF_MARK))
-            for extra in ({}, _unread())
-        )
+        filled = self.fill({**_defaults(), "csrf": CSRF_MARK})
+        self.ready = tuple(filled.split(CSRF_MARK))
 
     def fill(self, values: dict[str, str]) -> str:
         pieces = self.pieces
@@ -109,8 +106,8 @@ class _Post:
             parts.append(pieces[i + 1])
         return "".join(parts)
 
-    def __len__(self) -> int:  # its size in the cache: the pieces and two filled copies
-        return 3 * sum(map(len, self.pieces))
+    def __len__(self) -> int:  # its size in the cache: the pieces and the filled copy
+        return 2 * sum(map(len, self.pieces))
 
 
 def _tools(view: PostView, csrf: str) -> str:
@@ -131,7 +128,8 @@ def _tools(view: PostView, csrf: str) -> str:
 
 
 def _own_values(view: PostView, unread: bool, csrf: str) -> dict[str, str]:
-    """The slots of a post on which the viewer has left something of their own."""
+    """The slots of a post that is unread, or on which the viewer left something of their
+    own."""
     values = {**_defaults(), "csrf": csrf}
     if unread:
         values.update(_unread())
@@ -194,10 +192,10 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
             shared = _Post(html)
             cache.put(key, shared)
         unread = page.last_read is not None and post.number > page.last_read
-        if view.mine or view.bookmarked or view.can_edit or view.can_delete:
+        if unread or view.mine or view.bookmarked or view.can_edit or view.can_delete:
             parts.append(shared.fill(_own_values(view, unread, csrf)))
         else:
-            parts.append(csrf.join(shared.ready[unread]))
+            parts.append(csrf.join(shared.ready))
     return Markup("".join(parts))  # noqa: S704 - rendered by autoescaping templates
 
 
