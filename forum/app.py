@@ -16,9 +16,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+import forum.cache
 import forum.reads
 from forum import events
 from forum.api.routes import routes as api_routes
+from forum.cache import Caches
 from forum.db import close_db, init_db
 from forum.errors import ForumError, TwoFactorSetupRequired, retry_headers
 from forum.middleware import middleware
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         # Other workers hear of positions through a shared broker; in memory there are none.
         reads.set_publisher(None if broker.url.startswith("memory:") else broker.publish)
         forum.reads.install(reads)
+        forum.cache.install(app.state.caches)
         app.state.hub.listeners[forum.reads.MESSAGE_TYPE] = reads.heard
         await app.state.hub.start(broker)
         flusher = asyncio.create_task(app.state.views.run())
@@ -133,6 +136,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             except Exception as exc:
                 logging.getLogger(__name__).error("read positions lost at shutdown: %s", exc)
             forum.reads.install(forum.reads.ReadBuffer())
+            forum.cache.install(None)
             events.set_broker(None)
             await broker.disconnect()
             if manage_db:
@@ -157,6 +161,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     )
     app.state.settings = settings
     app.state.secret_key = secret_key
+    app.state.caches = Caches.from_env()
     app.state.views = ViewBuffer()
     app.state.reads = ReadBuffer()
     app.state.hub = Hub()

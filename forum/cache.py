@@ -21,8 +21,9 @@ fragments while the app runs (`install`, `current`).
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from tortoise.expressions import F, Subquery
@@ -58,7 +59,7 @@ class Lru(Generic[V]):
 
     def put(self, key: Hashable, value: V) -> None:
         size = self._size(value)
-        if size > self.limit // 8:
+        if size > self.limit // 8 or not self.limit:
             return  # one huge entry would push out everything else
         old = self._items.pop(key, None)
         if old is not None:
@@ -77,15 +78,38 @@ class Lru(Generic[V]):
         self._total = 0
 
 
-class Caches:
-    """Everything the app caches of shared content; see the module's docstring."""
+DEFAULT_MB = 160
 
-    def __init__(self, *, post_bytes: int = 128 * 1024 * 1024) -> None:
+
+class Caches:
+    """Everything the app caches of shared content; see the module's docstring.
+
+    `megabytes` bounds the rendered markup (about four fifths for posts, the rest for topic
+    rows and category cards); 0 turns every cache here off (for measuring what they earn)."""
+
+    def __init__(self, megabytes: int = DEFAULT_MB) -> None:
         from forum.queries.topics import SharedPage
 
-        self.topic_pages: Lru[SharedPage] = Lru(4096)
-        self.posts: Lru[Any] = Lru(post_bytes, len)  # rendered posts (forum.web.fragments)
-        self.topic_rows: Lru[tuple[str, ...]] = Lru(post_bytes // 4, _length)
+        size = megabytes * 1024 * 1024
+        self.topic_pages: Lru[SharedPage] = Lru(4096 if megabytes else 0)
+        self.posts: Lru[Any] = Lru(size * 4 // 5, len)  # rendered posts (forum.web.fragments)
+        self.topic_rows: Lru[tuple[str, ...]] = Lru(size // 5, _length)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Caches:
+        """FORUM_CACHE_MB: megabytes of rendered markup kept per process (default 160)."""
+        from forum.settings import SettingsError
+
+        value = (os.environ if env is None else env).get("FORUM_CACHE_MB", "")
+        if not value:
+            return cls()
+        try:
+            megabytes = int(value)
+        except ValueError:
+            megabytes = -1
+        if megabytes < 0:
+            raise SettingsError(f"FORUM_CACHE_MB: {value!r} is not a whole number of megabytes")
+        return cls(megabytes)
 
     def clear(self) -> None:
         self.topic_pages.clear()

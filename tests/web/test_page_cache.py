@@ -1,12 +1,14 @@
-"""Topic pages are cached whole, yet every viewer sees their own page and every change at once."""
+"""Posts are rendered once and shared by every viewer, yet every viewer sees their own page
+(their token, reactions, bookmarks, tools, unread marks) and every change at once."""
 
 from __future__ import annotations
 
 import httpx
 from starlette.applications import Starlette
 
-from forum.actions.posts import do_edit_post
+from forum.actions.posts import do_create_post, do_edit_post
 from forum.actions.reactions import do_set_reaction
+from forum.actions.reading import do_mark_read, do_set_bookmark
 from forum.actions.topics import do_create_topic
 from tests.helpers import categories, log_in, make_user
 
@@ -47,3 +49,39 @@ async def test_two_viewers_of_one_topic_never_get_each_others_page(app: Starlett
     assert bob_token in bob_page and alice_token not in bob_page
     assert "/edit" in alice_page and "/edit" not in bob_page  # only the author may edit
     assert "@alice" in alice_page and "Bob" in bob_page
+
+
+async def test_what_is_one_members_own_in_a_shared_post_never_reaches_another(
+    app: Starlette,
+) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, first = await do_create_topic(alice, cats["iot"], "Electronic seals", "words")
+    second = await do_create_post(bob, topic, cats["iot"], "more words")  # read by bob
+    await do_create_post(alice, topic, cats["iot"], "new to bob")
+    await do_set_reaction(alice, first, topic, cats["iot"], "heart", True)
+    await do_set_bookmark(alice, first, topic, cats["iot"], True)
+    await do_mark_read(alice, topic, 3)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as as_alice,
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as as_bob,
+    ):
+        await log_in(as_alice, alice)
+        await log_in(as_bob, bob)
+        for round in range(2):  # the second round comes from the shared renderings
+            alice_page = (await as_alice.get(f"/t/{topic.id}")).text
+            bob_page = (await as_bob.get(f"/t/{topic.id}")).text
+            alice_first, alice_second = alice_page.split('id="p1"')[1].split('id="p2"')
+            bob_first, bob_second = bob_page.split('id="p1"')[1].split('id="p2"')
+            heart = 'data-kind="heart"\n                  aria-pressed="true"'
+            assert heart in alice_first and heart not in bob_first
+            assert "Remove bookmark" in alice_first and "Remove bookmark" not in bob_first
+            assert f"/p/{first.id}/edit" in alice_first and "/edit" not in bob_first
+            assert f"/p/{second.id}/edit" in bob_second
+            assert f"/p/{second.id}/edit" not in alice_page
+            assert "post-unread" not in alice_page
+            # Bob's first view shows post 3 new to him; after it, nothing is.
+            assert ('class="post post-unread" id="p3"' in bob_page) == (round == 0)
+            assert 'class="post post-unread" id="p2"' not in bob_page
+            assert "<slot:" not in alice_page + bob_page

@@ -1,0 +1,253 @@
+"""Read positions: a view writes nothing on the request's path, yet the reader's next page and
+lists show their reading at once, in one worker and across workers; a graceful shutdown
+stores what was buffered; an explicit "mark read" answers only once stored; nothing is ever
+moved backwards."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from forum.actions.posts import do_create_post
+from forum.actions.topics import do_create_topic
+from forum.actions.users import do_create_session
+from forum.auth import CSRF_COOKIE, SESSION_COOKIE
+from forum.db import close_db, init_db
+from forum.models import TopicUser
+from forum.reads import ReadBuffer
+from tests.helpers import bearer, categories, log_in, make_user
+from tests.realtime.support import eventually, free_port
+
+REDIS_URL = os.environ.get("FORUM_TEST_REDIS_URL", "")
+ALICE: dict[str, str] = {}
+FORUM = [sys.executable, "-m", "forum.cli"]
+
+
+def row_of(html: str, topic_id: int) -> str:
+    found = re.search(rf'<tr class="topic-row[^"]*" id="topic-{topic_id}">.*?</tr>', html, re.S)
+    assert found, f"no row for topic {topic_id}"
+    return found.group(0)
+
+
+async def stored(user_id: int, topic_id: int) -> int | None:
+    rows = await TopicUser.filter(user_id=user_id, topic_id=topic_id).values_list(
+        "last_read_post_number", flat=True
+    )
+    return rows[0] if rows else None
+
+
+async def test_a_view_writes_nothing_yet_the_next_page_and_lists_show_it_read(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, _ = await do_create_topic(alice, cats["iot"], "Electronic seals", "one")
+    for n in range(2, 5):
+        await do_create_post(alice, topic, cats["iot"], f"reply {n}")
+    await log_in(client, bob)
+    assert "badge-new" in row_of((await client.get("/c/iot")).text, topic.id)
+
+    await client.get(f"/t/{topic.id}")
+    assert await stored(bob.id, topic.id) is None  # buffered, not written by the view
+
+    assert "badge" not in row_of((await client.get("/c/iot")).text, topic.id)
+    assert "badge" not in row_of((await client.get("/")).text, topic.id)
+    api = (await client.get(f"/api/v1/topics/{topic.id}")).json()
+    assert api["last_read_post_number"] == 4
+    page = await client.get(f"/t/{topic.id}")
+    assert "post-unread" not in page.text
+
+    await do_create_post(alice, topic, cats["iot"], "reply 5")
+    unread = row_of((await client.get("/c/iot")).text, topic.id)
+    assert 'title="1 unread post">1</a>' in unread
+    jump = await client.get(f"/t/{topic.id}/unread")
+    assert jump.headers["location"] == f"/t/{topic.id}?near=5#p5"
+    assert "post-unread" in (await client.get(jump.headers["location"])).text
+
+    assert await app.state.reads.flush() == 1  # one row for bob: the later view won
+    assert await stored(bob.id, topic.id) == 5
+
+
+async def test_a_position_never_moves_backwards_and_a_failed_flush_keeps_it(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, _ = await do_create_topic(alice, cats["iot"], "Paging", "one")
+    for n in range(2, 31):
+        await do_create_post(alice, topic, cats["iot"], f"reply {n}")
+    await log_in(client, bob)
+    await client.get(f"/t/{topic.id}?near=21")  # posts 21-30
+    await client.get(f"/t/{topic.id}")  # posts 1-20: an earlier page
+    await app.state.reads.flush()
+    assert await stored(bob.id, topic.id) == 30
+
+    reads: ReadBuffer = app.state.reads
+    await reads.note(bob.id, topic.id, 12)  # an older position noted later changes nothing
+    await reads.flush()
+    assert await stored(bob.id, topic.id) == 30
+
+    await reads.note(bob.id, topic.id + 1000, 3)  # a topic that is gone: dropped, not retried
+    await reads.note(alice.id, topic.id, 30)
+    assert await reads.flush() == 2
+    assert reads.pending == 0
+    assert await stored(alice.id, topic.id) == 30
+
+
+async def test_mark_read_through_the_api_is_stored_before_it_answers(
+    client: httpx.AsyncClient,
+) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, _ = await do_create_topic(alice, cats["iot"], "Explicit", "one")
+    await do_create_post(alice, topic, cats["iot"], "two")
+    answer = await client.post(
+        f"/api/v1/topics/{topic.id}/read", json={"post_number": 2}, headers=await bearer(bob)
+    )
+    assert answer.status_code in (200, 204), answer.text
+    assert await stored(bob.id, topic.id) == 2
+
+
+@contextlib.contextmanager
+def forum_serve(
+    tmp_path: Path, name: str, database_url: str, broker_url: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORUM_")}
+    env.update(
+        FORUM_DATABASE_URL=database_url,
+        FORUM_BROKER_URL=broker_url,
+        FORUM_SECRET_KEY="read-positions-secret",
+        FORUM_VAR_DIR=str(tmp_path / "var"),
+    )
+    port = free_port()
+    with (tmp_path / f"{name}.log").open("wb") as log:
+        process = subprocess.Popen(
+            [*FORUM, "serve", "--port", str(port), "--no-access-log"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield f"http://127.0.0.1:{port}", process
+        finally:
+            if process.poll() is None:
+                process.terminate()
+            process.wait(timeout=15)
+
+
+async def healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as http, asyncio.timeout(30):
+        while True:
+            assert process.poll() is None, "the server stopped"
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{base}/healthz", timeout=1)).status_code == 200:
+                    return
+            await asyncio.sleep(0.05)
+
+
+async def _shared_forum(template: Path, tmp_path: Path) -> tuple[str, int, int, dict[str, str]]:
+    """A SQLite file two servers open: a topic of 3 posts by alice (her API token is in
+    `ALICE`) and bob's browser session."""
+    path = tmp_path / "shared.sqlite3"
+    shutil.copy(template, path)
+    url = f"sqlite://{path}"
+    await init_db(url)
+    try:
+        cats = await categories()
+        alice, bob = await make_user("alice"), await make_user("bob")
+        topic, _ = await do_create_topic(alice, cats["iot"], "Across workers", "one")
+        for n in (2, 3):
+            await do_create_post(alice, topic, cats["iot"], f"reply {n}")
+        key = await do_create_session(bob)
+        ALICE.update(await bearer(alice))
+    finally:
+        await close_db()
+    cookies = {SESSION_COOKIE: key, CSRF_COOKIE: "c"}
+    return url, topic.id, bob.id, cookies
+
+
+def stored_in(database_url: str, user_id: int, topic_id: int) -> int | None:
+    path = database_url.removeprefix("sqlite://")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        row = db.execute(
+            "SELECT last_read_post_number FROM topic_users WHERE user_id = ? AND topic_id = ?",
+            (user_id, topic_id),
+        ).fetchone()
+    return row[0] if row else None
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="set FORUM_TEST_REDIS_URL")
+async def test_the_next_request_on_another_worker_shows_the_topic_read(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    url, topic_id, bob_id, cookies = await _shared_forum(sqlite_template, tmp_path)
+    broker = f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}channel=reads-{tmp_path.name}"
+    with (
+        forum_serve(tmp_path, "a", url, broker) as (a, process_a),
+        forum_serve(tmp_path, "b", url, broker) as (b, process_b),
+    ):
+        await asyncio.gather(healthy(a, process_a), healthy(b, process_b))
+        async with httpx.AsyncClient(cookies=cookies) as http:
+            assert "badge-new" in row_of((await http.get(f"{b}/c/iot")).text, topic_id)
+            assert (await http.get(f"{a}/t/{topic_id}")).status_code == 200
+            # Nothing is stored yet (A flushes every few seconds), and B already knows.
+            assert stored_in(url, bob_id, topic_id) is None
+            assert "badge" not in row_of((await http.get(f"{b}/c/iot")).text, topic_id)
+            api = (await http.get(f"{b}/api/v1/topics/{topic_id}")).json()
+            assert api["last_read_post_number"] == 3
+            await eventually(lambda: stored_in(url, bob_id, topic_id) == 3, within=10)
+
+
+async def test_a_graceful_shutdown_stores_the_buffered_positions(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    url, topic_id, bob_id, cookies = await _shared_forum(sqlite_template, tmp_path)
+    with forum_serve(tmp_path, "a", url, "memory://") as (a, process):
+        await healthy(a, process)
+        async with httpx.AsyncClient(cookies=cookies) as http:
+            assert (await http.get(f"{a}/t/{topic_id}")).status_code == 200
+        assert stored_in(url, bob_id, topic_id) is None
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)  # uvicorn shuts down gracefully, then re-raises the signal
+    assert "Application shutdown complete" in (tmp_path / "a.log").read_text()
+    assert stored_in(url, bob_id, topic_id) == 3
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="set FORUM_TEST_REDIS_URL")
+async def test_a_page_cached_by_one_worker_never_shows_a_post_changed_through_another(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    url, topic_id, _bob_id, cookies = await _shared_forum(sqlite_template, tmp_path)
+    broker = f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}channel=stale-{tmp_path.name}"
+    with (
+        forum_serve(tmp_path, "a", url, broker) as (a, process_a),
+        forum_serve(tmp_path, "b", url, broker) as (b, process_b),
+    ):
+        await asyncio.gather(healthy(a, process_a), healthy(b, process_b))
+        async with httpx.AsyncClient(cookies=cookies) as reader, httpx.AsyncClient() as writer:
+            first = (await reader.get(f"{b}/api/v1/topics/{topic_id}")).json()["posts"]
+            assert "reply 2" in (await reader.get(f"{b}/t/{topic_id}")).text  # B has it cached
+            second = first[1]["id"]
+            edited = await writer.patch(
+                f"{a}/api/v1/posts/{second}", json={"body": "reply 2, corrected"}, headers=ALICE
+            )
+            assert edited.status_code == 200, edited.text
+            page = (await reader.get(f"{b}/t/{topic_id}")).text
+            assert "reply 2, corrected" in page
+            deleted = await writer.delete(f"{a}/api/v1/posts/{second}", headers=ALICE)
+            assert deleted.status_code in (200, 204), deleted.text
+            page = (await reader.get(f"{b}/t/{topic_id}")).text
+            assert "corrected" not in page and "This post was deleted." in page
