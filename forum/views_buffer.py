@@ -31,7 +31,7 @@ class ViewBuffer:
         try:
             while items:
                 chunk = items[:200]
-                cases = " ".join("WHEN ? THEN ?" for _ in chunk)
+                cases = " ".join("WHEN ? THEN CAST(? AS INTEGER)" for _ in chunk)
                 sql = (
                     f"UPDATE topics SET views = views + CASE id {cases} END"
                     f" WHERE id IN ({placeholders(len(chunk))})"
