@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -156,6 +157,13 @@ class ReadBuffer:
                 await self.flush()
             except Exception as exc:
                 log.warning("read positions not stored yet (retrying): %s", exc)
+
+
+async def store_position(user_id: int, topic_id: int, number: int) -> None:
+    """Store one read position now (one statement; never moves it backwards), in the current
+    transaction if there is one."""
+    # Inside a transaction Tortoise hands out the transaction's connection under this name.
+    await _upsert(connections.get("default"), [((user_id, topic_id), number)])
 
 
 _active = ReadBuffer()  # the serving app's (installed in its lifespan); queries merge it in

@@ -9,21 +9,15 @@ from tortoise.exceptions import IntegrityError
 from forum import policy
 from forum.errors import Forbidden
 from forum.i18n import _
-from forum.models import Bookmark, Category, Post, Topic, TopicUser, User
+from forum.models import Bookmark, Category, Post, Topic, User
+from forum.reads import store_position
 
 
 async def do_mark_read(user: User, topic: Topic, post_number: int) -> None:
-    """Advance the user's read position; it never moves backwards."""
+    """Advance the user's read position now (one upsert); it never moves backwards. Page views
+    buffer theirs instead (`forum.reads`)."""
     number = min(post_number, topic.highest_post_number)
-    updated = await TopicUser.filter(
-        user_id=user.id, topic_id=topic.id, last_read_post_number__lt=number
-    ).update(last_read_post_number=number)
-    if updated:
-        return
-    with contextlib.suppress(IntegrityError):  # created concurrently: the next read wins
-        await TopicUser.get_or_create(
-            user_id=user.id, topic_id=topic.id, defaults={"last_read_post_number": number}
-        )
+    await store_position(user.id, topic.id, number)
 
 
 async def do_set_bookmark(
