@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
+from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup, escape
@@ -64,14 +65,19 @@ def slot(name: str) -> Markup:
 
 def _defaults() -> dict[str, str]:
     """What a post's slots hold for most viewers: read, nothing chosen, no bookmark, no tools
-    (the CSRF token is the request's)."""
+    (the CSRF token is the request's). Callers copy it before changing anything."""
+    return _defaults_in(i18n.DEFAULT_LANGUAGE)
+
+
+@lru_cache(maxsize=8)
+def _defaults_in(language: str) -> dict[str, str]:
     values = {
         "unread-class": "",
         "unread-badge": "",
         "bm-on": "1",
         "bm-chosen": "",
         "bm-pressed": "false",
-        "bm-label": str(escape(i18n.gettext("Bookmark"))),
+        "bm-label": str(escape(i18n.gettext("Bookmark", language))),
         "tools": "",
     }
     for kind in policy.REACTION_KINDS:
