@@ -253,8 +253,8 @@ def topic_rows(topics: TopicList, show_category: bool, user: User | None) -> Mar
 
 
 def category_cards(categories: list[Category]) -> Markup:
-    """The category cards of the members' home (`partials/category_cards.html`), rendered
-    once per look: every member sees the same."""
+    """Category cards (`partials/category_cards.html`), rendered once per look: every viewer
+    of the same categories sees the same."""
     key = (
         "category-cards",
         tuple((c.id, c.slug, c.name, c.description, c.topic_count) for c in categories),

@@ -5,16 +5,12 @@ moved backwards."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
 import shutil
 import signal
 import sqlite3
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -29,11 +25,11 @@ from forum.db import close_db, init_db
 from forum.models import TopicUser
 from forum.reads import ReadBuffer
 from tests.helpers import bearer, categories, log_in, make_user
-from tests.realtime.support import eventually, free_port
+from tests.realtime.support import eventually
+from tests.served import forum_serve, healthy, two_servers
 
 REDIS_URL = os.environ.get("FORUM_TEST_REDIS_URL", "")
 ALICE: dict[str, str] = {}
-FORUM = [sys.executable, "-m", "forum.cli"]
 
 
 def row_of(html: str, topic_id: int) -> str:
@@ -121,43 +117,6 @@ async def test_mark_read_through_the_api_is_stored_before_it_answers(
     assert await stored(bob.id, topic.id) == 2
 
 
-@contextlib.contextmanager
-def forum_serve(
-    tmp_path: Path, name: str, database_url: str, broker_url: str
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORUM_")}
-    env.update(
-        FORUM_DATABASE_URL=database_url,
-        FORUM_BROKER_URL=broker_url,
-        FORUM_SECRET_KEY="read-positions-secret",
-        FORUM_VAR_DIR=str(tmp_path / "var"),
-    )
-    port = free_port()
-    with (tmp_path / f"{name}.log").open("wb") as log:
-        process = subprocess.Popen(
-            [*FORUM, "serve", "--port", str(port), "--no-access-log"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield f"http://127.0.0.1:{port}", process
-        finally:
-            if process.poll() is None:
-                process.terminate()
-            process.wait(timeout=15)
-
-
-async def healthy(base: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as http, asyncio.timeout(30):
-        while True:
-            assert process.poll() is None, "the server stopped"
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"{base}/healthz", timeout=1)).status_code == 200:
-                    return
-            await asyncio.sleep(0.05)
-
-
 async def _shared_forum(template: Path, tmp_path: Path) -> tuple[str, int, int, dict[str, str]]:
     """A SQLite file two servers open: a topic of 3 posts by alice (her API token is in
     `ALICE`) and bob's browser session."""
@@ -195,11 +154,8 @@ async def test_the_next_request_on_another_worker_shows_the_topic_read(
 ) -> None:
     url, topic_id, bob_id, cookies = await _shared_forum(sqlite_template, tmp_path)
     broker = f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}channel=reads-{tmp_path.name}"
-    with (
-        forum_serve(tmp_path, "a", url, broker) as (a, process_a),
-        forum_serve(tmp_path, "b", url, broker) as (b, process_b),
-    ):
-        await asyncio.gather(healthy(a, process_a), healthy(b, process_b))
+    async with two_servers(tmp_path, url, broker) as (a, b):
+        a, b = f"http://{a}", f"http://{b}"
         async with httpx.AsyncClient(cookies=cookies) as http:
             assert "badge-new" in row_of((await http.get(f"{b}/c/iot")).text, topic_id)
             assert (await http.get(f"{a}/t/{topic_id}")).status_code == 200
@@ -218,7 +174,7 @@ async def test_a_graceful_shutdown_stores_the_buffered_positions(
     with forum_serve(tmp_path, "a", url, "memory://") as (a, process):
         await healthy(a, process)
         async with httpx.AsyncClient(cookies=cookies) as http:
-            assert (await http.get(f"{a}/t/{topic_id}")).status_code == 200
+            assert (await http.get(f"http://{a}/t/{topic_id}")).status_code == 200
         assert stored_in(url, bob_id, topic_id) is None
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)  # uvicorn shuts down gracefully, then re-raises the signal
@@ -232,11 +188,8 @@ async def test_a_page_cached_by_one_worker_never_shows_a_post_changed_through_an
 ) -> None:
     url, topic_id, _bob_id, cookies = await _shared_forum(sqlite_template, tmp_path)
     broker = f"{REDIS_URL}{'&' if '?' in REDIS_URL else '?'}channel=stale-{tmp_path.name}"
-    with (
-        forum_serve(tmp_path, "a", url, broker) as (a, process_a),
-        forum_serve(tmp_path, "b", url, broker) as (b, process_b),
-    ):
-        await asyncio.gather(healthy(a, process_a), healthy(b, process_b))
+    async with two_servers(tmp_path, url, broker) as (a, b):
+        a, b = f"http://{a}", f"http://{b}"
         async with httpx.AsyncClient(cookies=cookies) as reader, httpx.AsyncClient() as writer:
             first = (await reader.get(f"{b}/api/v1/topics/{topic_id}")).json()["posts"]
             assert "reply 2" in (await reader.get(f"{b}/t/{topic_id}")).text  # B has it cached

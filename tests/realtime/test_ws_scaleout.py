@@ -13,9 +13,8 @@ import dataclasses
 import os
 import shutil
 import subprocess
-import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,10 +31,10 @@ from forum.settings import Settings
 from realtime.limits import Limits
 from tests.helpers import bearer, categories, make_user
 from tests.realtime.support import client, eventually, free_port, serving
+from tests.served import forum_serve, healthy, two_servers
 
 REDIS_URL = os.environ.get("FORUM_TEST_REDIS_URL", "")
 pytestmark = pytest.mark.skipif(not REDIS_URL, reason="set FORUM_TEST_REDIS_URL")
-FORUM = [sys.executable, "-m", "forum.cli"]
 
 
 def private_channel(url: str) -> str:
@@ -67,43 +66,6 @@ async def shared_forum(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[S
     yield SharedForum(url, headers, topic.id)
 
 
-@contextlib.contextmanager
-def forum_serve(
-    tmp_path: Path, name: str, database_url: str, broker_url: str, *extra: str
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FORUM_")}
-    env.update(
-        FORUM_DATABASE_URL=database_url,
-        FORUM_BROKER_URL=broker_url,
-        FORUM_SECRET_KEY="scale-out-secret",
-        FORUM_VAR_DIR=str(tmp_path / "var"),
-        FORUM_WS_POLL_SECONDS="60",  # live events must come through Redis, not the log
-    )
-    port = free_port()
-    with (tmp_path / f"{name}.log").open("wb") as log:
-        process = subprocess.Popen(
-            [*FORUM, "serve", "--port", str(port), "--no-access-log", *extra],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            yield f"127.0.0.1:{port}", process
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
-
-
-async def healthy(address: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as http, asyncio.timeout(30):
-        while True:
-            assert process.poll() is None, "the server stopped"
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"http://{address}/healthz", timeout=1)).status_code == 200:
-                    return
-            await asyncio.sleep(0.05)
-
-
 def ws_url(address: str) -> str:
     return f"ws://{address}/ws"
 
@@ -112,11 +74,7 @@ async def test_a_post_made_through_one_process_reaches_clients_of_another(
     shared_forum: SharedForum, tmp_path: Path
 ) -> None:
     broker = private_channel(REDIS_URL)
-    with (
-        forum_serve(tmp_path, "a", shared_forum.database_url, broker) as (a, process_a),
-        forum_serve(tmp_path, "b", shared_forum.database_url, broker) as (b, process_b),
-    ):
-        await asyncio.gather(healthy(a, process_a), healthy(b, process_b))
+    async with two_servers(tmp_path, shared_forum.database_url, broker) as (a, b):
         channel = f"topic:{shared_forum.topic_id}"
         async with (
             client(ws_url(a), headers=shared_forum.headers) as on_a,
