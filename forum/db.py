@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 
 from forum.settings import SettingsError
 
@@ -24,12 +25,16 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
     scheme = urlsplit(url).scheme
     if scheme in {"postgresql", "asyncpg"}:
         url = "postgres" + url[len(scheme) :]
+    connection: str | dict[str, Any] = url
     if scheme == "sqlite":
         path = url[len("sqlite://") :].split("?", 1)[0]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # Statements on the event loop's thread, not aiosqlite's (see forum/sqlite_inline.py).
+        connection = expand_db_url(url)
+        connection["engine"] = "forum.sqlite_inline"
     return {
-        "connections": {"default": url},
+        "connections": {"default": connection},
         "apps": {
             APP_LABEL: {
                 "models": [MODELS_MODULE],

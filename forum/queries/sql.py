@@ -128,6 +128,13 @@ def _reader(filename: str) -> _Reader:
     return reader
 
 
+def committed() -> None:
+    """Something committed on this thread (`forum/sqlite_inline.py`): the next read asks
+    `data_version` again instead of trusting the reading of the current batch of callbacks."""
+    for reader in _readers.values():
+        reader.fresh = False
+
+
 def close_readers() -> None:
     global _bound
     _bound = None
