@@ -231,6 +231,7 @@ class TopicPage:
     last_read: int | None
     can_reply: bool
     can_moderate: bool
+    live_since: int  # the newest event's id, read with the topic (see forum.queries.live)
     last_number: int | None
     post_rows: list[PostRow]  # the page's posts as read, before the viewer's rights
     _build_posts: Callable[[], list[PostView]] = field(repr=False)
@@ -261,8 +262,10 @@ class SharedPage:
     more: bool
 
 
+# The newest event's id comes with the topic, in the same statement (one snapshot, one round
+# trip fewer on PostgreSQL): a live page hands it to live.js as its first `since`.
 _TOPIC_SQL = (
-    "SELECT {topic_columns}, {category_columns}"
+    "SELECT {topic_columns}, {category_columns}, (SELECT MAX(id) FROM events) AS live_since"
     " FROM topics t JOIN categories c ON c.id = t.category_id WHERE t.id = ?"
 )
 
@@ -446,6 +449,7 @@ async def topic_page(
         last_read=last_read,
         can_reply=policy.can_reply(user, topic, category),
         can_moderate=policy.can_moderate_topic(user, topic, category),
+        live_since=int(rows[0]["live_since"] or 0),
         last_number=posts[-1].number if posts else None,
         post_rows=posts,
         _build_posts=build_posts,

@@ -12,7 +12,6 @@ from forum.auth import current_user, require_user
 from forum.errors import BadRequest, Forbidden, Invalid, NotFound
 from forum.i18n import _
 from forum.models import Category, Post, Topic, User
-from forum.queries.live import last_event_id
 from forum.queries.topics import access_post, access_topic, topic_page
 from forum.web.forms import (
     optional_flag,
@@ -29,7 +28,6 @@ from forum.web.templating import render
 
 async def show_topic(request: Request) -> Response:
     user = current_user(request)
-    since = await last_event_id()  # before anything the page shows
     query = request.query_params if request.scope["query_string"] else None
     page = await topic_page(
         user,
@@ -38,7 +36,7 @@ async def show_topic(request: Request) -> Response:
         near=parse_id(query.get("near")) if query else None,
     )
     context = {"page": page, "post_fragments": post_fragments(request, page)}
-    response = live_page(request, since, "topic.html", context)
+    response = live_page(request, page.live_since, "topic.html", context)
     request.app.state.views.hit(page.topic.id)
     shown = page.last_number
     advances = shown is not None and (page.last_read is None or shown > page.last_read)
