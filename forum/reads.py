@@ -3,8 +3,8 @@
 A member's first view of a topic (the common case in a living forum: every new post makes a
 topic new again) used to write its read position before answering, and every write emptied the
 SQLite reader's remembered answers for every viewer. Page views now `note()` the position here;
-`flush()` writes all that are pending in one transaction, every second and at shutdown, with an
-upsert that only ever moves a position forwards.
+`flush()` writes all that are pending in one transaction, every `FLUSH_SECONDS` and at
+shutdown, with an upsert that only ever moves a position forwards.
 
 Until a position is stored, pages and lists merge it in (`position()` / `positions()`): the
 viewer's next page and the unread counts on their lists reflect their reading at once. Other
