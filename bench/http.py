@@ -240,6 +240,8 @@ class Endpoint:
     path: str
     script: Path | None = None  # a wrk Lua script choosing each request (the realistic mix)
     writes: float = 0.0  # replies per second posted through the API while it runs
+    writer_token: str = ""  # the API token the writer posts with
+    writer_topics: tuple[int, ...] = ()  # the topics it replies in
 
     @property
     def url(self) -> str:
@@ -419,10 +421,9 @@ def measure_one(
     run_wrk(endpoint.url, connections, warmup, headers, script)
     writer = None
     if endpoint.writes > 0:
-        seeded = SEEDED[0]
         limit = int(endpoint.writes * (seconds + 5))
         writer = Writer(
-            endpoint.port, seeded.writer_token, seeded.topic_ids, endpoint.writes, limit
+            endpoint.port, endpoint.writer_token, endpoint.writer_topics, endpoint.writes, limit
         )
         writer.start()
     try:
@@ -442,9 +443,6 @@ def measure_one(
         f"p99 {p99 * 1000:.0f} ms"
     )
     return Row(endpoint, connections, result, writer.written)
-
-
-SEEDED: list[SeedResult] = []  # the seeded forum, for the writer
 
 
 def table(rows: list[Row], ceiling: dict[int, float]) -> str:
@@ -511,7 +509,6 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     print(machine())
     print(f"seeding {args.topics} topics x {args.posts} posts into {database_url}")
     seeded = seed(database_url, args.topics, args.posts, args.members)
-    SEEDED[:] = [seeded]
     print(
         f"seeded {seeded.topics} topics, {seeded.posts} posts, {seeded.reactions} reactions, "
         f"{len(seeded.member_sessions)} members with a session in {seeded.seconds:.1f}s"
@@ -539,6 +536,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             "/",
             script,
             args.writes,
+            seeded.writer_token,
+            seeded.topic_ids,
         ),
     ]
     single = [

@@ -142,16 +142,18 @@ async def touch_topics(topic_ids: Iterable[int]) -> None:
 
     Bumps `topics.version`, which every cached entry about a topic is keyed by, so each worker
     misses on its next read, after the commit and not before."""
-    if not in_atomic():
-        raise RuntimeError("touch_topics must run inside forum.events.atomic()")
     ids = sorted(set(topic_ids))
     if ids:
-        await Topic.filter(id__in=ids).update(version=F("version") + 1)
+        await _bump(ids)
 
 
 async def touch_topics_written_by(user_id: int) -> None:
     """`touch_topics()` for every topic the user wrote in (their name shows on its pages)."""
-    if not in_atomic():
-        raise RuntimeError("touch_topics_written_by must run inside forum.events.atomic()")
     written_in = Post.filter(author_id=user_id).distinct().values_list("topic_id", flat=True)
-    await Topic.filter(id__in=Subquery(written_in)).update(version=F("version") + 1)
+    await _bump(Subquery(written_in))
+
+
+async def _bump(ids: list[int] | Subquery) -> None:
+    if not in_atomic():
+        raise RuntimeError("topics are touched inside forum.events.atomic(), by the action")
+    await Topic.filter(id__in=ids).update(version=F("version") + 1)

@@ -33,14 +33,14 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from forum.events import in_atomic
-from forum.queries.sql import postgres_placeholders
+from forum.queries.sql import execute
 
 log = logging.getLogger(__name__)
 
 MESSAGE_TYPE = "reads.noted"
 KEEP_SECONDS = 120.0
 FLUSH_SECONDS = 2.0
+CHUNK = 200  # positions per statement
 
 Key = tuple[int, int]  # (user id, topic id)
 Publish = Callable[[dict[str, Any]], Awaitable[None]]
@@ -139,7 +139,7 @@ class ReadBuffer:
 
     async def flush(self) -> int:
         """Store every pending position in one transaction; on failure they stay pending."""
-        if not self._pending or in_atomic():
+        if not self._pending:
             return 0
         pending, self._pending = self._pending, {}
         try:
@@ -184,8 +184,8 @@ async def _store(pending: dict[Key, int]) -> None:
     items = sorted(pending.items())  # one order for every writer: no deadlock between workers
     try:
         async with in_transaction() as tx:
-            for start in range(0, len(items), _CHUNK):
-                await _upsert(tx, items[start : start + _CHUNK])
+            for start in range(0, len(items), CHUNK):
+                await _upsert(tx, items[start : start + CHUNK])
     except IntegrityError:
         for item in items:  # one at a time, so one vanished topic does not hold up the rest
             with contextlib.suppress(IntegrityError):
@@ -193,17 +193,9 @@ async def _store(pending: dict[Key, int]) -> None:
                     await _upsert(tx, [item])
 
 
-_CHUNK = 200
-
-
 async def _upsert(tx: BaseDBAsyncClient, items: list[tuple[Key, int]]) -> None:
     now = datetime.now(UTC)
     args: list[Any] = []
     for (user_id, topic_id), number in items:
         args += [user_id, topic_id, number, now]
-    sql = _UPSERT.format(values="), (".join(["?, ?, ?, ?"] * len(items)))
-    if tx.capabilities.dialect == "postgres":
-        sql = postgres_placeholders(sql)
-    else:
-        args = [a.isoformat(" ") if isinstance(a, datetime) else a for a in args]
-    await tx.execute_query(sql, args)
+    await execute(tx, _UPSERT.format(values="), (".join(["?, ?, ?, ?"] * len(items))), *args)

@@ -12,7 +12,7 @@ from collections import Counter
 
 from tortoise import connections
 
-from forum.queries.sql import placeholders, postgres_placeholders
+from forum.queries.sql import execute, placeholders
 
 
 class ViewBuffer:
@@ -27,7 +27,6 @@ class ViewBuffer:
         made hundreds of commits, each a wait for the write lock and for the event loop)."""
         pending, self._pending = self._pending, Counter()
         items = sorted(pending.items())
-        conn = connections.get("default")
         try:
             while items:
                 chunk = items[:200]
@@ -36,10 +35,8 @@ class ViewBuffer:
                     f"UPDATE topics SET views = views + CASE id {cases} END"
                     f" WHERE id IN ({placeholders(len(chunk))})"
                 )
-                if conn.capabilities.dialect == "postgres":
-                    sql = postgres_placeholders(sql)
                 args = [v for item in chunk for v in item] + [topic_id for topic_id, _n in chunk]
-                await conn.execute_query(sql, args)
+                await execute(connections.get("default"), sql, *args)
                 del items[:200]
         except BaseException:
             self._pending.update(dict(items))  # counted at the next flush

@@ -15,7 +15,7 @@ from forum.errors import Forbidden, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
 from forum.models import Category, Mention, Post, PostRevision, Topic, User
-from forum.queries.sql import postgres_placeholders
+from forum.queries.sql import execute
 from forum.rendering import render_markdown
 
 MAX_BODY = 50_000
@@ -66,18 +66,15 @@ async def insert_post(
     now: datetime,
 ) -> Post:
     """Write a post and its first revision; the caller holds the transaction."""
-    conn = connections.get("default")  # the transaction's
-    sql = (
+    counted = await execute(
+        connections.get("default"),  # the transaction's
         "UPDATE topics SET highest_post_number = highest_post_number + 1,"
         " post_count = post_count + 1, last_posted_at = ?, last_poster_id = ?"
-        " WHERE id = ? RETURNING highest_post_number, post_count"
+        " WHERE id = ? RETURNING highest_post_number, post_count",
+        now,
+        user.id,
+        topic.id,
     )
-    stamp: object = now
-    if conn.capabilities.dialect == "postgres":
-        sql = postgres_placeholders(sql)
-    else:
-        stamp = now.isoformat(" ")  # as Tortoise stores it on SQLite
-    counted = await conn.execute_query_dict(sql, [stamp, user.id, topic.id])
     topic.highest_post_number = counted[0]["highest_post_number"]
     topic.post_count = counted[0]["post_count"]
     html = render_markdown(body)

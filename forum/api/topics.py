@@ -36,9 +36,6 @@ def topic_id(request: Request) -> int:
     return path_id(request, "topic_id", _("No such topic."))
 
 
-# Answers to GET /api/v1/topics/{id}, by everything they show: scripts poll topics.
-
-
 async def starter(page: TopicPage) -> User | Author:
     """The topic's author, taken from the page's posts when one of them is theirs."""
     for post in page.post_rows:

@@ -25,6 +25,7 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.fields import JSONField
 from tortoise.models import Model
 
@@ -168,6 +169,16 @@ async def fetch(query: str, *args: Any, remember: bool = True) -> list[dict[str,
     if _log.isEnabledFor(logging.DEBUG):
         _log.debug("%s: %s", query, list(args))
     return reader.rows(query, args, remember)
+
+
+async def execute(conn: BaseDBAsyncClient, query: str, *args: Any) -> list[dict[str, Any]]:
+    """A hand-written statement (`?` placeholders) on `conn`, a transaction's or the default
+    connection, answering its rows (`RETURNING`). Datetimes are passed as Tortoise stores them
+    on SQLite (`str(datetime)`)."""
+    if conn.capabilities.dialect == "postgres":
+        return await conn.execute_query_dict(postgres_placeholders(query), list(args))
+    values = [str(a) if isinstance(a, datetime) else a for a in args]
+    return await conn.execute_query_dict(query, values)
 
 
 def in_list(values: list[int]) -> str:

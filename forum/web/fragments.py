@@ -41,19 +41,6 @@ def clear_cache() -> None:
     forum.cache.current().clear()
 
 
-def _split(html: str, *marks: str) -> tuple[str, ...]:
-    """The markup cut at each mark, in order (each appears exactly once)."""
-    parts: list[str] = []
-    rest = html
-    for mark in marks:
-        before, found, rest = rest.partition(mark)
-        if not found:
-            raise ValueError(f"{mark} missing from a rendered fragment")
-        parts.append(before)
-    parts.append(rest)
-    return tuple(parts)
-
-
 # A post's slots: `<slot:name/>` marks, which no user content can produce (autoescape and the
 # sanitiser both escape `<`). A cached post is its markup cut at them: text, name, text, ...
 _SLOT = re.compile(r"<slot:([a-z-]+)/>")
@@ -122,15 +109,16 @@ def _tools(view: PostView, csrf: str) -> str:
         return ""
     cache = forum.cache.current().posts
     key = ("tools", view.post.id, view.can_edit, view.can_delete, i18n.DEFAULT_LANGUAGE)
-    pieces = cache.get(key)
-    if pieces is None:
+    tools = cache.get(key)
+    if tools is None:
         template = environment().get_template("partials/post_tools.html")
-        html = template.render(
-            post=view.post, can_edit=view.can_edit, can_delete=view.can_delete, csrf_token=CSRF_MARK
+        tools = _Post(
+            template.render(
+                post=view.post, can_edit=view.can_edit, can_delete=view.can_delete, slot=slot
+            )
         )
-        pieces = tuple(html.split(CSRF_MARK))
-        cache.put(key, pieces)
-    return csrf.join(pieces)
+        cache.put(key, tools)
+    return csrf.join(tools.ready)
 
 
 def _own_values(view: PostView, unread: bool, csrf: str) -> dict[str, str]:
@@ -246,7 +234,9 @@ def topic_rows(topics: TopicList, show_category: bool, user: User | None) -> Mar
             html = template.render(
                 row=row, topic=topic, show_category=show_category, read_state=READ_STATE
             )
-            pieces = _split(html, READ_STATE)
+            before, mark, after = html.partition(READ_STATE)
+            assert mark, "partials/topic_row.html lost its read_state"
+            pieces = (before, after)
             cache.put(key, pieces)
         parts += (pieces[0], _read_badge(row) if user is not None else "", pieces[1])
     return Markup("".join(parts))  # noqa: S704 - rendered by autoescaping templates

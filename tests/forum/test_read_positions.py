@@ -77,7 +77,7 @@ async def test_a_view_writes_nothing_yet_the_next_page_and_lists_show_it_read(
     assert await stored(bob.id, topic.id) == 5
 
 
-async def test_a_position_never_moves_backwards_and_a_failed_flush_keeps_it(
+async def test_a_position_never_moves_backwards_and_one_for_a_vanished_topic_is_dropped(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
     cats = await categories()
