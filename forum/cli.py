@@ -55,6 +55,11 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
             f"{report.created_pages} new public pages"
         )
         print("demo accounts: admin@example.org, moderator@example.org, member@example.org")
+        for username, secret in report.two_factor_secrets.items():
+            print(
+                f"demo {username}: two-factor authentication is on; add the secret {secret} to"
+                " an authenticator app (TOTP, 6 digits, 30 s) to log in"
+            )
         if report.generated_password:
             print(f"demo password (generated, shown once): {report.password}")
         elif report.password:

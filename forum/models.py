@@ -84,6 +84,13 @@ class User(Model):
     totp_secret = fields.CharField(max_length=64, default="")
     totp_enabled = fields.BooleanField(default=False)
     totp_last_step = fields.BigIntField(default=0)
+    # Sanctions in force (moderation/sanctions.py keeps these with the Sanction rows): a
+    # silenced member may read but not post, react or flag; a suspended one may not log in.
+    # Each lifts by itself when its time has passed (far in the future: until lifted).
+    silenced_until = fields.DatetimeField(null=True)
+    suspended_until = fields.DatetimeField(null=True)
+    # A moderator with categories here moderates only those; none: every category.
+    moderator_categories: fields.JSONField[list[int]] = fields.JSONField(default=list)
 
     class Meta:
         table = "users"
@@ -141,6 +148,8 @@ class Category(Model):
     position = fields.IntField(default=0)
     visibility = fields.CharEnumField(Visibility, default=Visibility.MEMBERS, max_length=16)
     posting_right = fields.CharEnumField(PostingRight, default=PostingRight.MEMBERS, max_length=16)
+    requires_approval = fields.BooleanField(default=False)  # every new post goes to review
+    archived = fields.BooleanField(default=False)  # read-only: nobody posts any more
     topic_count = fields.IntField(default=0)
     post_count = fields.IntField(default=0)
 
@@ -174,6 +183,8 @@ class Topic(Model):
     )
     last_poster_id: int | None
     deleted_at = fields.DatetimeField(null=True)
+    # A topic merged into another keeps its row so its address redirects there.
+    merged_into_id = fields.IntField(null=True)
 
     class Meta:
         table = "topics"
@@ -354,6 +365,9 @@ class Event(Model):
 
 
 class AuditLog(Model):
+    """Append-only. Each row's hash covers its content and the previous row's hash
+    (moderation/audit.py), so a row changed afterwards breaks the chain."""
+
     id = fields.IntField(primary_key=True)
     actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
@@ -364,10 +378,212 @@ class AuditLog(Model):
     target_id = fields.IntField(null=True)
     reason = fields.TextField(default="")
     data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    before = fields.TextField(default="")
+    after = fields.TextField(default="")
+    ip = fields.CharField(max_length=64, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
+    prev_hash = fields.CharField(max_length=64, default="")
+    hash = fields.CharField(max_length=64, default="")
 
     class Meta:
         table = "audit_log"
+        indexes = [Index(fields=("action", "id")), Index(fields=("actor_id", "id"))]
+
+
+class ReminderClaim(Model):
+    """One re-verification reminder per member and period: the row claims the sending."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: int
+    period = fields.CharField(max_length=40)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "reminder_claims"
+        indexes = [Index(fields=("user_id", "period"))]
+
+
+class ReviewKind(StrEnum):
+    FLAGGED_POST = "flagged_post"  # a published post that members flagged
+    QUEUED_POST = "queued_post"  # a reply waiting for approval (not a post until approved)
+    QUEUED_TOPIC = "queued_topic"  # a new topic waiting for approval
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    IGNORED = "ignored"
+    DELETED = "deleted"
+
+
+class ReviewItem(Model):
+    """One reviewable per target: the flags on one post, or one post or topic awaiting
+    approval (whose text lives here until a moderator approves it)."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharEnumField(ReviewKind, max_length=20)
+    status = fields.CharEnumField(ReviewStatus, default=ReviewStatus.PENDING, max_length=16)
+    category: fields.ForeignKeyRelation[Category] = fields.ForeignKeyField(
+        "forum.Category", related_name=False, on_delete=fields.CASCADE
+    )
+    category_id: int
+    topic: fields.ForeignKeyNullableRelation[Topic] = fields.ForeignKeyField(
+        "forum.Topic", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    topic_id: int | None
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "forum.Post", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    post_id: int | None
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, on_delete=fields.CASCADE
+    )
+    author_id: int
+    # Queued content: the topic's title and tags, the post's text and what it replies to.
+    title = fields.CharField(max_length=200, default="")
+    tags: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    source = fields.TextField(default="")
+    html = fields.TextField(default="")
+    reply_to_id = fields.IntField(null=True)
+    reason = fields.CharField(max_length=200, default="")  # why it is here (first post, ...)
+    score = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    claimed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    claimed_by_id: int | None
+    claimed_at = fields.DatetimeField(null=True)
+    decided_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    decided_by_id: int | None
+    decided_at = fields.DatetimeField(null=True)
+    decision = fields.CharField(max_length=20, default="")
+    decision_reason = fields.TextField(default="")
+
+    class Meta:
+        table = "review_items"
+        indexes = [Index(fields=("status", "category_id", "id")), Index(fields=("post_id",))]
+
+
+class FlagReason(StrEnum):
+    OFF_TOPIC = "off_topic"
+    INAPPROPRIATE = "inappropriate"
+    SPAM = "spam"
+    SENSITIVE = "sensitive"  # sensitive or confidential information
+    OTHER = "other"
+
+
+class Flag(Model):
+    id = fields.IntField(primary_key=True)
+    item: fields.ForeignKeyRelation[ReviewItem] = fields.ForeignKeyField(
+        "forum.ReviewItem", related_name="flags", on_delete=fields.CASCADE
+    )
+    item_id: int
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "forum.Post", related_name=False, on_delete=fields.CASCADE
+    )
+    post_id: int
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: int
+    reason = fields.CharEnumField(FlagReason, max_length=20)
+    note = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "flags"
+        unique_together = (("post", "user"),)
+
+
+class ReviewView(Model):
+    """Which moderator last looked at a review item, and when (who else is looking)."""
+
+    id = fields.IntField(primary_key=True)
+    item: fields.ForeignKeyRelation[ReviewItem] = fields.ForeignKeyField(
+        "forum.ReviewItem", related_name=False, on_delete=fields.CASCADE
+    )
+    item_id: int
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: int
+    seen_at = fields.DatetimeField()
+
+    class Meta:
+        table = "review_views"
+        unique_together = (("item", "user"),)
+
+
+class SanctionKind(StrEnum):
+    WARN = "warn"
+    SILENCE = "silence"
+    SUSPEND = "suspend"
+
+
+class Sanction(Model):
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="sanctions", on_delete=fields.CASCADE
+    )
+    user_id: int
+    kind = fields.CharEnumField(SanctionKind, max_length=16)
+    reason = fields.TextField()
+    until = fields.DatetimeField(null=True)  # None: until lifted
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_by_id: int | None
+    created_at = fields.DatetimeField(auto_now_add=True)
+    lifted_at = fields.DatetimeField(null=True)
+    lifted_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    lifted_by_id: int | None
+    seen_at = fields.DatetimeField(null=True)  # a warning: when the member was shown it
+
+    class Meta:
+        table = "sanctions"
+        indexes = [Index(fields=("user_id", "id"))]
+
+
+class WatchedAction(StrEnum):
+    BLOCK = "block"  # the post is refused
+    REQUIRE_APPROVAL = "require_approval"
+    FLAG = "flag"
+
+
+class WatchedWord(Model):
+    """A word or simple wildcard (`*`) watched in new posts, matched on whole words."""
+
+    id = fields.IntField(primary_key=True)
+    word = fields.CharField(max_length=100)
+    action = fields.CharEnumField(WatchedAction, max_length=20)
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    created_by_id: int | None
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "watched_words"
+        unique_together = (("word", "action"),)
+
+
+class SiteSetting(Model):
+    """A setting administrators change at run time (moderation thresholds and limits)."""
+
+    key = fields.CharField(max_length=64, primary_key=True)
+    value: fields.JSONField[Any] = fields.JSONField()
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "site_settings"
 
 
 class BackupCode(Model):

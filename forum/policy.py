@@ -1,7 +1,11 @@
 """The single answer to "may this user see or do this?". Every read and write path asks here.
 
 `user` is None for an anonymous visitor. Verified members see the restricted area; staff
-(moderators and administrators) see everything; an inactive account is treated as anonymous.
+(moderators and administrators) see everything; an inactive or suspended account is treated
+as anonymous. Staff powers and staff visibility need two-factor authentication: a moderator
+or administrator without it has exactly a member's rights (`is_staff` is False), and the
+endpoints tell them why (`has_staff_role`). A moderator assigned to categories
+(`User.moderator_categories`) moderates only those (`moderates`).
 """
 
 from __future__ import annotations
@@ -18,18 +22,72 @@ REACTION_KINDS = ("like", "heart", "insightful", "celebrate", "thinking")
 EDIT_WINDOW_OWN_POSTS = None  # members may edit their own posts without a time limit
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _in_force(until: datetime | None, now: datetime | None = None) -> bool:
+    """A sanction's end: None is no sanction; it lifts by itself once `until` has passed."""
+    if until is None:
+        return False
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=UTC)
+    return until > (now or _now())
+
+
+def is_suspended(user: User | None, now: datetime | None = None) -> bool:
+    return user is not None and _in_force(user.suspended_until, now)
+
+
+def is_silenced(user: User | None, now: datetime | None = None) -> bool:
+    return user is not None and _in_force(user.silenced_until, now)
+
+
 def _active(user: User | None) -> User | None:
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active or is_suspended(user):
+        return None
+    return user
 
 
-def is_staff(user: User | None) -> bool:
+def has_staff_role(user: User | None) -> bool:
+    """A moderator or administrator account, with or without two-factor authentication."""
     user = _active(user)
     return user is not None and user.is_staff
 
 
-def is_admin(user: User | None) -> bool:
+def is_staff(user: User | None) -> bool:
+    """Staff powers and staff visibility: a staff role with two-factor authentication on."""
     user = _active(user)
-    return user is not None and user.is_admin
+    return user is not None and user.is_staff and user.totp_enabled
+
+
+def is_admin(user: User | None) -> bool:
+    return is_staff(user) and user is not None and user.is_admin
+
+
+def moderates(user: User | None, category_id: int) -> bool:
+    """May this user moderate the content of this category?"""
+    if not is_staff(user):
+        return False
+    assert user is not None
+    scope = user.moderator_categories
+    return user.is_admin or not scope or category_id in scope
+
+
+def moderated_categories(user: User | None) -> list[int] | None:
+    """The categories a moderator moderates: None for all of them, [] for someone who is
+    not staff."""
+    if not is_staff(user):
+        return []
+    assert user is not None
+    return (
+        None if user.is_admin or not user.moderator_categories else list(user.moderator_categories)
+    )
+
+
+def may_participate(user: User | None) -> bool:
+    """A member who may post, react and flag (not silenced)."""
+    return is_member(user) and not is_silenced(user)
 
 
 def verification_current(user: User, now: datetime | None = None) -> bool:
@@ -71,14 +129,15 @@ def visible_categories(user: User | None, categories: Iterable[Category]) -> lis
 def can_see_topic(user: User | None, topic: Topic, category: Category) -> bool:
     if topic.category_id != category.id or not can_see_category(user, category):
         return False
-    return topic.deleted_at is None or is_staff(user)
+    return topic.deleted_at is None or moderates(user, category.id)
 
 
-def can_see_post_body(user: User | None, post: AnyPost) -> bool:
-    """Deleted and hidden posts keep their place in a topic but not their text."""
+def can_see_post_body(user: User | None, post: AnyPost, category: Category) -> bool:
+    """Deleted and hidden posts keep their place in a topic but not their text, except for
+    the moderators of its category."""
     if post.deleted_at is None and not post.hidden:
         return True
-    return is_staff(user)
+    return moderates(user, category.id)
 
 
 class TopicRights:
@@ -86,14 +145,15 @@ class TopicRights:
     once, so a page of posts does not ask them again for every post; `can_edit_post`,
     `can_delete_post` and `can_react` below are these same rules for a single post."""
 
-    __slots__ = ("user_id", "sees", "member", "staff", "closed")
+    __slots__ = ("user_id", "sees", "member", "staff", "closed", "speaks")
 
     def __init__(self, user: User | None, topic: Topic, category: Category) -> None:
         user = _active(user)
         self.user_id = user.id if user is not None else None
         self.sees = can_see_topic(user, topic, category)
         self.member = is_member(user)
-        self.staff = is_staff(user)
+        self.speaks = may_participate(user) and not category.archived
+        self.staff = moderates(user, category.id)  # staff of this topic's category
         self.closed = topic.closed
 
     def see_body(self, post: AnyPost) -> bool:
@@ -104,6 +164,8 @@ class TopicRights:
             return False
         if self.staff:
             return True
+        if not self.speaks:
+            return False
         return post.author_id == self.user_id and not self.closed and not post.hidden
 
     def delete(self, post: AnyPost) -> bool:
@@ -112,11 +174,15 @@ class TopicRights:
         return self.staff or (self.member and post.author_id == self.user_id)
 
     def react(self, post: AnyPost) -> bool:
-        return self.sees and self.member and post.deleted_at is None and not post.hidden
+        return self.sees and self.speaks and post.deleted_at is None and not post.hidden
+
+    def flag(self, post: AnyPost) -> bool:
+        """Any member who may speak may flag someone else's visible post."""
+        return self.react(post) and post.author_id != self.user_id
 
 
 def can_create_topic(user: User | None, category: Category) -> bool:
-    if not can_see_category(user, category) or not is_member(user):
+    if not can_see_category(user, category) or not may_participate(user) or category.archived:
         return False
     if category.posting_right == PostingRight.STAFF:
         return is_staff(user)
@@ -124,12 +190,12 @@ def can_create_topic(user: User | None, category: Category) -> bool:
 
 
 def can_reply(user: User | None, topic: Topic, category: Category) -> bool:
-    if not can_see_topic(user, topic, category) or not is_member(user):
+    if not can_see_topic(user, topic, category) or not may_participate(user):
         return False
-    if topic.deleted_at is not None:
+    if topic.deleted_at is not None or category.archived or topic.merged_into_id is not None:
         return False
     if topic.closed:
-        return is_staff(user)
+        return moderates(user, category.id)
     return True
 
 
@@ -145,12 +211,16 @@ def can_react(user: User | None, post: AnyPost, topic: Topic, category: Category
     return TopicRights(user, topic, category).react(post)
 
 
+def can_flag(user: User | None, post: AnyPost, topic: Topic, category: Category) -> bool:
+    return TopicRights(user, topic, category).flag(post)
+
+
 def can_see_revisions(user: User | None, post: AnyPost, topic: Topic, category: Category) -> bool:
-    return can_see_topic(user, topic, category) and can_see_post_body(user, post)
+    return can_see_topic(user, topic, category) and can_see_post_body(user, post, category)
 
 
 def can_moderate_topic(user: User | None, topic: Topic, category: Category) -> bool:
-    return can_see_topic(user, topic, category) and is_staff(user)
+    return can_see_topic(user, topic, category) and moderates(user, category.id)
 
 
 def can_see_profile(viewer: User | None, profile: User) -> bool:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from forum import totp
 from forum.actions.administrations import seed_administrations
 from forum.actions.pages import seed_pages
 from forum.actions.posts import do_create_post
 from forum.actions.topics import do_create_topic
+from forum.actions.twofactor import do_enable_two_factor, do_start_two_factor
 from forum.actions.users import do_create_user
 from forum.models import Category, PostingRight, Role, Topic, User, Visibility
 
@@ -49,6 +51,10 @@ CATEGORIES: list[tuple[str, str, str, Visibility, PostingRight]] = [
      Visibility.MEMBERS, PostingRight.MEMBERS),
 ]  # fmt: skip
 
+# Created by `forum seed-demo` only (not by the default categories tests and fresh sites get).
+STAFF_ROOM = ("staff-room", "Staff room", "Moderators and administrators only: cases, rules, rota.",
+              Visibility.STAFF, PostingRight.STAFF)  # fmt: skip
+
 DEMO_ACCOUNTS = [
     ("admin@example.org", "admin", "Demo Administrator", Role.ADMIN, True),
     ("moderator@example.org", "moderator", "Demo Moderator", Role.MODERATOR, True),
@@ -84,6 +90,9 @@ class SeedReport:
     created_topics: int
     created_administrations: int = 0
     created_pages: int = 0
+    # Demo staff get two-factor authentication (staff powers need it): username -> secret,
+    # for an authenticator app; filled only when the account was created by this run.
+    two_factor_secrets: dict[str, str] = field(default_factory=dict)
 
 
 async def seed_categories() -> int:
@@ -112,6 +121,7 @@ async def seed_demo(password: str | None) -> SeedReport:
     administrations = await seed_administrations()
     pages = await seed_pages()
     created_accounts: list[str] = []
+    two_factor: dict[str, str] = {}
     users: dict[str, User] = {}
     for email, username, name, role, verified in DEMO_ACCOUNTS:
         user = await User.get_or_none(email=email)
@@ -125,7 +135,23 @@ async def seed_demo(password: str | None) -> SeedReport:
                 is_verified=verified,
             )
             created_accounts.append(email)
+            if user.is_staff:
+                secret = await do_start_two_factor(user)
+                await do_enable_two_factor(user, totp.code_at(secret))
+                two_factor[username] = secret
         users[username] = user
+    slug, name, description, visibility, posting = STAFF_ROOM
+    _room, room_created = await Category.get_or_create(
+        slug=slug,
+        defaults={
+            "name": name,
+            "description": description,
+            "visibility": visibility,
+            "posting_right": posting,
+            "position": len(CATEGORIES),
+        },
+    )
+    categories += int(room_created)
     topics = 0
     if not await Topic.exists():
         for slug, author, title, body in DEMO_TOPICS:
@@ -148,4 +174,5 @@ async def seed_demo(password: str | None) -> SeedReport:
         created_topics=topics,
         created_administrations=administrations,
         created_pages=pages,
+        two_factor_secrets=two_factor,
     )

@@ -72,6 +72,11 @@ class InlineConnection:
         return self._conn.total_changes
 
     async def execute(self, sql: str, parameters: Iterable[Any] | None = None) -> InlineCursor:
+        if sql == "BEGIN":
+            # Take the write lock at the start: a deferred transaction that read first and
+            # then writes after another process committed fails at once (SQLITE_BUSY, no busy
+            # wait), while an immediate one waits its turn. Transactions here are short.
+            sql = "BEGIN IMMEDIATE"
         try:
             return InlineCursor(self._conn.execute(sql, tuple(parameters or ())))
         finally:

@@ -23,9 +23,12 @@ async def make_user(
     *,
     role: Role = Role.MEMBER,
     verified: bool = True,
-    two_factor: bool = False,
+    two_factor: bool | None = None,
 ) -> User:
-    """A user; `two_factor=True` enrols them in TOTP (staff need it for staff pages)."""
+    """A user. `two_factor` enrols them in TOTP; by default staff are enrolled (staff powers
+    need it) and members are not: pass `two_factor=False` for staff without it."""
+    if two_factor is None:
+        two_factor = role in (Role.MODERATOR, Role.ADMIN)
     user = await do_create_user(
         email=f"{username}@example.org",
         username=username,

@@ -1,10 +1,11 @@
-"""The audit log: one row for every decision an administrator (or an operator's command) takes."""
+"""The audit log's one writer for the forum's actions: see moderation/audit.py."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from forum.models import AuditLog, User
+from moderation.audit import append
 
 
 async def record_audit(
@@ -15,13 +16,17 @@ async def record_audit(
     *,
     reason: str = "",
     data: dict[str, Any] | None = None,
+    before: Any = None,
+    after: Any = None,
 ) -> AuditLog:
     """Write one audit row; call it inside the `atomic()` block of the change it records."""
-    return await AuditLog.create(
-        actor_id=actor.id if actor is not None else None,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
+    return await append(
+        actor,
+        action,
+        target_type,
+        target_id,
         reason=reason,
-        data=data or {},
+        data=data,
+        before=before,
+        after=after,
     )

@@ -9,6 +9,7 @@ from tortoise.expressions import F
 
 from forum import policy
 from forum.actions.posts import check_body, insert_post
+from forum.actions.twofactor import check_staff_two_factor
 from forum.cache import touch_topics
 from forum.errors import Forbidden, Invalid
 from forum.events import atomic, record_event
@@ -88,6 +89,9 @@ async def do_update_topic(
     """Staff change a topic's status; its author may retitle or retag while it is open."""
     is_author = user.id == topic.author_id and policy.is_member(user)
     staff = policy.can_moderate_topic(user, topic, category)
+    staff_power = closed is not None or pinned is not None or not is_author
+    if staff_power and not staff:
+        check_staff_two_factor(user)  # staff without 2FA are told why, members are refused
     if (closed is not None or pinned is not None) and not staff:
         raise Forbidden(_("Only moderators may close or pin topics."))
     if (title is not None or tags is not None) and not (staff or (is_author and not topic.closed)):

@@ -49,7 +49,7 @@ async def create_post(request: Request) -> Response:
     parent_id = body.get_optional(REPLY_TO)
     if parent_id is not None:
         parent, _topic, _category = await access_post(user, parent_id)
-        if not policy.can_see_post_body(user, parent):
+        if not policy.can_see_post_body(user, parent, category):
             raise NotFound(_("No such post."))
     post = await do_create_post(user, topic, category, body.get(POST_BODY), parent)
     return JSONResponse(post_json(await post_view(user, post)), status_code=201)

@@ -96,7 +96,7 @@ async def administration_page(
         for post in posts:
             topic, category = post.topic, categories[post.topic.category_id]
             if policy.can_see_topic(viewer, topic, category) and policy.can_see_post_body(
-                viewer, post
+                viewer, post, category
             ):
                 excerpt = plain_text(post.html, 200)
                 contributions.append(Contribution(post, topic, category, post.author, excerpt))

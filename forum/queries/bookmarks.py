@@ -56,7 +56,9 @@ async def list_bookmarks(
         post: Post = bookmark.post
         topic, category = post.topic, categories[post.topic.category_id]
         # The query already filters; the policy has the last word.
-        if policy.can_see_topic(user, topic, category) and policy.can_see_post_body(user, post):
+        if policy.can_see_topic(user, topic, category) and policy.can_see_post_body(
+            user, post, category
+        ):
             rows.append(BookmarkRow(bookmark, post, topic, category, plain_text(post.html, 200)))
     next_cursor = encode_cursor(found[-1].id) if more and found else None
     return BookmarkList(rows, next_cursor)

@@ -55,6 +55,8 @@ async def profile(viewer: User | None, username: str, *, limit: int = RECENT_POS
     for post in posts:
         topic, category = post.topic, categories[post.topic.category_id]
         # The query already filters; the policy has the last word.
-        if policy.can_see_topic(viewer, topic, category) and policy.can_see_post_body(viewer, post):
+        if policy.can_see_topic(viewer, topic, category) and policy.can_see_post_body(
+            viewer, post, category
+        ):
             rows.append(ProfilePost(post, topic, category, plain_text(post.html, 200)))
     return Profile(user, rows)

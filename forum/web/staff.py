@@ -28,7 +28,7 @@ from forum.models import User
 def require_staff(request: HTTPConnection) -> User:
     """The moderator or administrator making this request, with two-factor authentication on."""
     user = require_user(request)
-    if not policy.is_staff(user):
+    if not policy.has_staff_role(user):
         raise Forbidden(_("Only moderators and administrators may do this."))
     check_staff_two_factor(user)
     return user

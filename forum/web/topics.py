@@ -93,7 +93,7 @@ async def reply(request: Request) -> Response:
     target = await _reply_target(user, parse_id(request.query_params.get("reply_to")))
     quoted = await _reply_target(user, parse_id(request.query_params.get("quote")))
     if quoted is not None:
-        if not policy.can_see_post_body(user, quoted):
+        if not policy.can_see_post_body(user, quoted, category):
             raise NotFound(_("No such post."))
         body = quote_markdown(quoted)
         target = target or quoted

@@ -75,7 +75,7 @@ def test_migrate_then_seed_twice_is_idempotent_and_the_demo_password_works(
         text=True,
         timeout=60,
     )
-    assert check.stdout.split() == ["member", "True", "16", "5"], check.stderr
+    assert check.stdout.split() == ["member", "True", "17", "5"], check.stderr
 
 
 _LOGIN_CHECK = """

@@ -187,7 +187,7 @@ async def test_only_administrators_may_use_the_administration_pages(
         "unverified": lambda: make_user("newcomer", verified=False),
         "member": lambda: make_user("alice"),
         "moderator": lambda: make_user("mod", role=Role.MODERATOR, two_factor=True),
-        "admin_no_2fa": lambda: make_user("boss", role=Role.ADMIN),
+        "admin_no_2fa": lambda: make_user("boss", role=Role.ADMIN, two_factor=False),
     }
     if who != "visitor":
         await log_in(client, await users[who]())

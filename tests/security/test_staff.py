@@ -28,7 +28,7 @@ def request_by(user: User | None) -> Request:
 
 async def test_require_staff_lets_only_staff_with_two_factor_through(db: str) -> None:
     member = await make_user("alice")
-    moderator = await make_user("mod", role=Role.MODERATOR)
+    moderator = await make_user("mod", role=Role.MODERATOR, two_factor=False)
     admin = await make_user("admin", role=Role.ADMIN, two_factor=True)
 
     with pytest.raises(NotAuthenticated):
@@ -51,7 +51,7 @@ async def test_a_moderator_without_two_factor_is_sent_to_set_it_up(
 ) -> None:
     cats = await categories()
     alice = await make_user("alice")
-    moderator = await make_user("mod", role=Role.MODERATOR)
+    moderator = await make_user("mod", role=Role.MODERATOR, two_factor=False)
     topic, _ = await do_create_topic(alice, cats["iot"], "Electronic seals", "one")
     token = await log_in(client, moderator)
 
@@ -88,7 +88,7 @@ async def test_members_and_visitors_cannot_use_the_staff_action(client: httpx.As
 async def test_the_api_refuses_staff_powers_without_two_factor(client: httpx.AsyncClient) -> None:
     cats = await categories()
     alice = await make_user("alice")
-    moderator = await make_user("mod", role=Role.MODERATOR)
+    moderator = await make_user("mod", role=Role.MODERATOR, two_factor=False)
     topic, _ = await do_create_topic(alice, cats["iot"], "Electronic seals", "one")
     own, _ = await do_create_topic(moderator, cats["iot"], "A moderator's own topic", "one")
     headers = await bearer(moderator)
