@@ -22,7 +22,7 @@ from forum import events
 from forum.api.routes import routes as api_routes
 from forum.cache import Caches
 from forum.db import close_db, init_db
-from forum.errors import ForumError, TwoFactorSetupRequired, retry_headers
+from forum.errors import ForumError, Held, TwoFactorSetupRequired, retry_headers
 from forum.middleware import middleware
 from forum.reads import ReadBuffer
 from forum.settings import Settings
@@ -58,15 +58,32 @@ async def healthz(request: Request) -> Response:
     )
 
 
-def error_response(request: Request, status: int, code: str, message: str) -> Response:
+def error_response(
+    request: Request, status: int, code: str, message: str, detail: dict[str, object] | None = None
+) -> Response:
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+        error: dict[str, object] = {"code": code, "message": message}
+        if detail is not None:
+            error["detail"] = detail
+        return JSONResponse({"error": error}, status_code=status)
     return error_page(request, status, message)
 
 
 async def forum_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ForumError)
-    body = error_response(request, exc.status, exc.code, exc.message)
+    if isinstance(exc, Held):
+        # Kept for approval: the API says so (202), a form goes to the author's pending posts.
+        if request.url.path.startswith("/api/"):
+            held = {
+                "status": "awaiting_approval",
+                "message": exc.message,
+                "review_item": exc.item_id,
+            }
+            return JSONResponse(held, status_code=202)
+        from starlette.responses import RedirectResponse
+
+        return RedirectResponse(f"/pending?held={exc.item_id}#item-{exc.item_id}", status_code=303)
+    body = error_response(request, exc.status, exc.code, exc.message, exc.detail)
     body.headers.update(retry_headers(exc))
     if exc.status == 401 and not request.url.path.startswith("/api/"):
         from starlette.responses import RedirectResponse

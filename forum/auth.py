@@ -24,6 +24,7 @@ class Identity:
     via_token: bool = False
     csrf_cookie: str = ""
     csrf_token: str = ""
+    review_pending: int = 0  # staff pages: items waiting in the viewer's review queue
 
 
 def identity(conn: HTTPConnection) -> Identity:

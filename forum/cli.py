@@ -54,7 +54,10 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
             f"seeded: {report.created_administrations} new member administrations, "
             f"{report.created_pages} new public pages"
         )
-        print("demo accounts: admin@example.org, moderator@example.org, member@example.org")
+        print(
+            "demo accounts: admin@example.org, moderator@example.org, member@example.org,"
+            " newcomer@example.org (their first reply waits in the review queue)"
+        )
         for username, secret in report.two_factor_secrets.items():
             print(
                 f"demo {username}: two-factor authentication is on; add the secret {secret} to"

@@ -7,10 +7,13 @@ class ForumError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, field: str | None = None, detail: dict[str, object] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.detail = detail  # the API adds it to the error (e.g. an item as it now is)
 
 
 class Invalid(ForumError):
@@ -41,6 +44,18 @@ class NotFound(ForumError):
 class Conflict(ForumError):
     status = 409
     code = "conflict"
+
+
+class Held(ForumError):
+    """Not an error: the post or topic was kept for a moderator's approval. Endpoints answer
+    with what the author sees; anything that forgets still answers 202 with the message."""
+
+    status = 202
+    code = "awaiting_approval"
+
+    def __init__(self, message: str, *, item_id: int) -> None:
+        super().__init__(message, detail={"review_item": item_id})
+        self.item_id = item_id
 
 
 class TooLarge(ForumError):

@@ -9,7 +9,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forum import request_context
+from forum import policy, request_context
 from forum.actions.users import do_touch_session, session_for_key, user_for_api_token
 from forum.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Identity
 from forum.i18n import _
@@ -184,6 +184,10 @@ class AuthMiddleware:
 
         client = scope.get("client")
         request_context.client_ip.set(client[0] if client else "")
+        if scope["method"] == "GET" and not _is_api(scope) and policy.is_staff(ident.user):
+            from moderation.queue import pending_count
+
+            ident.review_pending = await pending_count(ident.user)  # the header's count
         new_cookie = not ident.csrf_cookie
         if new_cookie:
             ident.csrf_cookie = new_token()

@@ -467,7 +467,11 @@ class ReviewItem(Model):
 
     class Meta:
         table = "review_items"
-        indexes = [Index(fields=("status", "category_id", "id")), Index(fields=("post_id",))]
+        indexes = [
+            Index(fields=("status", "category_id", "id")),
+            Index(fields=("post_id",)),
+            Index(fields=("author_id", "topic_id", "status")),  # an author's own, on a topic page
+        ]
 
 
 class FlagReason(StrEnum):

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from forum import totp
 from forum.actions.administrations import seed_administrations
 from forum.actions.pages import seed_pages
-from forum.actions.posts import do_create_post
-from forum.actions.topics import do_create_topic
+from forum.actions.posts import insert_post
+from forum.actions.topics import insert_topic
 from forum.actions.twofactor import do_enable_two_factor, do_start_two_factor
 from forum.actions.users import do_create_user
-from forum.models import Category, PostingRight, Role, Topic, User, Visibility
+from forum.events import atomic
+from forum.models import Category, Post, PostingRight, Role, Topic, User, Visibility
+from moderation.review import do_flag, hold_reply
 
 # (slug, name, description, visibility, posting right)
 CATEGORIES: list[tuple[str, str, str, Visibility, PostingRight]] = [
@@ -59,6 +62,7 @@ DEMO_ACCOUNTS = [
     ("admin@example.org", "admin", "Demo Administrator", Role.ADMIN, True),
     ("moderator@example.org", "moderator", "Demo Moderator", Role.MODERATOR, True),
     ("member@example.org", "member", "Demo Member", Role.MEMBER, True),
+    ("newcomer@example.org", "newcomer", "Demo Newcomer", Role.MEMBER, True),
 ]
 
 DEMO_TOPICS = [
@@ -112,6 +116,56 @@ async def seed_categories() -> int:
     return created
 
 
+async def _seed_demo_topics(users: dict[str, User]) -> int:
+    """The demo topics, published as they are (demo content skips the review queue)."""
+    now = datetime.now(UTC)
+    async with atomic():
+        for slug, author, title, body in DEMO_TOPICS:
+            category = await Category.get(slug=slug)
+            topic, _post = await insert_topic(
+                users[author], category, title, body, ["demo"], now=now
+            )
+            if slug == "ai-ml":
+                await insert_post(
+                    users["moderator"],
+                    topic,
+                    category,
+                    "We use SHAP values to show officers why a declaration was flagged. "
+                    "It helped adoption a lot. @member, happy to share our notes.",
+                    reply_to=None,
+                    now=now,
+                )
+    return len(DEMO_TOPICS)
+
+
+async def _seed_demo_queue(users: dict[str, User]) -> None:
+    """Something for the demo moderator's queue: a newcomer's first reply awaiting approval
+    and a flagged post."""
+    newcomer = users["newcomer"]
+    topic = await Topic.filter(category__slug="ai-ml").select_related("category").first()
+    flagged = await Post.filter(topic__category__slug="cybersecurity", number=1).first()
+    if topic is None or flagged is None:
+        return
+    async with atomic():
+        await hold_reply(
+            newcomer,
+            topic,
+            topic.category,
+            "Hello from a new NCP! Could someone share the risk-targeting rules you use?",
+            None,
+            "first_post",
+        )
+    flagged_topic = await Topic.get(id=flagged.topic_id).select_related("category")
+    await do_flag(
+        newcomer,
+        flagged,
+        flagged_topic,
+        flagged_topic.category,
+        "sensitive",
+        "It names the training provider; is that public?",
+    )
+
+
 async def seed_demo(password: str | None) -> SeedReport:
     generated = False
     if not password:
@@ -154,18 +208,8 @@ async def seed_demo(password: str | None) -> SeedReport:
     categories += int(room_created)
     topics = 0
     if not await Topic.exists():
-        for slug, author, title, body in DEMO_TOPICS:
-            category = await Category.get(slug=slug)
-            topic, _post = await do_create_topic(users[author], category, title, body, ["demo"])
-            topics += 1
-            if slug == "ai-ml":
-                await do_create_post(
-                    users["moderator"],
-                    topic,
-                    category,
-                    "We use SHAP values to show officers why a declaration was flagged. "
-                    "It helped adoption a lot. @member, happy to share our notes.",
-                )
+        topics = await _seed_demo_topics(users)
+        await _seed_demo_queue(users)
     return SeedReport(
         password=password if created_accounts else None,
         generated_password=generated and bool(created_accounts),

@@ -11,7 +11,7 @@ from tortoise.expressions import F
 from forum import policy
 from forum.actions.reading import do_mark_read
 from forum.cache import touch_topics
-from forum.errors import Forbidden, Invalid
+from forum.errors import Forbidden, Held, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
 from forum.models import Category, Mention, Post, PostRevision, Topic, User
@@ -101,9 +101,16 @@ async def insert_post(
     return post
 
 
+def held_message() -> str:
+    return _("Thank you! Your post will appear once a moderator has approved it.")
+
+
 async def do_create_post(
     user: User, topic: Topic, category: Category, body: str, reply_to: Post | None = None
 ) -> Post:
+    """Publish a reply, or keep it for approval (raising `Held`: see moderation/review.py)."""
+    from moderation import review
+
     body = check_body(body)
     if not policy.can_reply(user, topic, category):
         if topic.closed:
@@ -111,10 +118,18 @@ async def do_create_post(
         raise Forbidden(_("You may not reply in this topic."))
     if reply_to is not None and reply_to.topic_id != topic.id:
         raise Invalid(_("You can only reply to a post in the same topic."), field="reply_to")
+    screened = await review.intake(user, category, body)
     async with atomic():
-        return await insert_post(
-            user, topic, category, body, reply_to=reply_to, now=datetime.now(UTC)
-        )
+        if screened.hold is not None:
+            item = await review.hold_reply(user, topic, category, body, reply_to, screened.hold)
+        else:
+            post = await insert_post(
+                user, topic, category, body, reply_to=reply_to, now=datetime.now(UTC)
+            )
+            if screened.flag is not None:
+                await review.flag_by_word(post, category, screened.flag)
+            return post
+    raise Held(held_message(), item_id=item.id)
 
 
 async def do_edit_post(user: User, post: Post, topic: Topic, category: Category, body: str) -> Post:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from tortoise.expressions import F
 
 from forum import policy
-from forum.actions.posts import check_body, insert_post
+from forum.actions.posts import check_body, held_message, insert_post
 from forum.actions.twofactor import check_staff_two_factor
 from forum.cache import touch_topics
-from forum.errors import Forbidden, Invalid
+from forum.errors import Forbidden, Held, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
 from forum.models import AuditLog, Category, Post, Tag, Topic, TopicTag, User
@@ -51,29 +51,48 @@ async def _set_tags(topic: Topic, names: list[str]) -> None:
         await TopicTag.create(topic_id=topic.id, tag_id=tag.id)
 
 
+async def insert_topic(
+    user: User, category: Category, title: str, body: str, names: list[str], *, now: datetime
+) -> tuple[Topic, Post]:
+    """Write a topic, its tags and its first post; the caller holds the transaction."""
+    topic = await Topic.create(
+        category=category, author=user, title=title, last_posted_at=now, last_poster=user
+    )
+    await _set_tags(topic, names)
+    post = await insert_post(user, topic, category, body, reply_to=None, now=now)
+    await Category.filter(id=category.id).update(topic_count=F("topic_count") + 1)
+    await record_event(
+        "topic.created",
+        f"category:{category.slug}",
+        {"topic_id": topic.id, "title": topic.title, "author": user.username},
+        category_id=category.id,
+    )
+    return topic, post
+
+
 async def do_create_topic(
     user: User, category: Category, title: str, body: str, tags: list[str] | None = None
 ) -> tuple[Topic, Post]:
+    """Publish a topic, or keep it for approval (raising `Held`: see moderation/review.py)."""
+    from moderation import review
+
     title = check_title(title)
     body = check_body(body)
     names = check_tags(tags or [])
     if not policy.can_create_topic(user, category):
         raise Forbidden(_("You may not start a topic in this category."))
-    now = datetime.now(UTC)
+    screened = await review.intake(user, category, title, body)
     async with atomic():
-        topic = await Topic.create(
-            category=category, author=user, title=title, last_posted_at=now, last_poster=user
-        )
-        await _set_tags(topic, names)
-        post = await insert_post(user, topic, category, body, reply_to=None, now=now)
-        await Category.filter(id=category.id).update(topic_count=F("topic_count") + 1)
-        await record_event(
-            "topic.created",
-            f"category:{category.slug}",
-            {"topic_id": topic.id, "title": topic.title, "author": user.username},
-            category_id=category.id,
-        )
-    return topic, post
+        if screened.hold is not None:
+            item = await review.hold_topic(user, category, title, body, names, screened.hold)
+        else:
+            topic, post = await insert_topic(
+                user, category, title, body, names, now=datetime.now(UTC)
+            )
+            if screened.flag is not None:
+                await review.flag_by_word(post, category, screened.flag)
+            return topic, post
+    raise Held(held_message(), item_id=item.id)
 
 
 async def do_update_topic(

@@ -18,7 +18,15 @@ from starlette.routing import BaseRoute
 from forum import policy
 from forum.api.operation import ApiEndpoint, ApiRoute, operation
 from forum.api.parsing import ID_MAX
-from forum.models import PostingRight, Region, Role, Visibility
+from forum.models import (
+    FlagReason,
+    PostingRight,
+    Region,
+    ReviewKind,
+    ReviewStatus,
+    Role,
+    Visibility,
+)
 
 JSON = dict[str, Any]
 OPENAPI_VERSION = "3.1.0"
@@ -88,8 +96,80 @@ REACTION_COUNTS: JSON = {
 MY_REACTIONS: JSON = array(enum(policy.REACTION_KINDS))
 CURSOR_OUT: JSON = nullable(STRING)
 
+REVIEW_USER: JSON = nullable(ref("User"))
+REVIEW_SCHEMAS: dict[str, JSON] = {
+    "ReviewItem": obj(
+        {
+            "id": ID,
+            "kind": enum(ReviewKind),
+            "status": enum(ReviewStatus),
+            "reason": STRING,
+            "reason_label": STRING,
+            "score": INTEGER,
+            "category": {**STRING, "description": "The category's slug."},
+            "topic_id": nullable(ID),
+            "post_id": nullable(ID),
+            "title": STRING,
+            "html": {**STRING, "description": "The content under review, sanitised HTML."},
+            "source": {**STRING, "description": "Markdown of content awaiting approval."},
+            "tags": array(STRING),
+            "post_hidden": BOOLEAN,
+            "author": ref("User"),
+            "author_history": obj(
+                {
+                    "posts": INTEGER,
+                    "decisions": {"type": "object", "additionalProperties": INTEGER},
+                    "sanctions": array(
+                        obj(
+                            {
+                                "kind": STRING,
+                                "reason": STRING,
+                                "until": nullable(DATETIME),
+                                "lifted": BOOLEAN,
+                            }
+                        )
+                    ),
+                }
+            ),
+            "flags": array(
+                obj(
+                    {
+                        "user": ref("User"),
+                        "reason": enum(FlagReason),
+                        "note": STRING,
+                        "created_at": DATETIME,
+                    }
+                )
+            ),
+            "claimed_by": REVIEW_USER,
+            "looking": array(ref("User")),
+            "created_at": DATETIME,
+            "decided_by": REVIEW_USER,
+            "decided_at": nullable(DATETIME),
+            "decision": STRING,
+            "decision_reason": STRING,
+        }
+    ),
+    "ReviewList": obj({"items": array(ref("ReviewItem")), "next_cursor": CURSOR_OUT}),
+    "AwaitingApproval": obj(
+        {"status": enum(["awaiting_approval"]), "message": STRING, "review_item": ID}
+    ),
+    "FlagResult": obj({"post_id": ID, "review_item": ID, "post_hidden": BOOLEAN}),
+}
+
 SCHEMAS: dict[str, JSON] = {
-    "Error": obj({"error": obj({"code": STRING, "message": STRING})}),
+    "Error": obj(
+        {
+            "error": obj(
+                {
+                    "code": STRING,
+                    "message": STRING,
+                    "detail": {"type": "object", "description": "More, for some errors."},
+                },
+                optional=("detail",),
+            )
+        }
+    ),
     "User": obj(USER),
     "Me": obj(
         {
@@ -182,6 +262,7 @@ SCHEMAS: dict[str, JSON] = {
         }
     ),
     "Directory": obj({"members": array(ref("DirectoryEntry"))}),
+    **REVIEW_SCHEMAS,
 }
 
 PATH_PARAMETERS: dict[str, JSON] = {
@@ -189,6 +270,7 @@ PATH_PARAMETERS: dict[str, JSON] = {
     "post_id": ID,
     "slug": {"type": "string", "minLength": 1, "maxLength": 64},
     "kind": enum(policy.REACTION_KINDS),
+    "item_id": ID,
 }
 QUERY_PARAMETERS: dict[str, JSON] = {
     "cursor": {
@@ -206,6 +288,8 @@ QUERY_PARAMETERS: dict[str, JSON] = {
     },
     "expertise": {"type": "string", "maxLength": 64, "description": "A category slug."},
     "q": {"type": "string", "maxLength": 100, "description": "Part of a member's name."},
+    "status": {**enum(ReviewStatus), "description": "Review items with this status."},
+    "category": {"type": "string", "maxLength": 64, "description": "A category's slug."},
 }
 ERRORS: dict[int, str] = {
     400: "Malformed request: not JSON, not an object, or a bad cursor or query parameter.",
@@ -214,9 +298,20 @@ ERRORS: dict[int, str] = {
     404: "No such resource, or you may not see it.",
     413: "The request body is larger than 1 MiB.",
     422: "A field has the wrong type or value; the message says which.",
-    429: "Too many failed attempts for this account (five within 30 minutes): wait.",
+    409: "The resource changed or is in a state that refuses this (the message says why).",
+    429: "Too many attempts (failed logins, or posting too fast): wait Retry-After seconds.",
 }
-TAGS = ["categories", "topics", "posts", "reactions", "bookmarks", "auth", "directory", "meta"]
+TAGS = [
+    "categories",
+    "topics",
+    "posts",
+    "reactions",
+    "bookmarks",
+    "auth",
+    "directory",
+    "review",
+    "meta",
+]
 DESCRIPTION = """\
 The JSON API of the Smart Customs Forum.
 
@@ -239,6 +334,11 @@ def _responses(method: str, endpoint: ApiEndpoint) -> JSON:
         responses[str(op.status)] = {
             "description": op.summary,
             "content": {"application/json": {"schema": ref(op.response)}},
+        }
+    if op.may_hold:
+        responses["202"] = {
+            "description": "Kept for a moderator's approval; it appears once approved.",
+            "content": {"application/json": {"schema": ref("AwaitingApproval")}},
         }
     statuses = set(op.errors)
     if op.auth == "required":

@@ -29,6 +29,7 @@ class Operation:
     query: tuple[str, ...] = ()  # documented query parameters, by name
     errors: tuple[int, ...] = ()  # the 4xx statuses worth listing besides the default
     description: str = ""
+    may_hold: bool = False  # a post that may be kept for approval: 202 AwaitingApproval
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ def operation(
     query: tuple[str, ...] = (),
     errors: tuple[int, ...] = (),
     description: str = "",
+    may_hold: bool = False,
 ) -> Callable[[Handler], ApiEndpoint]:
     """Declare a handler's contract; the result is routed and documented as one unit."""
     described = Operation(
@@ -67,6 +69,7 @@ def operation(
         query=query,
         errors=errors,
         description=description,
+        may_hold=may_hold,
     )
 
     def wrap(handler: Handler) -> ApiEndpoint:

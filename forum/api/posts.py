@@ -38,7 +38,13 @@ async def post_view(user: User | None, post: Post) -> PostView:
     status=201,
     body=NEW_POST,
     auth="required",
-    errors=(400, 401, 403, 404, 413, 422),
+    errors=(400, 401, 403, 404, 413, 422, 429),
+    may_hold=True,
+    description="A post that must wait for a moderator's approval (a new member's first posts,"
+    " a category whose posts need approval, a watched word) answers 202"
+    ' `{"status": "awaiting_approval", "message", "review_item"}` and appears once'
+    " approved. A watched word of the block list is a 422 naming it. Posting too fast is a 429"
+    " with Retry-After.",
 )
 async def create_post(request: Request) -> Response:
     user = require_user(request)

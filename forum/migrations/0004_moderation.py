@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
                 ('decision', fields.CharField(default='', max_length=20)),
                 ('decision_reason', fields.TextField(default='', unique=False)),
             ],
-            options={'table': 'review_items', 'app': 'forum', 'indexes': [Index(fields=['status', 'category_id', 'id']), Index(fields=['post_id'])], 'pk_attr': 'id', 'table_description': 'One reviewable per target: the flags on one post, or one post or topic awaiting'},
+            options={'table': 'review_items', 'app': 'forum', 'indexes': [Index(fields=['status', 'category_id', 'id']), Index(fields=['post_id']), Index(fields=['author_id', 'topic_id', 'status'])], 'pk_attr': 'id', 'table_description': 'One reviewable per target: the flags on one post, or one post or topic awaiting'},
             bases=['Model'],
         ),
         ops.CreateModel(

@@ -234,6 +234,7 @@ class TopicPage:
     live_since: int  # the newest event's id, read with the topic (see forum.queries.live)
     last_number: int | None
     post_rows: list[PostRow]  # the page's posts as read, before the viewer's rights
+    pending_ids: list[int]  # the viewer's own replies here awaiting approval (review items)
     _build_posts: Callable[[], list[PostView]] = field(repr=False)
     _posts: list[PostView] | None = field(default=None, repr=False)
 
@@ -297,6 +298,9 @@ _MINE_SQL = (
     " FROM topic_users WHERE user_id = ? AND topic_id = ?"
     " UNION ALL SELECT 'rx', post_id, kind FROM reactions WHERE user_id = ? AND post_id IN ({ids})"
     " UNION ALL SELECT 'bm', post_id, NULL FROM bookmarks WHERE user_id = ? AND post_id IN ({ids})"
+    # The viewer's own replies awaiting approval here (moderation/review.py): shown to them only.
+    " UNION ALL SELECT 'q', id, NULL FROM review_items"
+    " WHERE author_id = ? AND topic_id = ? AND status = 'pending' AND kind = 'queued_post'"
 )
 
 
@@ -399,16 +403,20 @@ async def topic_page(
     ids = [p.id for p in posts]
     mine: dict[int, set[str]] = defaultdict(set)
     bookmarked: set[int] = set()
+    pending: list[int] = []
     last_read: int | None = None
     if user is not None:
         sql = _mine_sql(len(ids))
-        for x in await fetch(sql, user.id, topic.id, user.id, *ids, user.id, *ids):
+        args = (user.id, topic.id, user.id, *ids, user.id, *ids, user.id, topic.id)
+        for x in await fetch(sql, *args):
             if x["k"] == "read":
                 last_read = x["a"]
             elif x["k"] == "rx":
                 mine[x["a"]].add(x["b"])
-            else:
+            elif x["k"] == "bm":
                 bookmarked.add(x["a"])
+            else:
+                pending.append(x["a"])
         last_read = forum.reads.current().merged(user.id, topic.id, last_read)
 
     def build_posts() -> list[PostView]:
@@ -452,6 +460,7 @@ async def topic_page(
         live_since=int(rows[0]["live_since"] or 0),
         last_number=posts[-1].number if posts else None,
         post_rows=posts,
+        pending_ids=sorted(pending),
         _build_posts=build_posts,
     )
 

@@ -66,6 +66,7 @@ def _defaults_in(language: str) -> dict[str, str]:
         "bm-pressed": "false",
         "bm-label": str(escape(i18n.gettext("Bookmark", language))),
         "tools": "",
+        "flag-off": "",  # " hidden" on the viewer's own posts: nobody flags their own
     }
     for kind in policy.REACTION_KINDS:
         values[f"rx-on-{kind}"] = "1"
@@ -121,10 +122,12 @@ def _tools(view: PostView, csrf: str) -> str:
     return csrf.join(tools.ready)
 
 
-def _own_values(view: PostView, unread: bool, csrf: str) -> dict[str, str]:
+def _own_values(view: PostView, unread: bool, csrf: str, own: bool) -> dict[str, str]:
     """The slots of a post that is unread, or on which the viewer left something of their
     own."""
     values = {**_defaults(), "csrf": csrf}
+    if own:
+        values["flag-off"] = " hidden"
     if unread:
         values.update(_unread())
     for kind in view.mine:
@@ -150,6 +153,7 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
     template = environment().get_template("partials/post.html")
     cache = forum.cache.current().posts
     csrf = str(escape(ident.csrf_token))
+    viewer_id = user.id if user is not None else None
     parts: list[str] = []
     for view in page.posts:
         post = view.post
@@ -186,8 +190,9 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
             shared = _Post(html)
             cache.put(key, shared)
         unread = page.last_read is not None and post.number > page.last_read
-        if unread or view.mine or view.bookmarked or view.can_edit or view.can_delete:
-            parts.append(shared.fill(_own_values(view, unread, csrf)))
+        own = post.author_id == viewer_id
+        if unread or view.mine or view.bookmarked or view.can_edit or view.can_delete or own:
+            parts.append(shared.fill(_own_values(view, unread, csrf, own)))
         else:
             parts.append(csrf.join(shared.ready))
     return Markup("".join(parts))  # noqa: S704 - rendered by autoescaping templates

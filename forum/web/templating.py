@@ -77,6 +77,10 @@ def environment() -> Environment:
 
     env.globals["topic_rows"] = topic_rows
     env.globals["category_cards"] = category_cards
+    from moderation.review import flag_reason_label, reason_label
+
+    env.globals["reason_label"] = reason_label
+    env.globals["flag_reason_label"] = flag_reason_label
     return env
 
 
@@ -89,6 +93,8 @@ def render(
         "user": ident.user,
         "csrf_token": ident.csrf_token,
         "is_member": policy.is_member(ident.user),
+        "is_staff": policy.is_staff(ident.user),
+        "review_pending": ident.review_pending,
         "lang": i18n.DEFAULT_LANGUAGE,
         **(context or {}),
     }

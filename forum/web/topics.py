@@ -24,6 +24,7 @@ from forum.web.forms import (
 from forum.web.fragments import live_page, post_fragments
 from forum.web.staff import require_staff
 from forum.web.templating import render
+from moderation.queue import own_items
 
 
 async def show_topic(request: Request) -> Response:
@@ -36,6 +37,8 @@ async def show_topic(request: Request) -> Response:
         near=parse_id(query.get("near")) if query else None,
     )
     context = {"page": page, "post_fragments": post_fragments(request, page)}
+    if user is not None and page.pending_ids:  # their own replies awaiting approval
+        context["pending"] = await own_items(user, topic_id=page.topic.id)
     response = live_page(request, page.live_since, "topic.html", context)
     request.app.state.views.hit(page.topic.id)
     shown = page.last_number

@@ -112,6 +112,7 @@
     "topic.created": (d) => newTopic(d.topic_id),
     "mention.created": (d) => notify(d),
     "notification.created": (d) => notify(d),
+    "review.counts": (d) => reviewCount(d.pending),
     "typing": (d) => typing(d.username),
     "presence": (d) => reading(d.reading),
   };
@@ -251,6 +252,15 @@
     badge.textContent = String(++unseen);
     if (typeof d.post_id === "number") badge.href = "/p/" + d.post_id;
     badge.hidden = false;
+  }
+
+  // Staff: the header's count of items waiting in their review queue.
+  function reviewCount(pending) {
+    const badge = $("live-review-count");
+    if (!badge || typeof pending !== "number") return;
+    badge.textContent = String(pending);
+    badge.dataset.count = String(pending);
+    badge.hidden = pending === 0;
   }
 
   connect();

@@ -57,6 +57,7 @@ class ForumServer:
     def prepare(self) -> None:
         self.run("migrate")
         self.run("seed-demo")
+        self.task("relax")
 
     @property
     def log(self) -> Path:

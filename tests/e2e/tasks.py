@@ -14,6 +14,7 @@ from forum.actions.users import do_create_user
 from forum.db import close_db, init_db
 from forum.models import Topic, User
 from forum.settings import Settings
+from moderation import settings as moderation_settings
 
 
 async def add_member(username: str) -> None:
@@ -33,11 +34,21 @@ async def reply(topic_id: int, username: str, body: str) -> None:
     print(post.id)
 
 
+async def relax() -> None:
+    """The browser tests post as brand-new members, many times: the queue's first-post
+    approval off and posting limits far away, as an administrator may set them."""
+    from tests.conftest import RELAXED_MODERATION
+
+    await moderation_settings.store(RELAXED_MODERATION)
+
+
 async def run(args: argparse.Namespace) -> None:
     await init_db(Settings.from_env().database_url)
     try:
         if args.task == "member":
             await add_member(args.username)
+        elif args.task == "relax":
+            await relax()
         else:
             await reply(args.topic_id, args.username, args.body)
     finally:
@@ -48,6 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.e2e.tasks")
     tasks = parser.add_subparsers(dest="task", required=True)
     tasks.add_parser("member").add_argument("username")
+    tasks.add_parser("relax")
     replying = tasks.add_parser("reply")
     replying.add_argument("topic_id", type=int)
     replying.add_argument("username")
