@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import fields
 from typing import Any
 
 from starlette.requests import Request
@@ -18,7 +19,8 @@ from starlette.routing import BaseRoute
 from forum import policy
 from forum.api.operation import ApiEndpoint, ApiRoute, operation
 from forum.api.parsing import ID_MAX
-from forum.models import PostingRight, Region, Role, Visibility
+from forum.models import PostingRight, Region, Role, Visibility, WatchedAction
+from moderation.settings import ModerationSettings
 
 JSON = dict[str, Any]
 OPENAPI_VERSION = "3.1.0"
@@ -182,6 +184,17 @@ SCHEMAS: dict[str, JSON] = {
         }
     ),
     "Directory": obj({"members": array(ref("DirectoryEntry"))}),
+    "WatchedWord": obj(
+        {
+            "id": ID,
+            "word": STRING,
+            "action": enum(WatchedAction),
+            "created_at": DATETIME,
+            "created_by": nullable(ref("User")),
+        }
+    ),
+    "WatchedWordList": obj({"words": array(ref("WatchedWord"))}),
+    "ModerationSettings": obj({f.name: INTEGER for f in fields(ModerationSettings)}),
 }
 
 PATH_PARAMETERS: dict[str, JSON] = {
@@ -189,6 +202,7 @@ PATH_PARAMETERS: dict[str, JSON] = {
     "post_id": ID,
     "slug": {"type": "string", "minLength": 1, "maxLength": 64},
     "kind": enum(policy.REACTION_KINDS),
+    "word_id": ID,
 }
 QUERY_PARAMETERS: dict[str, JSON] = {
     "cursor": {
@@ -212,11 +226,22 @@ ERRORS: dict[int, str] = {
     401: "Not logged in, or wrong credentials.",
     403: "Not allowed, or a cookie-authenticated write without a valid X-CSRF-Token header.",
     404: "No such resource, or you may not see it.",
+    409: "It conflicts with what exists (a duplicate, or a decision already taken).",
     413: "The request body is larger than 1 MiB.",
     422: "A field has the wrong type or value; the message says which.",
     429: "Too many failed attempts for this account (five within 30 minutes): wait.",
 }
-TAGS = ["categories", "topics", "posts", "reactions", "bookmarks", "auth", "directory", "meta"]
+TAGS = [
+    "categories",
+    "topics",
+    "posts",
+    "reactions",
+    "bookmarks",
+    "auth",
+    "directory",
+    "moderation",
+    "meta",
+]
 DESCRIPTION = """\
 The JSON API of the Smart Customs Forum.
 

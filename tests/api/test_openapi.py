@@ -51,7 +51,7 @@ def test_every_route_is_documented_and_every_documented_operation_is_routed() ->
         if method != "HEAD"
     }
     assert routed == documented()
-    assert len(routed) == 23
+    assert len(routed) == 28
     assert all(set(item) <= METHODS for item in DOCUMENT["paths"].values())
 
 
@@ -76,6 +76,9 @@ def test_writes_require_a_bearer_token_and_reads_accept_one() -> None:
             security = operation["security"]
             if path.startswith(("/api/v1/auth/login", "/api/v1/auth/tokens", "/api/openapi")):
                 assert security == [], path
+            elif path.startswith("/api/v1/admin/"):
+                assert security == [{"bearerAuth": []}], (method, path)
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
             elif method == "get" and path not in ("/api/v1/me", "/api/v1/directory"):
                 assert security == [{}, {"bearerAuth": []}], path
             else:
