@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from moderation.audit import verify
 from moderation.configure import do_update_moderation_settings, setting_fields
 from moderation.watched import Screening, do_add_watched_word, do_remove_watched_word, match, screen
 from tests.api.conftest import check_response
+from tests.api.test_robustness import NASTY_VALUES, assert_answered, send
 from tests.helpers import bearer, log_in, make_user
 
 SECURITY = "/account/security?notice=staff_two_factor"
@@ -508,3 +510,23 @@ async def test_removing_a_word_through_the_action_audits_it(db: str) -> None:
     await do_remove_watched_word(admin, word.id)
     row = await AuditLog.get(action="watched_word.remove")
     assert row.data == {"word": "contraband", "action": "flag"}
+
+
+async def test_nasty_values_get_a_4xx_never_a_5xx(client: httpx.AsyncClient) -> None:
+    auth = await bearer(await make_user("admin", role=Role.ADMIN))
+    valid: list[tuple[str, str, dict[str, Any]]] = [
+        ("POST", WORDS, {"word": "contraband", "action": "block"}),
+        ("PATCH", SETTINGS, {"flag_threshold": 3, "posts_per_hour": 30}),
+    ]
+    for method, url, body in valid:
+        for field in body:
+            for value in NASTY_VALUES:
+                response = await send(client, method, url, auth, {**body, field: value})
+                assert_answered(response, (method, url, field, value))
+    for segment in ("0", "-1", "2147483648", "abc", "%00", "x" * 2000):
+        response = await client.delete(f"{WORDS}/{segment}", headers=auth)
+        assert response.status_code == 404, segment
+    for text in ("\x00", "é" * 100, "a\nb", "ǅ" * 50, "\U0001f600 emoji"):
+        assert_answered(
+            await send(client, "POST", WORDS, auth, {"word": text, "action": "flag"}), text
+        )
