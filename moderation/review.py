@@ -56,6 +56,7 @@ from forum.rendering import render_markdown
 from moderation import audit
 from moderation import settings as moderation_settings
 from moderation.gate import require_moderator
+from moderation.watched import screen
 
 NOTE_MAX = 1000
 REASON_MAX = 2000
@@ -111,10 +112,6 @@ class Intake:
 
 async def _screen(*texts: str) -> tuple[str | None, str | None, str | None]:
     """(blocked word, approval word, flag word) from the watched words."""
-    try:
-        from moderation.watched import screen  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # pragma: no cover - the watched words module is not there yet
-        return None, None, None
     found = await screen(*texts)
     return found.blocked, found.require_approval, found.flag
 

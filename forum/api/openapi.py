@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import fields
 from typing import Any
 
 from starlette.requests import Request
@@ -26,7 +27,9 @@ from forum.models import (
     ReviewStatus,
     Role,
     Visibility,
+    WatchedAction,
 )
+from moderation.settings import ModerationSettings
 
 JSON = dict[str, Any]
 OPENAPI_VERSION = "3.1.0"
@@ -263,6 +266,17 @@ SCHEMAS: dict[str, JSON] = {
     ),
     "Directory": obj({"members": array(ref("DirectoryEntry"))}),
     **REVIEW_SCHEMAS,
+    "WatchedWord": obj(
+        {
+            "id": ID,
+            "word": STRING,
+            "action": enum(WatchedAction),
+            "created_at": DATETIME,
+            "created_by": nullable(ref("User")),
+        }
+    ),
+    "WatchedWordList": obj({"words": array(ref("WatchedWord"))}),
+    "ModerationSettings": obj({f.name: INTEGER for f in fields(ModerationSettings)}),
 }
 
 PATH_PARAMETERS: dict[str, JSON] = {
@@ -271,6 +285,7 @@ PATH_PARAMETERS: dict[str, JSON] = {
     "slug": {"type": "string", "minLength": 1, "maxLength": 64},
     "kind": enum(policy.REACTION_KINDS),
     "item_id": ID,
+    "word_id": ID,
 }
 QUERY_PARAMETERS: dict[str, JSON] = {
     "cursor": {
@@ -296,9 +311,10 @@ ERRORS: dict[int, str] = {
     401: "Not logged in, or wrong credentials.",
     403: "Not allowed, or a cookie-authenticated write without a valid X-CSRF-Token header.",
     404: "No such resource, or you may not see it.",
+    409: "It conflicts with what exists or changed meanwhile (a duplicate, a decision already"
+    " taken): the message says why.",
     413: "The request body is larger than 1 MiB.",
     422: "A field has the wrong type or value; the message says which.",
-    409: "The resource changed or is in a state that refuses this (the message says why).",
     429: "Too many attempts (failed logins, or posting too fast): wait Retry-After seconds.",
 }
 TAGS = [
@@ -310,6 +326,7 @@ TAGS = [
     "auth",
     "directory",
     "review",
+    "moderation",
     "meta",
 ]
 DESCRIPTION = """\

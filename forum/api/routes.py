@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute
 from forum.api import auth, bookmarks, categories, directory, posts, reactions, topics
 from forum.api.openapi import openapi_document
 from forum.api.operation import ApiRoute
+from moderation import api_words
 from moderation.api_review import routes as review_routes
 
 V1 = "/api/v1"
@@ -42,4 +43,5 @@ routes: list[BaseRoute] = [
     ApiRoute(f"{V1}/me", GET=auth.me),
     ApiRoute(f"{V1}/directory", GET=directory.get_directory),
     *review_routes,  # issue 9: the review queue and flags (moderation/api_review.py)
+    *api_words.routes,
 ]

@@ -21,6 +21,7 @@ from forum.web import (
     users,
 )
 from forum.web.templating import render
+from moderation import web_words
 from moderation.web_review import routes as review_routes
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
@@ -95,4 +96,5 @@ routes: list[BaseRoute] = [
     Route("/account/2fa/backup-codes", security.new_backup_codes, methods=POST),
     *membership_routes,
     *review_routes,  # issue 9: the review queue, pending posts, flags
+    *web_words.routes,
 ]

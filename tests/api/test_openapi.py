@@ -51,7 +51,7 @@ def test_every_route_is_documented_and_every_documented_operation_is_routed() ->
         if method != "HEAD"
     }
     assert routed == documented()
-    assert len(routed) == 29
+    assert len(routed) == 34
     assert all(set(item) <= METHODS for item in DOCUMENT["paths"].values())
 
 
@@ -71,7 +71,7 @@ def test_operations_have_unique_ids_declared_path_parameters_and_resolvable_refs
 
 
 def staff_only(path: str) -> bool:
-    return path.startswith("/api/v1/review")
+    return path.startswith(("/api/v1/admin/", "/api/v1/review"))
 
 
 def test_writes_require_a_bearer_token_and_reads_accept_one() -> None:
@@ -80,19 +80,15 @@ def test_writes_require_a_bearer_token_and_reads_accept_one() -> None:
             security = operation["security"]
             if path.startswith(("/api/v1/auth/login", "/api/v1/auth/tokens", "/api/openapi")):
                 assert security == [], path
-            elif (
-                method == "get"
-                and path not in ("/api/v1/me", "/api/v1/directory")
-                and not (
-                    path.startswith("/api/v1/review")  # staff only
-                )
-            ):
+            elif staff_only(path):  # staff with 2FA only: reads too need a token, and refuse
+                assert security == [{"bearerAuth": []}], (method, path)
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
+            elif method == "get" and path not in ("/api/v1/me", "/api/v1/directory"):
                 assert security == [{}, {"bearerAuth": []}], path
             else:
                 assert security == [{"bearerAuth": []}], (method, path)
                 assert "401" in operation["responses"]
-                refusable = method != "get" or staff_only(path)
-                assert ("403" in operation["responses"]) == refusable
+                assert ("403" in operation["responses"]) == (method != "get")
 
 
 def test_request_bodies_state_the_limits_the_server_enforces() -> None:
