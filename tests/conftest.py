@@ -19,7 +19,7 @@ from forum.app import create_app
 from forum.db import close_db, migrate, tortoise_config
 from forum.settings import Settings
 from forum.web.fragments import clear_cache
-from moderation import settings as moderation_settings
+from tests.helpers import relax_moderation
 from tests.mail import SMTPServer
 
 PG_URL = os.environ.get("FORUM_TEST_DATABASE_URL", "")
@@ -69,18 +69,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return f"sqlite://{path}"
 
 
-# Most tests post many times in a row as brand-new members: they run with the queue's
-# first-post approval off and the posting limits far away, set as an administrator would.
-# Tests of those rules are marked `moderation_defaults` and get the site's defaults.
-RELAXED_MODERATION = {
-    "approve_first_posts": 0,
-    "posts_per_interval": 1000,
-    "posts_per_hour": 10000,
-    "new_posts_per_interval": 1000,
-    "new_posts_per_hour": 10000,
-}
-
-
 @pytest.fixture
 async def db(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[str]:
     # Tortoise caches SQL per connection name; tests switch dialects under one name.
@@ -90,7 +78,7 @@ async def db(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator
     if database_url.startswith("postgres"):
         await _truncate_all()
     if request.node.get_closest_marker("moderation_defaults") is None:
-        await moderation_settings.store(RELAXED_MODERATION)
+        await relax_moderation()
     try:
         yield database_url
     finally:

@@ -13,9 +13,24 @@ from forum.auth import CSRF_COOKIE, SESSION_COOKIE
 from forum.models import Category, Role, User
 from forum.security import csrf_token
 from forum.seed import seed_categories
+from moderation import settings as moderation_settings
 
 PASSWORD = "correct horse battery staple"
+# Most tests post many times in a row as brand-new members: they run with the queue's
+# first-post approval off and the posting limits far away, set as an administrator would
+# (the `db` fixture does it). Tests of those rules are marked `moderation_defaults`.
+RELAXED_MODERATION = {
+    "approve_first_posts": 0,
+    "posts_per_interval": 1000,
+    "posts_per_hour": 10000,
+    "new_posts_per_interval": 1000,
+    "new_posts_per_hour": 10000,
+}
 TEST_SECRET = "test-secret-key"
+
+
+async def relax_moderation() -> None:
+    await moderation_settings.store(RELAXED_MODERATION)
 
 
 async def make_user(

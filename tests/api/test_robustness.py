@@ -40,6 +40,9 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "Credentials": {"email": "alice@example.org", "password": "not the password"},
     "NewToken": {"email": "alice@example.org", "password": "not the password", "name": "n"},
     "NewWatchedWord": {"word": "contraband", "action": "block"},
+    "NewFlag": {"reason": "other", "note": "a note"},
+    "Decision": {"action": "ignore", "reason": "fine", "take_over": False},
+    "Claim": {"take_over": False},
     "ModerationSettingsChanges": {"flag_threshold": 3},
 }
 
@@ -52,6 +55,7 @@ def operations(world: World) -> list[tuple[str, str, str | None]]:
         "slug": "iot",
         "kind": "like",
         "word_id": "1",
+        "item_id": "1",
     }
     found = []
     for template, item in DOCUMENT["paths"].items():

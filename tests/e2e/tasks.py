@@ -14,7 +14,7 @@ from forum.actions.users import do_create_user
 from forum.db import close_db, init_db
 from forum.models import Topic, User
 from forum.settings import Settings
-from moderation import settings as moderation_settings
+from tests.helpers import relax_moderation
 
 
 async def add_member(username: str) -> None:
@@ -37,9 +37,7 @@ async def reply(topic_id: int, username: str, body: str) -> None:
 async def relax() -> None:
     """The browser tests post as brand-new members, many times: the queue's first-post
     approval off and posting limits far away, as an administrator may set them."""
-    from tests.conftest import RELAXED_MODERATION
-
-    await moderation_settings.store(RELAXED_MODERATION)
+    await relax_moderation()
 
 
 async def run(args: argparse.Namespace) -> None:

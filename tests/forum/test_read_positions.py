@@ -24,7 +24,7 @@ from forum.auth import CSRF_COOKIE, SESSION_COOKIE
 from forum.db import close_db, init_db
 from forum.models import TopicUser
 from forum.reads import ReadBuffer
-from tests.helpers import bearer, categories, log_in, make_user
+from tests.helpers import bearer, categories, log_in, make_user, relax_moderation
 from tests.realtime.support import eventually
 from tests.served import forum_serve, healthy, two_servers
 
@@ -125,6 +125,7 @@ async def _shared_forum(template: Path, tmp_path: Path) -> tuple[str, int, int, 
     url = f"sqlite://{path}"
     await init_db(url)
     try:
+        await relax_moderation()
         cats = await categories()
         alice, bob = await make_user("alice"), await make_user("bob")
         topic, _ = await do_create_topic(alice, cats["iot"], "Across workers", "one")

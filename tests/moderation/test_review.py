@@ -22,6 +22,7 @@ from forum.models import (
 )
 from moderation import review
 from moderation import settings as moderation_settings
+from moderation.watched import do_add_watched_word
 from tests.helpers import bearer, categories, log_in, make_user
 
 SECRET_TEXT = "Our risk engine thresholds are 0.73 for seals"
@@ -404,3 +405,41 @@ async def test_members_flag_from_the_post_and_never_their_own(client: httpx.Asyn
     await log_in(client, alice)
     own = await client.get(f"/t/{topic.id}")
     assert f'href="/p/{post.id}/flag" class="flag-link" hidden' in own.text
+
+
+async def test_watched_words_block_hold_or_flag_a_new_post(client: httpx.AsyncClient) -> None:
+    cats, alice, mod, topic = await _setup()
+    admin = await make_user("admin", role=Role.ADMIN)
+    for word, action in (
+        ("contraband*", "block"),
+        ("tariff", "require_approval"),
+        ("leak", "flag"),
+    ):
+        await do_add_watched_word(admin, word, action)
+    token = await log_in(client, alice)
+
+    blocked = await client.post(
+        f"/t/{topic.id}/reply", data={"csrf_token": token, "body": "Selling CONTRABANDS here"}
+    )
+    assert blocked.status_code == 422
+    assert "contraband*" in blocked.text and "Selling CONTRABANDS here" in blocked.text
+    held = await client.post(
+        f"/api/v1/topics/{topic.id}/posts",
+        headers=await bearer(alice),
+        json={"body": "The new Tariff schedule"},
+    )
+    assert held.status_code == 202
+    item = await ReviewItem.get(id=held.json()["review_item"])
+    assert item.reason == "watched_word:tariff"
+    flagged = await client.post(
+        f"/api/v1/topics/{topic.id}/posts", headers=await bearer(alice), json={"body": "a léak?"}
+    )
+    assert flagged.status_code == 201
+    queued = await ReviewItem.get(post_id=flagged.json()["id"])
+    assert queued.reason == "watched_word:leak" and queued.status == ReviewStatus.PENDING
+    assert not await Post.filter(source__icontains="contraband").exists()
+    # The category's moderators are not screened.
+    staff = await client.post(
+        f"/api/v1/topics/{topic.id}/posts", headers=await bearer(mod), json={"body": "tariff"}
+    )
+    assert staff.status_code == 201
