@@ -347,9 +347,10 @@ async def pending_counts(category_ids: list[int] | None) -> dict[int, int]:
     return counts
 
 
-async def announce_counts(category_ids: list[int]) -> None:
-    """Tell each moderator of these categories their pending count (`review.counts` on
-    their own channel: a category moderator hears only their categories' count)."""
+async def announce_counts(category_ids: list[int], change: dict[str, Any] | None = None) -> None:
+    """Tell each moderator of these categories their pending count and what changed
+    (`review.counts` on their own `user:<id>` channel, never on `staff`: a category
+    moderator hears of their categories' items only)."""
     moderators = await User.filter(
         role__in=[Role.MODERATOR, Role.ADMIN], is_active=True, totp_enabled=True
     )
@@ -363,7 +364,7 @@ async def announce_counts(category_ids: list[int]) -> None:
         await record_event(
             "review.counts",
             f"user:{moderator.id}",
-            {"pending": total},
+            {"pending": total, **(change or {})},
             user_id=moderator.id,
         )
 
@@ -416,11 +417,8 @@ async def do_claim(actor: User, item_id: int, *, take_over: bool = False) -> Rev
             before={"claimed_by": previous},
             after={"claimed_by": actor.id},
         )
-        await record_event(
-            "review.claimed",
-            "staff",
-            {"item_id": item.id, "by": actor.username},
-            category_id=item.category_id,
+        await announce_counts(
+            [item.category_id], {"item_id": item.id, "claimed_by": actor.username}
         )
     return item
 
@@ -436,12 +434,7 @@ async def do_unclaim(actor: User, item_id: int) -> ReviewItem:
         )
         item.claimed_by_id = None
         await audit.append(actor, "review.unclaim", "review_item", item.id)
-        await record_event(
-            "review.claimed",
-            "staff",
-            {"item_id": item.id, "by": None},
-            category_id=item.category_id,
-        )
+        await announce_counts([item.category_id], {"item_id": item.id, "claimed_by": None})
     return item
 
 
@@ -509,13 +502,10 @@ async def do_decide(
             before={"status": "pending"},
             after={"status": status.value, **summary},
         )
-        await record_event(
-            "review.decided",
-            "staff",
-            {"item_id": item.id, "action": action, "by": actor.username},
-            category_id=item.category_id,
+        await announce_counts(
+            [item.category_id],
+            {"item_id": item.id, "status": status.value, "decided_by": actor.username},
         )
-        await announce_counts([item.category_id])
     return item
 
 
