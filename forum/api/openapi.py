@@ -110,6 +110,8 @@ SCHEMAS: dict[str, JSON] = {
             "posting_right": enum(PostingRight),
             "topic_count": INTEGER,
             "post_count": INTEGER,
+            "requires_approval": {**BOOLEAN, "description": "Every new post waits for review."},
+            "archived": {**BOOLEAN, "description": "Read-only: no new topics or replies."},
             "can_create_topic": BOOLEAN,
         }
     ),
@@ -182,11 +184,22 @@ SCHEMAS: dict[str, JSON] = {
         }
     ),
     "Directory": obj({"members": array(ref("DirectoryEntry"))}),
+    "Moderator": obj(
+        {
+            **USER,
+            "role": enum(Role),
+            "categories": {
+                **array(STRING),
+                "description": "The slugs of the categories moderated; empty: every category.",
+            },
+        }
+    ),
 }
 
 PATH_PARAMETERS: dict[str, JSON] = {
     "topic_id": ID,
     "post_id": ID,
+    "user_id": ID,
     "slug": {"type": "string", "minLength": 1, "maxLength": 64},
     "kind": enum(policy.REACTION_KINDS),
 }
@@ -212,11 +225,22 @@ ERRORS: dict[int, str] = {
     401: "Not logged in, or wrong credentials.",
     403: "Not allowed, or a cookie-authenticated write without a valid X-CSRF-Token header.",
     404: "No such resource, or you may not see it.",
+    409: "Conflicts with what exists (a category address already taken, say).",
     413: "The request body is larger than 1 MiB.",
     422: "A field has the wrong type or value; the message says which.",
     429: "Too many failed attempts for this account (five within 30 minutes): wait.",
 }
-TAGS = ["categories", "topics", "posts", "reactions", "bookmarks", "auth", "directory", "meta"]
+TAGS = [
+    "categories",
+    "topics",
+    "posts",
+    "reactions",
+    "bookmarks",
+    "auth",
+    "directory",
+    "moderation",
+    "meta",
+]
 DESCRIPTION = """\
 The JSON API of the Smart Customs Forum.
 
