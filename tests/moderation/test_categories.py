@@ -36,7 +36,7 @@ async def _staff_acts() -> list[str]:
 # --- who may --------------------------------------------------------------------------------
 
 
-async def test_members_and_moderators_are_refused_and_staff_without_two_factor_are_sent_to_set_it_up(
+async def test_members_and_moderators_are_refused_and_staff_without_2fa_are_sent_to_set_it_up(
     client: httpx.AsyncClient,
 ) -> None:
     await categories()
@@ -177,15 +177,21 @@ async def test_the_api_creates_and_edits_categories_and_explains_refusals(
         json={"name": "Customs laboratories", "visibility": "members", "posting_right": "staff"},
     )
     assert edited.status_code == 200, edited.text
-    assert (edited.json()["name"], edited.json()["visibility"]) == ("Customs laboratories", "members")
-    assert edited.json()["posting_right"] == "staff"
+    got = edited.json()
+    assert (got["name"], got["visibility"], got["posting_right"]) == (
+        "Customs laboratories",
+        "members",
+        "staff",
+    )
     nothing = await client.patch("/api/v1/categories/customs-labs", headers=headers, json={})
     assert nothing.status_code == 422
     missing = await client.patch("/api/v1/categories/nope", headers=headers, json={"name": "x"})
     assert missing.status_code == 404
 
     (row,) = await _audit("category.update")
-    assert row.before == '{"name": "Customs labs", "posting_right": "members", "visibility": "staff"}'
+    assert row.before == (
+        '{"name": "Customs labs", "posting_right": "members", "visibility": "staff"}'
+    )
     assert row.after == (
         '{"name": "Customs laboratories", "posting_right": "staff", "visibility": "members"}'
     )
@@ -259,9 +265,7 @@ async def test_categories_move_up_and_down_on_the_page_and_take_a_whole_order_fr
 
     headers = await bearer(admin)
     wanted = list(reversed(before))
-    ordered = await client.post(
-        "/api/v1/categories/order", headers=headers, json={"slugs": wanted}
-    )
+    ordered = await client.post("/api/v1/categories/order", headers=headers, json={"slugs": wanted})
     assert ordered.status_code == 200, ordered.text
     assert [c["slug"] for c in ordered.json()["categories"]] == wanted
     listed = await client.get("/api/v1/categories", headers=headers)
