@@ -94,6 +94,8 @@ async def test_an_administrator_creates_a_category_from_the_page_and_members_fin
     member = await make_user("alice")
     csrf = await log_in(client, admin)
     assert "/admin/categories" in (await client.get("/admin")).text
+    blank = await client.get("/admin/categories/new")
+    assert blank.status_code == 200 and 'name="slug"' in blank.text
     form = {
         "csrf_token": csrf,
         "slug": "customs-labs",
