@@ -664,6 +664,8 @@ class Hub:
 
     async def _deliver(self, event: LiveEvent) -> None:
         await self._ensure_category(event)
+        if event.type.startswith("category.") and event.category_id is not None:
+            self._recheck_category(event.category_id)
         if event.type in REVOKING and event.channel.startswith("user:"):
             self._revoke(event)
         topic_id = event.data.get("topic_id")
@@ -692,6 +694,28 @@ class Hub:
         if event.type == "user.password_changed":  # every API token of the account went too
             for conn in [c for c in self._by_user.get(user_id, ()) if c.session_id is None]:
                 self.close(conn, protocol.CLOSE_POLICY, "credentials changed")
+
+    def _recheck_category(self, category_id: int) -> None:
+        """A category changed (its visibility, say): the sockets that may no longer see it
+        lose their subscriptions to it and to its topics at once, not at its next event."""
+        category = self._categories.get(category_id)
+        if category is None:
+            return
+        keys = [f"category:{category.slug}"] + [
+            f"topic:{topic_id}"
+            for topic_id, in_category in self._topic_category.items()
+            if in_category == category_id
+        ]
+        for key in keys:
+            conns = self._subs.get(key, ())
+            lost = [c for c in conns if not policy.can_see_category(c.user, category)]
+            if not lost:
+                continue
+            text = protocol.error("forbidden", "You may no longer follow this channel.", key)
+            for conn in lost:
+                self._remove(conn, key)
+                if not conn.push(as_message(text)):
+                    self.close(conn, protocol.CLOSE_TRY_AGAIN, "slow consumer")
 
     def _fan_out(self, event: LiveEvent) -> None:
         if event.type in INTERNAL_TYPES:

@@ -113,6 +113,8 @@ async def do_create_post(
 
     body = check_body(body)
     if not policy.can_reply(user, topic, category):
+        if category.archived:
+            raise Forbidden(_("This category is archived: it takes no new topics or replies."))
         if topic.closed:
             raise Forbidden(_("This topic is closed; it takes no new replies."))
         raise Forbidden(_("You may not reply in this topic."))

@@ -80,6 +80,8 @@ async def do_create_topic(
     body = check_body(body)
     names = check_tags(tags or [])
     if not policy.can_create_topic(user, category):
+        if category.archived:
+            raise Forbidden(_("This category is archived: it takes no new topics or replies."))
         raise Forbidden(_("You may not start a topic in this category."))
     screened = await review.intake(user, category, title, body)
     async with atomic():

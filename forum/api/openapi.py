@@ -193,6 +193,8 @@ SCHEMAS: dict[str, JSON] = {
             "posting_right": enum(PostingRight),
             "topic_count": INTEGER,
             "post_count": INTEGER,
+            "requires_approval": {**BOOLEAN, "description": "Every new post waits for review."},
+            "archived": {**BOOLEAN, "description": "Read-only: no new topics or replies."},
             "can_create_topic": BOOLEAN,
         }
     ),
@@ -277,11 +279,22 @@ SCHEMAS: dict[str, JSON] = {
     ),
     "WatchedWordList": obj({"words": array(ref("WatchedWord"))}),
     "ModerationSettings": obj({f.name: INTEGER for f in fields(ModerationSettings)}),
+    "Moderator": obj(
+        {
+            **USER,
+            "role": enum(Role),
+            "categories": {
+                **array(STRING),
+                "description": "The slugs of the categories moderated; empty: every category.",
+            },
+        }
+    ),
 }
 
 PATH_PARAMETERS: dict[str, JSON] = {
     "topic_id": ID,
     "post_id": ID,
+    "user_id": ID,
     "slug": {"type": "string", "minLength": 1, "maxLength": 64},
     "kind": enum(policy.REACTION_KINDS),
     "item_id": ID,

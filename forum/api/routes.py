@@ -8,15 +8,24 @@ from starlette.routing import BaseRoute
 from forum.api import auth, bookmarks, categories, directory, posts, reactions, topics
 from forum.api.openapi import openapi_document
 from forum.api.operation import ApiRoute
-from moderation import api_words
+from moderation import api_categories, api_words
 from moderation.api_review import routes as review_routes
 
 V1 = "/api/v1"
 
 routes: list[BaseRoute] = [
     ApiRoute("/api/openapi.json", GET=openapi_document),
-    ApiRoute(f"{V1}/categories", GET=categories.list_categories),
-    ApiRoute(f"{V1}/categories/{{slug}}", GET=categories.get_category),
+    ApiRoute(
+        f"{V1}/categories",
+        GET=categories.list_categories,
+        POST=api_categories.create_category,
+    ),
+    ApiRoute(f"{V1}/categories/order", POST=api_categories.order_categories),  # before {slug}
+    ApiRoute(
+        f"{V1}/categories/{{slug}}",
+        GET=categories.get_category,
+        PATCH=api_categories.update_category,
+    ),
     ApiRoute(f"{V1}/categories/{{slug}}/topics", GET=categories.category_topics),
     ApiRoute(f"{V1}/latest", GET=topics.latest_topics),
     ApiRoute(f"{V1}/topics", POST=topics.create_topic),
@@ -44,4 +53,5 @@ routes: list[BaseRoute] = [
     ApiRoute(f"{V1}/directory", GET=directory.get_directory),
     *review_routes,  # issue 9: the review queue and flags (moderation/api_review.py)
     *api_words.routes,
+    ApiRoute(f"{V1}/users/{{user_id}}/moderation", PUT=api_categories.set_moderation),
 ]

@@ -41,6 +41,8 @@ def category_json(category: Category, viewer: User | None) -> JSON:
         "posting_right": str(category.posting_right),
         "topic_count": category.topic_count,
         "post_count": category.post_count,
+        "requires_approval": category.requires_approval,
+        "archived": category.archived,
         "can_create_topic": policy.can_create_topic(viewer, category),
     }
 

@@ -43,6 +43,8 @@ async def new_topic(request: Request) -> Response:
     user = require_user(request)
     category = await access_category(user, request.path_params["slug"])
     if not policy.can_create_topic(user, category):
+        if category.archived:
+            raise Forbidden(_("This category is archived: it takes no new topics or replies."))
         raise Forbidden(_("You may not start a topic in this category."))
     values = {"title": "", "body": "", "tags": ""}
     if request.method == "POST":

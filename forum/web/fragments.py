@@ -252,7 +252,7 @@ def category_cards(categories: list[Category]) -> Markup:
     of the same categories sees the same."""
     key = (
         "category-cards",
-        tuple((c.id, c.slug, c.name, c.description, c.topic_count) for c in categories),
+        tuple((c.id, c.slug, c.name, c.description, c.topic_count, c.archived) for c in categories),
         i18n.DEFAULT_LANGUAGE,
     )
     cache = forum.cache.current().topic_rows

@@ -21,7 +21,7 @@ from forum.web import (
     users,
 )
 from forum.web.templating import render
-from moderation import web_words
+from moderation import web_categories, web_words
 from moderation.web_review import routes as review_routes
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
@@ -97,4 +97,5 @@ routes: list[BaseRoute] = [
     *membership_routes,
     *review_routes,  # issue 9: the review queue, pending posts, flags
     *web_words.routes,
+    *web_categories.routes,
 ]

@@ -66,6 +66,8 @@ def quote_markdown(post: Post) -> str:
 
 def _check_can_reply(user: User, topic: Topic, category: Category) -> None:
     if not policy.can_reply(user, topic, category):
+        if category.archived:
+            raise Forbidden(_("This category is archived: it takes no new topics or replies."))
         if topic.closed:
             raise Forbidden(_("This topic is closed; it takes no new replies."))
         raise Forbidden(_("You may not reply in this topic."))

@@ -57,9 +57,9 @@ def _responses_follow_the_document(request: pytest.FixtureRequest) -> Iterator[N
 
 @dataclass
 class World:
-    """Categories, a member, a second member, a moderator (with 2FA), an unverified newcomer,
-    and one topic (with a reply) in the members-only `iot` category, each user with an API
-    token."""
+    """Categories, a member, a second member, a moderator and an administrator (with 2FA), an
+    unverified newcomer, and one topic (with a reply) in the members-only `iot` category, each
+    user with an API token."""
 
     alice: dict[str, str]
     bob: dict[str, str]
@@ -69,6 +69,8 @@ class World:
     first_post_id: int
     reply_id: int
     public_topic_id: int
+    admin: dict[str, str]  # an administrator with 2FA
+    alice_id: int
 
 
 @pytest.fixture
@@ -89,4 +91,6 @@ async def world(db: str) -> World:
         first_post_id=first.id,
         reply_id=reply.id,
         public_topic_id=public.id,
+        admin=await bearer(await make_user("secretariat", role=Role.ADMIN)),
+        alice_id=alice.id,
     )
