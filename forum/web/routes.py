@@ -21,6 +21,7 @@ from forum.web import (
     users,
 )
 from forum.web.templating import render
+from moderation import web_audit
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
 
@@ -60,7 +61,6 @@ membership_routes: list[BaseRoute] = [
     Route("/admin/pages/new", admin.page_form, methods=FORM),
     Route("/admin/pages/{id:int}/edit", admin.page_form, methods=FORM),
     Route("/admin/pages/{id:int}/move", admin.move_page, methods=POST),
-    Route("/admin/audit", admin.audit, methods=GET),
 ]
 
 routes: list[BaseRoute] = [
@@ -93,4 +93,5 @@ routes: list[BaseRoute] = [
     Route("/account/2fa/disable", security.disable_two_factor, methods=POST),
     Route("/account/2fa/backup-codes", security.new_backup_codes, methods=POST),
     *membership_routes,
+    *web_audit.routes,
 ]
