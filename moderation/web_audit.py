@@ -10,6 +10,7 @@ import io
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
@@ -51,7 +52,7 @@ CSV_COLUMNS = (
 async def audit(request: Request) -> Response:
     require_admin(request)
     typed = {name: request.query_params.get(name, "")[:100] for name in FILTER_FIELDS}
-    context = {"values": typed, "actions": await known_actions()}
+    context: dict[str, Any] = {"values": typed, "actions": await known_actions()}
     try:
         wanted = parse_audit_filter(request.query_params)
         before = parse_audit_cursor(request.query_params.get("cursor"))
