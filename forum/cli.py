@@ -237,10 +237,15 @@ def _rows(count: int) -> str:
 def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     """Exit 0: every row matches its hash and follows the one before. Exit 1: the first row
     that does not is named, with why (moderation/audit.py)."""
+    from tortoise.exceptions import OperationalError
+
     from moderation.audit import verify
 
     async def work() -> int:
-        verdict = await verify()
+        try:
+            verdict = await verify()
+        except OperationalError as exc:  # e.g. not migrated yet
+            return _fail(f"cannot read the audit log: {exc} (run `forum migrate` first?)")
         if verdict.intact:
             print(f"audit log intact: {_rows(verdict.rows)}")
             return 0
