@@ -233,6 +233,32 @@ def cmd_send_reverification_reminders(settings: Settings, args: argparse.Namespa
     return asyncio.run(_with_db(settings, work))
 
 
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
+
+
+def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    """Exit 0: every row matches its hash and follows the one before. Exit 1: the first row
+    that does not is named, with why (moderation/audit.py)."""
+    from tortoise.exceptions import OperationalError
+
+    from moderation.audit import verify
+
+    async def work() -> int:
+        try:
+            verdict = await verify()
+        except OperationalError as exc:  # e.g. not migrated yet
+            return _fail(f"cannot read the audit log: {exc} (run `forum migrate` first?)")
+        if verdict.intact:
+            print(f"audit log intact: {_rows(verdict.rows)}")
+            return 0
+        print(f"audit log broken at row {verdict.broken_at}: {verdict.problem}")
+        print(f"intact before it: {_rows(verdict.rows)}")
+        return 1
+
+    return asyncio.run(_with_db(settings, work))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forum", description="Smart Customs Forum: serve and manage the forum."
@@ -274,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     remind.add_argument("--dry-run", action="store_true", help="list who is due; send nothing")
     remind.set_defaults(handler=cmd_send_reverification_reminders)
+
+    audit = sub.add_parser("audit", help="check the tamper-evident audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    audit_sub.add_parser(
+        "verify", help="walk the hash chain; exit 1 naming the first row that does not match"
+    ).set_defaults(handler=cmd_audit_verify)
 
     mk = sub.add_parser("makemigrations", help="(developers) write a migration for model changes")
     mk.add_argument("--name", default=None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -55,11 +56,43 @@ def row_hash(row: AuditLog) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _plain(value: Any) -> Any:
+    """`value` as it comes back from either database's JSON column, so its hash survives the
+    round trip: keys become strings, tuples lists, other objects their text; an integral
+    float becomes an int (PostgreSQL's jsonb prints 1e100 as digits), a non-finite one text;
+    NUL characters go (PostgreSQL refuses them)."""
+    if isinstance(value, dict):
+        return {_plain_key(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return repr(value)
+        return int(value) if value.is_integer() else value
+    return _text(value if isinstance(value, str) else str(value))
+
+
+def _plain_key(key: Any) -> str:
+    """A key as `json.dumps` writes it (None and booleans as null / true / false)."""
+    if isinstance(key, str):
+        return _text(key)
+    return json.dumps(key) if key is None or isinstance(key, bool) else _text(str(key))
+
+
+def _text(value: str) -> str:
+    return value.replace("\x00", "")
+
+
 def summary(value: Any) -> str:
     """A short text for the before/after columns."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, str):
+        text = _text(value)
+    else:
+        text = json.dumps(_plain(value), sort_keys=True, ensure_ascii=False)
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1] + "\u2026"
 
 
@@ -85,8 +118,8 @@ async def append(
             action=action,
             target_type=target_type,
             target_id=target_id,
-            reason=reason,
-            data=data or {},
+            reason=_text(reason),
+            data=_plain(data or {}),
             before=summary(before),
             after=summary(after),
             ip=request_context.client_ip.get()[:64],
@@ -100,7 +133,7 @@ async def append(
 
 @dataclass(frozen=True)
 class Verdict:
-    rows: int
+    rows: int  # rows that matched, from the first on
     broken_at: int | None = None  # the first row's id that does not match
     problem: str = ""
 
@@ -110,24 +143,28 @@ class Verdict:
 
 
 async def verify(batch: int = 1000) -> Verdict:
-    """Walk the chain from the first row; stop at the first that does not match."""
-    previous = ""
+    """Walk the chain from the first row; stop at the first that does not match.
+
+    A row changed in place fails its own hash; a row removed or inserted (or one changed and
+    re-hashed) breaks the link of the row after it. Only the last rows removed leave no trace
+    inside the table: compare the count with an earlier run's, or keep the newest hash apart."""
+    previous_hash, previous_id = "", None
     count = 0
-    after_id = 0
     while True:
-        rows = await AuditLog.filter(id__gt=after_id).order_by("id").limit(batch)
+        query = AuditLog.all() if previous_id is None else AuditLog.filter(id__gt=previous_id)
+        rows = await query.order_by("id").limit(batch)
         if not rows:
             return Verdict(count)
         for row in rows:
-            if row.prev_hash != previous:
+            if row_hash(row) != row.hash:
+                return Verdict(count, row.id, "its content does not match its hash")
+            if row.prev_hash != previous_hash:
+                after = f"row {previous_id}" if previous_id is not None else "the start of the log"
                 return Verdict(
                     count,
                     row.id,
-                    "it does not follow the row before it (a row was removed, inserted or"
-                    " changed before it)",
+                    f"it does not follow {after} (a row was removed, inserted or rewritten"
+                    " before it)",
                 )
-            if row_hash(row) != row.hash:
-                return Verdict(count, row.id, "its content does not match its hash")
-            previous = row.hash
+            previous_hash, previous_id = row.hash, row.id
             count += 1
-        after_id = rows[-1].id

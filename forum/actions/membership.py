@@ -41,6 +41,7 @@ from forum.models import (
     Administration,
     AuditLog,
     EmailToken,
+    ReminderClaim,
     Role,
     TokenPurpose,
     User,
@@ -803,25 +804,22 @@ async def members_due_for_reminder(now: datetime | None = None) -> list[User]:
     ).order_by("verified_until", "id")
     if not users:
         return []
-    sent = await AuditLog.filter(
-        action=REMINDER_ACTION, target_id__in=[user.id for user in users]
-    ).values_list("target_id", "data")
-    reminded = {(target, data.get("period")) for target, data in sent if isinstance(data, dict)}
+    ids = [user.id for user in users]
+    claimed = await ReminderClaim.filter(user_id__in=ids).values_list("user_id", "period")
+    reminded = {(user_id, str(period)) for user_id, period in claimed}
+    # Reminders sent before claims had their own table are known by their audit rows.
+    sent = await AuditLog.filter(action=REMINDER_ACTION, target_id__in=ids).values_list(
+        "target_id", "data"
+    )
+    reminded |= {
+        (target, str(data.get("period"))) for target, data in sent if isinstance(data, dict)
+    }
     return [
         user
         for user in users
         if user.verified_until is not None
-        and (user.id, _period(user.verified_until)) not in reminded
+        and (user.id, str(_period(user.verified_until))) not in reminded
     ]
-
-
-async def _reminded_before(user_id: int, period: int, row_id: int) -> bool:
-    """Whether an earlier audit row already claims this member's reminder for this period."""
-    earlier = AuditLog.filter(action=REMINDER_ACTION, target_id=user_id, id__lt=row_id)
-    return any(
-        isinstance(data, dict) and data.get("period") == period
-        for data in await earlier.values_list("data", flat=True)
-    )
 
 
 @dataclass
@@ -840,27 +838,21 @@ async def send_reverification_reminders(
 ) -> ReminderRun:
     """Email each member whose verification lapses within 30 days, once per period.
 
-    The audit row that marks a reminder as sent is written before the email goes out and
-    taken back if sending fails, so a rerun retries failures and never repeats a success.
-    Two runs at the same instant both write one: the earlier row sends, the later is taken
-    back (written first, then compared, as in `forum.ratelimit.take`).
+    A claim (`ReminderClaim`) is written before the email goes out and taken back if sending
+    fails, so a rerun retries failures and never repeats a success. Two runs at the same
+    instant both write one: the earlier claim sends, the later is taken back (written first,
+    then compared, as in `forum.ratelimit.take`). Only a reminder actually sent is written to
+    the audit log, which nothing deletes from.
     """
     due = await members_due_for_reminder(now)
     run = ReminderRun(due=len(due))
     for number, user in enumerate(due, start=1):
         assert user.verified_until is not None
         period = _period(user.verified_until)
-        async with atomic():
-            row = await record_audit(
-                None,
-                REMINDER_ACTION,
-                "user",
-                user.id,
-                reason="verification lapses soon",
-                data={"period": period},
-            )
-        if await _reminded_before(user.id, period, row.id):
-            await AuditLog.filter(id=row.id).delete()  # another run is sending this one
+        claim = await ReminderClaim.create(user_id=user.id, period=str(period))
+        earlier = ReminderClaim.filter(user_id=user.id, period=str(period), id__lt=claim.id)
+        if await earlier.exists():
+            await ReminderClaim.filter(id=claim.id).delete()  # another run is sending this one
             run.elsewhere += 1
             continue
         ok = await _deliver(
@@ -877,10 +869,19 @@ async def send_reverification_reminders(
             ),
         )
         if ok:
+            async with atomic():
+                await record_audit(
+                    None,
+                    REMINDER_ACTION,
+                    "user",
+                    user.id,
+                    reason="verification lapses soon",
+                    data={"period": period},
+                )
             run.sent += 1
         else:
             run.failed += 1
-            await AuditLog.filter(id=row.id).delete()
+            await ReminderClaim.filter(id=claim.id).delete()
         if progress is not None:
             progress(number, run.due, user, ok)
     return run

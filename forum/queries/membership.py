@@ -1,4 +1,4 @@
-"""What administrators read: the access-request queue, invitations, members, the audit log."""
+"""What administrators read: the access-request queue, invitations, members."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from forum import policy
 from forum.actions.membership import REMINDER_WINDOW
-from forum.models import AccessRequest, AccessStatus, AuditLog, Role, User
-
-AUDIT_PAGE = 50
+from forum.models import AccessRequest, AccessStatus, Role, User
 
 
 async def own_latest_request(user: User) -> AccessRequest | None:
@@ -75,23 +73,6 @@ async def verified_members(view: str = "all") -> list[MemberRow]:
             continue
         rows.append(MemberRow(user, lapsed, lapsing))
     return rows
-
-
-@dataclass(frozen=True)
-class AuditPage:
-    entries: list[AuditLog]
-    next_before: int | None
-
-
-async def audit_log(before: int | None = None, limit: int = AUDIT_PAGE) -> AuditPage:
-    """The newest entries first, one page at a time (`before`: the last id seen)."""
-    query = AuditLog.all()
-    if before is not None:
-        query = query.filter(id__lt=before)
-    entries = await query.select_related("actor").order_by("-id").limit(limit + 1)
-    more = len(entries) > limit
-    entries = entries[:limit]
-    return AuditPage(entries, entries[-1].id if more and entries else None)
 
 
 def waiting_for(request: AccessRequest, now: datetime | None = None) -> timedelta:

@@ -1,6 +1,6 @@
-"""Administrators' pages: the access-request queue, invitations, members, administrations,
-public pages and the audit log. Every page asks `require_admin` first (an administrator
-with two-factor authentication on)."""
+"""Administrators' pages: the access-request queue, invitations, members, administrations
+and public pages (the audit log's are in moderation/web_audit.py). Every page asks
+`require_admin` first (an administrator with two-factor authentication on)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ from forum.models import Administration, PublicPage, Region
 from forum.queries.administrations import all_administrations
 from forum.queries.membership import (
     MEMBER_VIEWS,
-    audit_log,
     outstanding_invitations,
     pending_requests,
     recent_decisions,
@@ -286,13 +285,3 @@ async def move_page(request: Request) -> Response:
     form = await read_form(request)
     await do_move_page(actor, page, form.get("direction", ""))
     return redirect("/admin/pages?done=moved")
-
-
-# --- audit log ---------------------------------------------------------------------------
-
-
-async def audit(request: Request) -> Response:
-    require_admin(request)
-    before = parse_id(request.query_params.get("before"))
-    page = await audit_log(before)
-    return render(request, "admin/audit.html", {"page": page})

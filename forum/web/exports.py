@@ -25,7 +25,7 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value: str) -> str:
+def csv_cell(value: str) -> str:
     """A spreadsheet must not run a cell as a formula (CSV injection)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
@@ -46,7 +46,7 @@ def directory_csv(entries: Iterable[DirectoryEntry]) -> str:
             entry.email,
             entry.phone,
         )
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([csv_cell(value) for value in row])
     return out.getvalue()
 
 

@@ -21,7 +21,7 @@ from forum.web import (
     users,
 )
 from forum.web.templating import render
-from moderation import web_categories, web_words
+from moderation import web_audit, web_categories, web_words
 from moderation.web_review import routes as review_routes
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
@@ -62,7 +62,6 @@ membership_routes: list[BaseRoute] = [
     Route("/admin/pages/new", admin.page_form, methods=FORM),
     Route("/admin/pages/{id:int}/edit", admin.page_form, methods=FORM),
     Route("/admin/pages/{id:int}/move", admin.move_page, methods=POST),
-    Route("/admin/audit", admin.audit, methods=GET),
 ]
 
 routes: list[BaseRoute] = [
@@ -98,4 +97,5 @@ routes: list[BaseRoute] = [
     *review_routes,  # issue 9: the review queue, pending posts, flags
     *web_words.routes,
     *web_categories.routes,
+    *web_audit.routes,
 ]

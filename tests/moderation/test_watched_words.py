@@ -22,6 +22,9 @@ from tests.api.conftest import check_response
 from tests.api.test_robustness import NASTY_VALUES, assert_answered, send
 from tests.helpers import bearer, log_in, make_user
 
+# The settings tests start from the site's defaults (the suite's db fixture relaxes them).
+pytestmark = pytest.mark.moderation_defaults
+
 SECURITY = "/account/security?notice=staff_two_factor"
 MODERATION_AUDIT = ["watched_word.add", "watched_word.remove", "moderation_settings.change"]
 
