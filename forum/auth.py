@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
 from forum.errors import NotAuthenticated
 from forum.i18n import _
-from forum.models import Session, User
+from forum.models import Sanction, Session, User
 
 SESSION_COOKIE = "forum_session"
 CSRF_COOKIE = "forum_csrf"
@@ -24,6 +24,8 @@ class Identity:
     via_token: bool = False
     csrf_cookie: str = ""
     csrf_token: str = ""
+    # Warnings to show on this page (moderation/sanctions.py); a rendered page marks them seen.
+    warnings: list[Sanction] = field(default_factory=list)
 
 
 def identity(conn: HTTPConnection) -> Identity:

@@ -17,6 +17,7 @@ from forum.i18n import _
 from forum.models import Category, Mention, Post, PostRevision, Topic, User
 from forum.queries.sql import execute
 from forum.rendering import render_markdown
+from moderation.sanctions import check_may_speak
 
 MAX_BODY = 50_000
 _MENTION = re.compile(r"(?<![\w@`])@([A-Za-z0-9_][A-Za-z0-9_.-]{1,38}[A-Za-z0-9_])")
@@ -105,6 +106,7 @@ async def do_create_post(
     user: User, topic: Topic, category: Category, body: str, reply_to: Post | None = None
 ) -> Post:
     body = check_body(body)
+    await check_may_speak(user)
     if not policy.can_reply(user, topic, category):
         if topic.closed:
             raise Forbidden(_("This topic is closed; it takes no new replies."))

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 from forum import policy
 from forum.api.operation import ApiEndpoint, ApiRoute, operation
 from forum.api.parsing import ID_MAX
-from forum.models import PostingRight, Region, Role, Visibility
+from forum.models import PostingRight, Region, Role, SanctionKind, Visibility
 
 JSON = dict[str, Any]
 OPENAPI_VERSION = "3.1.0"
@@ -182,6 +182,26 @@ SCHEMAS: dict[str, JSON] = {
         }
     ),
     "Directory": obj({"members": array(ref("DirectoryEntry"))}),
+    "Sanction": obj(
+        {
+            "id": ID,
+            "user_id": ID,
+            "kind": enum(SanctionKind),
+            "reason": STRING,
+            "until": {**nullable(DATETIME), "description": "Null: until lifted (or a warning)."},
+            "created_at": DATETIME,
+            "created_by": nullable(ref("User")),
+            "lifted_at": nullable(DATETIME),
+            "lifted_by": nullable(ref("User")),
+            "lift_reason": nullable(STRING),
+            "seen_at": {**nullable(DATETIME), "description": "A warning: when it was shown."},
+            "in_force": {
+                **BOOLEAN,
+                "description": "Not lifted and not ended (a warning: not yet shown).",
+            },
+        }
+    ),
+    "SanctionList": obj({"user_id": ID, "sanctions": array(ref("Sanction"))}),
 }
 
 PATH_PARAMETERS: dict[str, JSON] = {
@@ -189,6 +209,8 @@ PATH_PARAMETERS: dict[str, JSON] = {
     "post_id": ID,
     "slug": {"type": "string", "minLength": 1, "maxLength": 64},
     "kind": enum(policy.REACTION_KINDS),
+    "user_id": ID,
+    "sanction_id": ID,
 }
 QUERY_PARAMETERS: dict[str, JSON] = {
     "cursor": {
@@ -213,10 +235,21 @@ ERRORS: dict[int, str] = {
     403: "Not allowed, or a cookie-authenticated write without a valid X-CSRF-Token header.",
     404: "No such resource, or you may not see it.",
     413: "The request body is larger than 1 MiB.",
+    409: "In conflict with the current state; the message says what (e.g. sanctioning staff).",
     422: "A field has the wrong type or value; the message says which.",
     429: "Too many failed attempts for this account (five within 30 minutes): wait.",
 }
-TAGS = ["categories", "topics", "posts", "reactions", "bookmarks", "auth", "directory", "meta"]
+TAGS = [
+    "categories",
+    "topics",
+    "posts",
+    "reactions",
+    "bookmarks",
+    "auth",
+    "directory",
+    "moderation",
+    "meta",
+]
 DESCRIPTION = """\
 The JSON API of the Smart Customs Forum.
 

@@ -21,6 +21,7 @@ from forum.web import (
     users,
 )
 from forum.web.templating import render
+from moderation import web_sanctions
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
 
@@ -93,4 +94,5 @@ routes: list[BaseRoute] = [
     Route("/account/2fa/disable", security.disable_two_factor, methods=POST),
     Route("/account/2fa/backup-codes", security.new_backup_codes, methods=POST),
     *membership_routes,
+    *web_sanctions.routes,
 ]
