@@ -112,6 +112,10 @@
     "topic.created": (d) => newTopic(d.topic_id),
     "mention.created": (d) => notify(d),
     "notification.created": (d) => notify(d),
+    // A sanction on this member (user channel): the reloaded page shows the warning or the
+    // silenced notice in place of the reply box (a suspension closes the socket instead).
+    "sanction.created": () => reload(),
+    "sanction.lifted": () => reload(),
     "typing": (d) => typing(d.username),
     "presence": (d) => reading(d.reading),
   };

@@ -31,7 +31,8 @@ from moderation import audit
 from moderation.sanctions import FOREVER, do_lift_sanction, do_sanction
 from tests.api.conftest import check_response
 from tests.helpers import PASSWORD, anonymous_csrf, bearer, categories, log_in, make_user
-from tests.realtime.support import ORIGIN, client as ws_client, cookie_for, serving
+from tests.realtime.support import ORIGIN, cookie_for, serving
+from tests.realtime.support import client as ws_client
 
 LATER = timedelta(days=2)
 
