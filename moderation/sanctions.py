@@ -103,7 +103,7 @@ def check_until(until: datetime | None, now: datetime | None = None) -> datetime
     until = _aware(until)
     if until <= (now or _now()):
         raise Invalid(_("The end must be in the future."), field="until")
-    return min(until, FOREVER)
+    return min(until, FOREVER).astimezone(UTC)
 
 
 def parse_iso(text: str) -> datetime:

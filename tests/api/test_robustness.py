@@ -39,6 +39,8 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "NewReaction": {"kind": "like"},
     "Credentials": {"email": "alice@example.org", "password": "not the password"},
     "NewToken": {"email": "alice@example.org", "password": "not the password", "name": "n"},
+    "NewSanction": {"kind": "warn", "reason": "fuzzed", "until": None},
+    "SanctionLift": {"reason": "fuzzed"},
 }
 
 
@@ -49,6 +51,8 @@ def operations(world: World) -> list[tuple[str, str, str | None]]:
         "post_id": str(world.first_post_id),
         "slug": "iot",
         "kind": "like",
+        "user_id": "1",  # alice, the first user made
+        "sanction_id": "1",
     }
     found = []
     for template, item in DOCUMENT["paths"].items():
