@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
 from forum.errors import NotAuthenticated
 from forum.i18n import _
-from forum.models import Session, User
+from forum.models import Sanction, Session, User
 
 SESSION_COOKIE = "forum_session"
 CSRF_COOKIE = "forum_csrf"
@@ -25,6 +25,8 @@ class Identity:
     csrf_cookie: str = ""
     csrf_token: str = ""
     review_pending: int = 0  # staff pages: items waiting in the viewer's review queue
+    # Warnings to show on this page (moderation/sanctions.py); a rendered page marks them seen.
+    warnings: list[Sanction] = field(default_factory=list)
 
 
 def identity(conn: HTTPConnection) -> Identity:

@@ -10,11 +10,12 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from forum import policy, request_context
-from forum.actions.users import do_touch_session, session_for_key, user_for_api_token
+from forum.actions.users import do_touch_session, live_session, user_for_api_token
 from forum.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Identity
 from forum.i18n import _
 from forum.security import csrf_token, csrf_valid, new_token
 from forum.settings import Settings
+from moderation import sanctions
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 BODILESS_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -176,7 +177,10 @@ class AuthMiddleware:
             return
         headers = Headers(scope=scope)
         # A socket keeps the identity of its handshake: nothing to remember for next time.
-        ident = await self._identify(headers, remember=scope["type"] == "http")
+        http = scope["type"] == "http"
+        # Pages (not the API, files or sockets) show a member the warnings waiting for them.
+        page = http and scope["method"] == "GET" and not _is_api(scope)
+        ident = await self._identify(headers, remember=http, page=page)
         scope.setdefault("state", {})["identity"] = ident
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
@@ -213,22 +217,27 @@ class AuthMiddleware:
 
         await self.app(scope, receive, send_with_cookie)
 
-    async def _identify(self, headers: Headers, *, remember: bool) -> Identity:
+    async def _identify(self, headers: Headers, *, remember: bool, page: bool) -> Identity:
         cookies = _cookies(headers)
         ident = Identity(csrf_cookie=cookies.get(CSRF_COOKIE, "")[:100])
         authorization = headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):
-            ident.user = await user_for_api_token(authorization[7:].strip(), remember=remember)
+            user = await user_for_api_token(authorization[7:].strip(), remember=remember)
+            # A suspended account is nobody, even if a token or session survived.
+            ident.user = None if policy.is_suspended(user) else user
             ident.via_token = True
             return ident
         key = cookies.get(SESSION_COOKIE, "")
         if key:
-            session = await session_for_key(key, remember=remember)
-            if session is not None:
+            found = await live_session(key, remember=remember)
+            if found is not None and not policy.is_suspended(found[0].user):
+                session, warned = found
                 await do_touch_session(session)
                 ident.session = session
                 ident.session_key = key
                 ident.user = session.user
+                if warned and page:
+                    ident.warnings = await sanctions.unseen_warnings(session.user_id)
         return ident
 
     def _csrf_problem(self, scope: Scope, headers: Headers, ident: Identity) -> str | None:

@@ -56,6 +56,7 @@ from forum.rendering import render_markdown
 from moderation import audit
 from moderation import settings as moderation_settings
 from moderation.gate import require_moderator
+from moderation.sanctions import check_may_speak
 from moderation.watched import screen
 
 NOTE_MAX = 1000
@@ -270,6 +271,7 @@ async def do_flag(
 ) -> ReviewItem:
     """A member flags a post once; at the threshold the post is hidden pending review."""
     kind, note = check_flag(reason, note)
+    await check_may_speak(user)  # a silenced member is told why and until when
     if not policy.can_flag(user, post, topic, category):
         if post.author_id == user.id:
             raise Forbidden(_("You cannot flag your own post."))

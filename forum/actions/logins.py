@@ -20,6 +20,7 @@ from forum.errors import RateLimited
 from forum.i18n import _
 from forum.models import User
 from forum.security import verify_password
+from moderation.sanctions import check_not_suspended
 
 FAILURE_LIMIT = 5
 FAILURE_WINDOW = timedelta(minutes=30)
@@ -45,11 +46,15 @@ async def count_attempt(email: str) -> int:
 
 
 async def do_log_in_with_password(email: str, password: str) -> User | None:
-    """The user these credentials belong to, or None (a counted failure)."""
+    """The user these credentials belong to, or None (a counted failure).
+
+    Raises Suspended (403, with the reason and the end) when the password was right but the
+    account is suspended: only someone who knows the password learns it."""
     hit_id = await count_attempt(email)
     user = await authenticate(email, password)
     if user is not None:
         await ratelimit.release(hit_id)
+        await check_not_suspended(user)
     return user
 
 

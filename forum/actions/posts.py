@@ -17,6 +17,7 @@ from forum.i18n import _
 from forum.models import Category, Mention, Post, PostRevision, Topic, User
 from forum.queries.sql import execute
 from forum.rendering import render_markdown
+from moderation.sanctions import check_may_speak
 
 MAX_BODY = 50_000
 _MENTION = re.compile(r"(?<![\w@`])@([A-Za-z0-9_][A-Za-z0-9_.-]{1,38}[A-Za-z0-9_])")
@@ -112,6 +113,7 @@ async def do_create_post(
     from moderation import review
 
     body = check_body(body)
+    await check_may_speak(user)
     if not policy.can_reply(user, topic, category):
         if category.archived:
             raise Forbidden(_("This category is archived: it takes no new topics or replies."))

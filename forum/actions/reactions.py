@@ -10,6 +10,7 @@ from forum.errors import Forbidden, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
 from forum.models import Category, Post, Reaction, Topic, User
+from moderation.sanctions import check_may_speak
 
 
 def check_kind(kind: str) -> str:
@@ -25,6 +26,7 @@ async def do_set_reaction(
 ) -> dict[str, int]:
     """Add or remove the user's reaction; returns the post's counts by kind."""
     kind = check_kind(kind)
+    await check_may_speak(user)
     if not policy.can_react(user, post, topic, category):
         raise Forbidden(_("You may not react to this post."))
     async with atomic():

@@ -15,6 +15,7 @@ from forum.errors import Forbidden, Held, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
 from forum.models import AuditLog, Category, Post, Tag, Topic, TopicTag, User
+from moderation.sanctions import check_may_speak
 
 MAX_TAGS = 5
 _TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,29}$")
@@ -79,6 +80,7 @@ async def do_create_topic(
     title = check_title(title)
     body = check_body(body)
     names = check_tags(tags or [])
+    await check_may_speak(user)
     if not policy.can_create_topic(user, category):
         if category.archived:
             raise Forbidden(_("This category is archived: it takes no new topics or replies."))

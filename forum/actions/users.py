@@ -178,7 +178,12 @@ async def do_touch_session(session: Session) -> None:
 
 
 _SESSION_SQL = (
-    "SELECT {session_columns}, {user_columns} FROM sessions s JOIN users u ON u.id = s.user_id"
+    "SELECT {session_columns}, {user_columns},"
+    # A warning waiting to be shown (moderation/sanctions.py): asked here, so no page pays a
+    # query of its own for it.
+    " EXISTS (SELECT 1 FROM sanctions w WHERE w.user_id = u.id AND w.kind = 'warn'"
+    " AND w.seen_at IS NULL AND w.lifted_at IS NULL) AS unseen_warning"
+    " FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.key_hash = ? AND s.revoked_at IS NULL"
 )
 _BEARER_USER_SQL = (
@@ -197,7 +202,14 @@ def _sql(template: str) -> str:
 
 
 async def session_for_key(key: str, *, remember: bool = True) -> Session | None:
-    """The live session behind a cookie, with its user loaded, in one query.
+    """The live session behind a cookie, with its user loaded, in one query."""
+    found = await live_session(key, remember=remember)
+    return found[0] if found is not None else None
+
+
+async def live_session(key: str, *, remember: bool = True) -> tuple[Session, bool] | None:
+    """The live session behind a cookie, with its user loaded, and whether a warning waits
+    for the user, in one query.
 
     Every request asks this, so it reads a plain row rather than building it through the ORM.
     `remember=False` as in user_for_api_token.
@@ -213,7 +225,7 @@ async def session_for_key(key: str, *, remember: bool = True) -> Session | None:
         return None
     session = from_row(Session, row, "s_", memo=remember)
     attach(session, "user", from_row(User, row, "u_", memo=remember))
-    return session
+    return session, as_bool(row["unseen_warning"])
 
 
 async def do_create_api_token(user: User, name: str = "") -> tuple[ApiToken, str]:

@@ -26,6 +26,7 @@ from forum.models import (
     ReviewKind,
     ReviewStatus,
     Role,
+    SanctionKind,
     Visibility,
     WatchedAction,
 )
@@ -289,6 +290,26 @@ SCHEMAS: dict[str, JSON] = {
             },
         }
     ),
+    "Sanction": obj(
+        {
+            "id": ID,
+            "user_id": ID,
+            "kind": enum(SanctionKind),
+            "reason": STRING,
+            "until": {**nullable(DATETIME), "description": "Null: until lifted (or a warning)."},
+            "created_at": DATETIME,
+            "created_by": nullable(ref("User")),
+            "lifted_at": nullable(DATETIME),
+            "lifted_by": nullable(ref("User")),
+            "lift_reason": nullable(STRING),
+            "seen_at": {**nullable(DATETIME), "description": "A warning: when it was shown."},
+            "in_force": {
+                **BOOLEAN,
+                "description": "Not lifted and not ended (a warning: not yet shown).",
+            },
+        }
+    ),
+    "SanctionList": obj({"user_id": ID, "sanctions": array(ref("Sanction"))}),
 }
 
 PATH_PARAMETERS: dict[str, JSON] = {
@@ -299,6 +320,7 @@ PATH_PARAMETERS: dict[str, JSON] = {
     "kind": enum(policy.REACTION_KINDS),
     "item_id": ID,
     "word_id": ID,
+    "sanction_id": ID,
 }
 QUERY_PARAMETERS: dict[str, JSON] = {
     "cursor": {

@@ -22,6 +22,7 @@ from forum.models import User
 from forum.security import sign, token_hash
 from forum.web.forms import read_form, redirect, safe_next
 from forum.web.templating import render
+from moderation.sanctions import Suspended, check_not_suspended
 
 MAX_PASSWORD = 1024  # longer passwords cannot exist (see forum.actions.users.check_password)
 PENDING_COOKIE = "forum_login_2fa"
@@ -107,9 +108,9 @@ async def login(request: Request) -> Response:
         password = ""  # cannot be right, and still counts as a failed attempt
     try:
         user = await do_log_in_with_password(email, password)
-    except RateLimited as exc:
+    except (RateLimited, Suspended) as exc:
         context = {"next": next_url, "email": email, "error": exc.message}
-        refusal = render(request, "login.html", context, status=429)
+        refusal = render(request, "login.html", context, status=exc.status)
         refusal.headers.update(retry_headers(exc))
         return refusal
     if user is None:
@@ -138,9 +139,11 @@ async def login_code(request: Request) -> Response:
     next_url = safe_next(form.get("next"))
     try:
         accepted = await do_check_second_factor(user, form.get("code", "")[:40])
-    except RateLimited as exc:
+        if accepted:
+            await check_not_suspended(user)  # suspended since the password step
+    except (RateLimited, Suspended) as exc:
         context = {"next": next_url, "error": exc.message}
-        refusal = render(request, "login_code.html", context, status=429)
+        refusal = render(request, "login_code.html", context, status=exc.status)
         refusal.headers.update(retry_headers(exc))
         return refusal
     if not accepted:

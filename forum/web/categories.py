@@ -10,12 +10,14 @@ from forum.actions.topics import do_create_topic
 from forum.auth import current_user, require_user
 from forum.errors import Forbidden, Invalid
 from forum.i18n import _
+from forum.models import Category, User
 from forum.queries.categories import access_category, visible_categories
 from forum.queries.live import last_event_id
 from forum.queries.topics import list_topics
 from forum.web.forms import read_form, redirect, split_tags
 from forum.web.fragments import live_page
 from forum.web.templating import render
+from moderation.sanctions import Silenced, check_may_speak, silence_notice
 
 
 async def home(request: Request) -> Response:
@@ -35,27 +37,38 @@ async def show_category(request: Request) -> Response:
         user, category=category, cursor=request.query_params.get("cursor") or None
     )
     can_create = policy.can_create_topic(user, category)
-    context = {"category": category, "topics": topics, "can_create_topic": can_create}
+    context = {
+        "category": category,
+        "topics": topics,
+        "can_create_topic": can_create,
+        "silence_notice": await silence_notice(user),  # a query only for a silenced member
+    }
     return live_page(request, since, "category.html", context)
+
+
+async def _check_can_create(user: User, category: Category) -> None:
+    await check_may_speak(user)  # a silenced member is told why and until when
+    if not policy.can_create_topic(user, category):
+        if category.archived:
+            raise Forbidden(_("This category is archived: it takes no new topics or replies."))
+        raise Forbidden(_("You may not start a topic in this category."))
 
 
 async def new_topic(request: Request) -> Response:
     user = require_user(request)
     category = await access_category(user, request.path_params["slug"])
-    if not policy.can_create_topic(user, category):
-        if category.archived:
-            raise Forbidden(_("This category is archived: it takes no new topics or replies."))
-        raise Forbidden(_("You may not start a topic in this category."))
     values = {"title": "", "body": "", "tags": ""}
     if request.method == "POST":
         form = await read_form(request)
         values = {name: form.get(name, "") for name in values}
         try:
+            await _check_can_create(user, category)
             topic, post = await do_create_topic(
                 user, category, values["title"], values["body"], split_tags(values["tags"])
             )
-        except Invalid as exc:
+        except (Invalid, Silenced) as exc:  # the form comes back with what was typed
             context = {"category": category, "values": values, "error": exc}
-            return render(request, "topic_form.html", context, status=422)
+            return render(request, "topic_form.html", context, status=exc.status)
         return redirect(f"/t/{topic.id}")
+    await _check_can_create(user, category)
     return render(request, "topic_form.html", {"category": category, "values": values})

@@ -21,7 +21,7 @@ from forum.web import (
     users,
 )
 from forum.web.templating import render
-from moderation import web_audit, web_categories, web_words
+from moderation import web_audit, web_categories, web_sanctions, web_words
 from moderation.web_review import routes as review_routes
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
@@ -98,4 +98,5 @@ routes: list[BaseRoute] = [
     *web_words.routes,
     *web_categories.routes,
     *web_audit.routes,
+    *web_sanctions.routes,
 ]

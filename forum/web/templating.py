@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from forum import i18n, policy
 from forum.auth import identity
 from forum.web.inline_i18n import InlineTranslations
+from moderation.sanctions import do_mark_warnings_seen
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 
@@ -96,7 +98,14 @@ def render(
         "is_staff": policy.is_staff(ident.user),
         "review_pending": ident.review_pending,
         "lang": i18n.DEFAULT_LANGUAGE,
+        "warnings": ident.warnings,
         **(context or {}),
     }
     html = environment().get_template(template).render(values)
-    return HTMLResponse(html, status_code=status)
+    background = None
+    if ident.warnings and ident.user is not None:
+        # Shown once: this page carried them (base.html), so later pages do not.
+        shown = [w.id for w in ident.warnings]
+        background = BackgroundTask(do_mark_warnings_seen, ident.user.id, shown)
+        ident.warnings = []
+    return HTMLResponse(html, status_code=status, background=background)

@@ -25,6 +25,7 @@ from forum.web.fragments import live_page, post_fragments
 from forum.web.staff import require_staff
 from forum.web.templating import render
 from moderation.queue import own_items
+from moderation.sanctions import Silenced, check_may_speak, silence_notice
 
 
 async def show_topic(request: Request) -> Response:
@@ -36,7 +37,11 @@ async def show_topic(request: Request) -> Response:
         cursor=(query.get("cursor") or None) if query else None,
         near=parse_id(query.get("near")) if query else None,
     )
-    context = {"page": page, "post_fragments": post_fragments(request, page)}
+    context = {
+        "page": page,
+        "post_fragments": post_fragments(request, page),
+        "silence_notice": await silence_notice(user),  # a query only for a silenced member
+    }
     if user is not None and page.pending_ids:  # their own replies awaiting approval
         context["pending"] = await own_items(user, topic_id=page.topic.id)
     response = live_page(request, page.live_since, "topic.html", context)
@@ -64,7 +69,8 @@ def quote_markdown(post: Post) -> str:
     return "\n".join([header, *lines]) + "\n\n"
 
 
-def _check_can_reply(user: User, topic: Topic, category: Category) -> None:
+async def _check_can_reply(user: User, topic: Topic, category: Category) -> None:
+    await check_may_speak(user)  # a silenced member is told why and until when
     if not policy.can_reply(user, topic, category):
         if category.archived:
             raise Forbidden(_("This category is archived: it takes no new topics or replies."))
@@ -83,17 +89,18 @@ async def _reply_target(user: User, post_id: int | None) -> Post | None:
 async def reply(request: Request) -> Response:
     user = require_user(request)
     topic, category = await access_topic(user, path_id(request))
-    _check_can_reply(user, topic, category)
     if request.method == "POST":
         form = await read_form(request)
         body = form.get("body", "")
         target = await _reply_target(user, parse_id(form.get("reply_to")))
         try:
+            await _check_can_reply(user, topic, category)
             post = await do_create_post(user, topic, category, body, target)
-        except Invalid as exc:
+        except (Invalid, Silenced) as exc:  # the form comes back with what was typed
             context = {"topic": topic, "body": body, "reply_to": target, "error": exc}
-            return render(request, "reply.html", context, status=422)
+            return render(request, "reply.html", context, status=exc.status)
         return redirect(post_url(post))
+    await _check_can_reply(user, topic, category)
     body = ""
     target = await _reply_target(user, parse_id(request.query_params.get("reply_to")))
     quoted = await _reply_target(user, parse_id(request.query_params.get("quote")))

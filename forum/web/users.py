@@ -5,11 +5,15 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from forum import policy
 from forum.auth import current_user
 from forum.queries.users import profile
 from forum.web.templating import render
 
 
 async def show_profile(request: Request) -> Response:
-    found = await profile(current_user(request), request.path_params["username"])
-    return render(request, "profile.html", {"profile": found})
+    viewer = current_user(request)
+    found = await profile(viewer, request.path_params["username"])
+    # Staff see the way to this member's sanctions (the page itself asks for 2FA).
+    sanctions = policy.has_staff_role(viewer) and not found.user.is_staff
+    return render(request, "profile.html", {"profile": found, "show_sanctions": sanctions})

@@ -113,6 +113,10 @@
     "mention.created": (d) => notify(d),
     "notification.created": (d) => notify(d),
     "review.counts": (d) => reviewCount(d.pending),
+    // A sanction on this member (user channel): the reloaded page shows the warning or the
+    // silenced notice in place of the reply box (a suspension closes the socket instead).
+    "sanction.created": () => reload(),
+    "sanction.lifted": () => reload(),
     "typing": (d) => typing(d.username),
     "presence": (d) => reading(d.reading),
   };

@@ -48,6 +48,8 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "CategoryChanges": {"name": "Fuzzed name", "archived": False, "requires_approval": False},
     "CategoryOrder": {"slugs": ["iot", "welcome"]},
     "Moderation": {"role": "moderator", "categories": ["iot"]},
+    "NewSanction": {"kind": "warn", "reason": "fuzzed", "until": None},
+    "SanctionLift": {"reason": "fuzzed"},
 }
 # Bodies only administrators get past the gate with.
 ADMIN_BODIES = {"NewCategory", "CategoryChanges", "CategoryOrder", "Moderation"}
@@ -63,6 +65,7 @@ def operations(world: World) -> list[tuple[str, str, str | None]]:
         "word_id": "1",
         "item_id": "1",
         "user_id": str(world.alice_id),
+        "sanction_id": "1",
     }
     found = []
     for template, item in DOCUMENT["paths"].items():
