@@ -90,7 +90,9 @@ class User(Model):
     silenced_until = fields.DatetimeField(null=True)
     suspended_until = fields.DatetimeField(null=True)
     # A moderator with categories here moderates only those; none: every category.
-    moderator_categories: fields.JSONField[list[int]] = fields.JSONField(default=list)
+    moderator_categories: fields.JSONField[list[int]] = fields.JSONField(
+        default=list, db_default=[]
+    )
 
     class Meta:
         table = "users"
@@ -148,8 +150,8 @@ class Category(Model):
     position = fields.IntField(default=0)
     visibility = fields.CharEnumField(Visibility, default=Visibility.MEMBERS, max_length=16)
     posting_right = fields.CharEnumField(PostingRight, default=PostingRight.MEMBERS, max_length=16)
-    requires_approval = fields.BooleanField(default=False)  # every new post goes to review
-    archived = fields.BooleanField(default=False)  # read-only: nobody posts any more
+    requires_approval = fields.BooleanField(default=False, db_default=False)  # posts go to review
+    archived = fields.BooleanField(default=False, db_default=False)  # read-only: no new posts
     topic_count = fields.IntField(default=0)
     post_count = fields.IntField(default=0)
 
@@ -378,12 +380,12 @@ class AuditLog(Model):
     target_id = fields.IntField(null=True)
     reason = fields.TextField(default="")
     data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
-    before = fields.TextField(default="")
-    after = fields.TextField(default="")
-    ip = fields.CharField(max_length=64, default="")
+    before = fields.TextField(default="", db_default="")
+    after = fields.TextField(default="", db_default="")
+    ip = fields.CharField(max_length=64, default="", db_default="")
     created_at = fields.DatetimeField(auto_now_add=True)
-    prev_hash = fields.CharField(max_length=64, default="")
-    hash = fields.CharField(max_length=64, default="")
+    prev_hash = fields.CharField(max_length=64, default="", db_default="")
+    hash = fields.CharField(max_length=64, default="", db_default="")
 
     class Meta:
         table = "audit_log"

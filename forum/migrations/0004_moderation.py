@@ -7,6 +7,14 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 from tortoise.indexes import Index
 
+
+async def seal_legacy_audit_rows(apps, schema_editor):
+    """Audit rows from before the hash chain get their hashes, in order (their content as
+    it was), so `forum audit verify` passes on an upgraded database."""
+    from moderation.audit import seal_legacy_rows
+
+    await seal_legacy_rows(schema_editor.client)
+
 class Migration(migrations.Migration):
     dependencies = [('forum', '0003_event_replay_index')]
 
@@ -123,27 +131,27 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='AuditLog',
             name='after',
-            field=fields.TextField(default='', unique=False),
+            field=fields.TextField(default='', db_default='', unique=False),
         ),
         ops.AddField(
             model_name='AuditLog',
             name='before',
-            field=fields.TextField(default='', unique=False),
+            field=fields.TextField(default='', db_default='', unique=False),
         ),
         ops.AddField(
             model_name='AuditLog',
             name='hash',
-            field=fields.CharField(default='', max_length=64),
+            field=fields.CharField(default='', db_default='', max_length=64),
         ),
         ops.AddField(
             model_name='AuditLog',
             name='ip',
-            field=fields.CharField(default='', max_length=64),
+            field=fields.CharField(default='', db_default='', max_length=64),
         ),
         ops.AddField(
             model_name='AuditLog',
             name='prev_hash',
-            field=fields.CharField(default='', max_length=64),
+            field=fields.CharField(default='', db_default='', max_length=64),
         ),
         ops.AddIndex(
             model_name='AuditLog',
@@ -156,12 +164,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Category',
             name='archived',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Category',
             name='requires_approval',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Topic',
@@ -171,7 +179,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='User',
             name='moderator_categories',
-            field=fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+            field=fields.JSONField(default=list, db_default=[], encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
         ),
         ops.AddField(
             model_name='User',
@@ -183,4 +191,5 @@ class Migration(migrations.Migration):
             name='suspended_until',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
+        ops.RunPython(seal_legacy_audit_rows, ops.RunPython.noop),
     ]
