@@ -169,37 +169,3 @@ async def verify(batch: int = 1000) -> Verdict:
             previous_hash, previous_id = row.hash, row.id
             count += 1
 
-
-async def seal_legacy_rows(client: Any) -> int:
-    """Chain the rows written before the log had hashes (migration 0004 runs this once), in
-    id order, so an upgraded database verifies; the rows' content is left as it was. Raw
-    SQL on purpose: a migration must not depend on today's model."""
-    from types import SimpleNamespace
-
-    from forum.queries.sql import as_datetime, postgres_placeholders
-
-    postgres = client.capabilities.dialect == "postgres"
-    rows = await client.execute_query_dict(
-        "SELECT id, actor_id, action, target_type, target_id, reason, data, created_at"
-        " FROM audit_log ORDER BY id"
-    )
-    previous = ""
-    update = "UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?"
-    for row in rows:
-        data = row["data"]
-        if isinstance(data, str | bytes):
-            data = json.loads(data)
-        created = as_datetime(row["created_at"])
-        assert created is not None
-        legacy = SimpleNamespace(
-            **{**row, "data": data or {}, "created_at": created},
-            before="",
-            after="",
-            ip="",
-            prev_hash=previous,
-        )
-        digest = row_hash(legacy)  # type: ignore[arg-type]
-        sql = postgres_placeholders(update) if postgres else update
-        await client.execute_query(sql, [previous, digest, row["id"]])
-        previous = digest
-    return len(rows)

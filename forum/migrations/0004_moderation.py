@@ -9,11 +9,40 @@ from tortoise.indexes import Index
 
 
 async def seal_legacy_audit_rows(apps, schema_editor):
-    """Audit rows from before the hash chain get their hashes, in order (their content as
-    it was), so `forum audit verify` passes on an upgraded database."""
-    from moderation.audit import seal_legacy_rows
+    """Audit rows from before the hash chain get their hashes, in id order, their content as
+    it was, so `forum audit verify` passes on an upgraded database. This is the one place
+    that writes to existing audit rows, once, while the hash columns are new. Raw SQL on
+    purpose: a migration must not depend on today's model."""
+    import json
+    from types import SimpleNamespace
 
-    await seal_legacy_rows(schema_editor.client)
+    from forum.queries.sql import as_datetime, postgres_placeholders
+    from moderation.audit import row_hash
+
+    client = schema_editor.client
+    postgres = client.capabilities.dialect == "postgres"
+    rows = await client.execute_query_dict(
+        "SELECT id, actor_id, action, target_type, target_id, reason, data, created_at"
+        " FROM audit_log ORDER BY id"
+    )
+    previous = ""
+    update = "UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?"
+    for row in rows:
+        data = row["data"]
+        if isinstance(data, (str, bytes)):
+            data = json.loads(data)
+        legacy = SimpleNamespace(
+            **{**row, "data": data or {}, "created_at": as_datetime(row["created_at"])},
+            before="",
+            after="",
+            ip="",
+            prev_hash=previous,
+        )
+        digest = row_hash(legacy)
+        await client.execute_query(
+            postgres_placeholders(update) if postgres else update, [previous, digest, row["id"]]
+        )
+        previous = digest
 
 class Migration(migrations.Migration):
     dependencies = [('forum', '0003_event_replay_index')]
