@@ -168,4 +168,3 @@ async def verify(batch: int = 1000) -> Verdict:
                 )
             previous_hash, previous_id = row.hash, row.id
             count += 1
-

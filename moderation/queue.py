@@ -180,7 +180,7 @@ async def describe(viewer: User, items: list[ReviewItem]) -> list[ItemView]:
                 flags=flags_by_item.get(i.id, []),
                 history=AuthorHistory(
                     post_counts.get(i.author_id, 0),
-                    dict(decisions.get(i.author_id, {})),
+                    _earlier(decisions.get(i.author_id, {}), i),
                     sanctions.get(i.author_id, []),
                 ),
                 claimed_by=users.get(i.claimed_by_id) if i.claimed_by_id else None,
@@ -189,6 +189,14 @@ async def describe(viewer: User, items: list[ReviewItem]) -> list[ItemView]:
             )
         )
     return result
+
+
+def _earlier(decisions: dict[str, int], item: ReviewItem) -> dict[str, int]:
+    """The author's decided items other than this one."""
+    counts = dict(decisions)
+    if item.status != ReviewStatus.PENDING and counts.get(item.status.value):
+        counts[item.status.value] -= 1
+    return {status: n for status, n in counts.items() if n}
 
 
 async def pending_count(user: User | None) -> int:
@@ -203,13 +211,21 @@ async def pending_count(user: User | None) -> int:
 
 
 async def own_items(user: User, *, topic_id: int | None = None) -> list[ItemView]:
-    """An author's posts and topics awaiting approval, and their recent decisions."""
-    query = ReviewItem.filter(
-        author_id=user.id, kind__in=[k for k in ReviewKind if k != ReviewKind.FLAGGED_POST]
-    )
+    """An author's posts and topics sent for approval and how they were decided, and the
+    decisions that hid or removed their published posts (with the moderator's reason);
+    with `topic_id`, their replies there still awaiting approval."""
+    queued = (ReviewKind.QUEUED_POST, ReviewKind.QUEUED_TOPIC)
+    removed = (ReviewStatus.REJECTED, ReviewStatus.DELETED)
+    query = ReviewItem.filter(author_id=user.id)
     if topic_id is not None:
-        query = query.filter(topic_id=topic_id, status=ReviewStatus.PENDING)
-    items = await query.order_by("-id").limit(50)
+        query = query.filter(
+            topic_id=topic_id, status=ReviewStatus.PENDING, kind=ReviewKind.QUEUED_POST
+        )
+    items = [
+        i
+        for i in await query.order_by("-id").limit(100)
+        if i.kind in queued or i.status in removed  # flags on a post that stayed: not theirs
+    ][:50]
     if not items:
         return []
     categories = {c.id: c for c in await Category.filter(id__in=[i.category_id for i in items])}

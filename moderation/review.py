@@ -453,7 +453,7 @@ def check_decision(item: ReviewItem, action: str, reason: str) -> str:
     reason = reason.strip()
     if len(reason) > REASON_MAX:
         raise Invalid(_("A reason has at most 2,000 characters."), field="reason")
-    if action == "reject" and not reason:
+    if action in ("reject", "hide") and not reason:
         raise Invalid(_("Give the reason: the author is told."), field="reason")
     return reason
 
@@ -464,6 +464,8 @@ async def do_decide(
     """Decide an item once. Of two decisions at the same instant exactly one wins."""
     item = await access_item(actor, item_id)
     require_moderator(actor, item.category_id)
+    if item.author_id == actor.id:
+        raise Forbidden(_("This is about your own post: another moderator decides it."))
     reason = check_decision(item, action, reason)
     if item.status != ReviewStatus.PENDING:
         raise Conflict(_("This item has been decided already."), detail=item_state(item))

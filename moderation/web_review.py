@@ -7,14 +7,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from forum import policy
 from forum.auth import require_user
-from forum.errors import Conflict, Invalid
+from forum.errors import Conflict, Invalid, NotFound
+from forum.i18n import _
 from forum.models import FlagReason
 from forum.queries.topics import access_post
 from forum.web.forms import path_id, read_form, redirect
 from forum.web.staff import require_staff
 from forum.web.templating import render
 from moderation import queue, review
+from moderation.sanctions import check_may_speak
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
 
@@ -93,6 +96,9 @@ async def pending(request: Request) -> Response:
 async def flag(request: Request) -> Response:
     user = require_user(request)
     post, topic, category = await access_post(user, path_id(request))
+    await check_may_speak(user)  # a silenced member is told why before typing anything
+    if not policy.can_see_post_body(user, post, category):
+        raise NotFound(_("No such post."))
     values = {"reason": "", "note": ""}
     if request.method == "POST":
         form = await read_form(request)

@@ -9,7 +9,7 @@ import pytest
 
 from forum.actions.posts import do_create_post
 from forum.actions.topics import do_create_topic
-from forum.errors import Conflict, Held
+from forum.errors import Conflict, Forbidden, Held
 from forum.models import (
     Category,
     Event,
@@ -234,7 +234,7 @@ async def test_each_decision_on_a_flagged_post(client: httpx.AsyncClient) -> Non
     carol = await make_user("carol")
     newer = await review.do_flag(carol, await Post.get(id=post.id), topic, cats["iot"], "spam")
     assert newer.id != item and newer.status == ReviewStatus.PENDING
-    await review.do_decide(mod, newer.id, "hide")
+    await review.do_decide(mod, newer.id, "hide", "still spam")
     assert (await Post.get(id=post.id)).hidden
 
 
@@ -444,3 +444,23 @@ async def test_watched_words_block_hold_or_flag_a_new_post(client: httpx.AsyncCl
         f"/api/v1/topics/{topic.id}/posts", headers=await bearer(mod), json={"body": "tariff"}
     )
     assert staff.status_code == 201
+
+
+async def test_a_moderator_never_decides_about_their_own_post(db: str) -> None:
+    cats, alice, mod, topic = await _setup()
+    own = await do_create_post(mod, topic, cats["iot"], "the moderator's own words")
+    item = await review.do_flag(alice, own, topic, cats["iot"], "inappropriate")
+    with pytest.raises(Forbidden, match="another moderator"):
+        await review.do_decide(mod, item.id, "ignore")
+    other = await make_user("other", role=Role.MODERATOR)
+    assert (await review.do_decide(other, item.id, "ignore")).status == ReviewStatus.IGNORED
+
+
+async def test_the_author_of_a_hidden_post_finds_the_reason(client: httpx.AsyncClient) -> None:
+    cats, alice, mod, topic = await _setup()
+    post = await do_create_post(alice, topic, cats["iot"], "an advert")
+    item = await review.do_flag(await make_user("bob"), post, topic, cats["iot"], "spam")
+    await review.do_decide(mod, item.id, "hide", "Adverts are not allowed here")
+    await log_in(client, alice)
+    page = await client.get("/pending")
+    assert "Hidden" in page.text and "Adverts are not allowed here" in page.text
