@@ -17,6 +17,8 @@ from forum.i18n import _
 from forum.models import Category, Mention, Post, PostRevision, Topic, User
 from forum.queries.sql import execute
 from forum.rendering import render_markdown
+from moderation import audit
+from moderation.gate import require_moderator
 
 MAX_BODY = 50_000
 _MENTION = re.compile(r"(?<![\w@`])@([A-Za-z0-9_][A-Za-z0-9_.-]{1,38}[A-Za-z0-9_])")
@@ -117,13 +119,21 @@ async def do_create_post(
         )
 
 
-async def do_edit_post(user: User, post: Post, topic: Topic, category: Category, body: str) -> Post:
-    body = check_body(body)
+def check_may_edit(user: User, post: Post, topic: Topic, category: Category) -> None:
+    """Editing someone else's post is a moderation act: it passes the moderators' gate."""
+    if user.id != post.author_id:
+        require_moderator(user, category.id)
     if not policy.can_edit_post(user, post, topic, category):
         raise Forbidden(_("You may not edit this post."))
+
+
+async def do_edit_post(user: User, post: Post, topic: Topic, category: Category, body: str) -> Post:
+    body = check_body(body)
+    check_may_edit(user, post, topic, category)
     if body == post.source:
         return post
     now = datetime.now(UTC)
+    before = post.source
     async with atomic():
         post.source = body
         post.html = render_markdown(body)
@@ -135,6 +145,11 @@ async def do_edit_post(user: User, post: Post, topic: Topic, category: Category,
         )
         await _record_mentions(post, user, topic, category)
         await touch_topics([topic.id])
+        if user.id != post.author_id:
+            data = {"topic_id": topic.id, "author_id": post.author_id, "version": post.version}
+            await audit.append(
+                user, "post.edit", "post", post.id, data=data, before=before, after=body
+            )
         await record_event(
             "post.edited",
             f"topic:{topic.id}",
@@ -145,6 +160,8 @@ async def do_edit_post(user: User, post: Post, topic: Topic, category: Category,
 
 
 async def do_delete_post(user: User, post: Post, topic: Topic, category: Category) -> Post:
+    if user.id != post.author_id:  # someone else's post: a moderation act
+        require_moderator(user, category.id)
     if not policy.can_delete_post(user, post, topic, category):
         raise Forbidden(_("You may not delete this post."))
     async with atomic():
@@ -152,6 +169,11 @@ async def do_delete_post(user: User, post: Post, topic: Topic, category: Categor
         post.deleted_by_id = user.id
         await post.save(update_fields=["deleted_at", "deleted_by_id"])
         await touch_topics([topic.id])
+        if user.id != post.author_id:
+            data = {"topic_id": topic.id, "author_id": post.author_id}
+            await audit.append(
+                user, "post.delete", "post", post.id, data=data, before=post.source, after=""
+            )
         await record_event(
             "post.deleted",
             f"topic:{topic.id}",

@@ -208,10 +208,12 @@ QUERY_PARAMETERS: dict[str, JSON] = {
     "q": {"type": "string", "maxLength": 100, "description": "Part of a member's name."},
 }
 ERRORS: dict[int, str] = {
+    301: "The topic was merged into another: `Location` is the same address under it.",
     400: "Malformed request: not JSON, not an object, or a bad cursor or query parameter.",
     401: "Not logged in, or wrong credentials.",
     403: "Not allowed, or a cookie-authenticated write without a valid X-CSRF-Token header.",
     404: "No such resource, or you may not see it.",
+    409: "The resource changed meanwhile (moved or merged already): reload it.",
     413: "The request body is larger than 1 MiB.",
     422: "A field has the wrong type or value; the message says which.",
     429: "Too many failed attempts for this account (five within 30 minutes): wait.",

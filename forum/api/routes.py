@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute
 from forum.api import auth, bookmarks, categories, directory, posts, reactions, topics
 from forum.api.openapi import openapi_document
 from forum.api.operation import ApiRoute
+from moderation import api_topics
 
 V1 = "/api/v1"
 
@@ -40,4 +41,5 @@ routes: list[BaseRoute] = [
     ApiRoute(f"{V1}/auth/tokens", POST=auth.create_token),
     ApiRoute(f"{V1}/me", GET=auth.me),
     ApiRoute(f"{V1}/directory", GET=directory.get_directory),
+    *api_topics.routes,
 ]

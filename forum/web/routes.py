@@ -21,6 +21,7 @@ from forum.web import (
     users,
 )
 from forum.web.templating import render
+from moderation import web_topics
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
 
@@ -70,7 +71,6 @@ routes: list[BaseRoute] = [
     Route("/c/{slug}/new", categories.new_topic, methods=FORM),
     Route("/t/{id:int}/unread", topics.first_unread, methods=GET),
     Route("/t/{id:int}/reply", topics.reply, methods=FORM),
-    Route("/t/{id:int}/status", topics.update_status, methods=POST),
     Route("/p/{id:int}", posts.permalink, methods=GET),
     Route("/p/{id:int}/fragment", posts.fragment, methods=GET),
     Route("/p/{id:int}/edit", posts.edit, methods=FORM),
@@ -93,4 +93,5 @@ routes: list[BaseRoute] = [
     Route("/account/2fa/disable", security.disable_two_factor, methods=POST),
     Route("/account/2fa/backup-codes", security.new_backup_codes, methods=POST),
     *membership_routes,
+    *web_topics.routes,
 ]

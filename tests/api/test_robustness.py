@@ -39,6 +39,8 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "NewReaction": {"kind": "like"},
     "Credentials": {"email": "alice@example.org", "password": "not the password"},
     "NewToken": {"email": "alice@example.org", "password": "not the password", "name": "n"},
+    "TopicMove": {"category": "drones"},
+    "TopicMerge": {"into": 1},
 }
 
 
