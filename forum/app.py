@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import quote
@@ -22,7 +23,7 @@ from forum import events
 from forum.api.routes import routes as api_routes
 from forum.cache import Caches
 from forum.db import close_db, init_db
-from forum.errors import ForumError, Held, TwoFactorSetupRequired, retry_headers
+from forum.errors import ForumError, Held, TopicMerged, TwoFactorSetupRequired, retry_headers
 from forum.middleware import middleware
 from forum.reads import ReadBuffer
 from forum.settings import Settings
@@ -69,6 +70,21 @@ def error_response(
     return error_page(request, status, message)
 
 
+def merged_topic_redirect(request: Request, exc: TopicMerged) -> Response:
+    """The same address under the topic it was merged into: 301 for reads, 308 for writes."""
+    path = re.sub(
+        rf"^(/t|/api/v1/topics)/{exc.topic_id}(?=/|$)", rf"\g<1>/{exc.into}", request.url.path
+    )
+    if path == request.url.path:
+        path = f"/t/{exc.into}"
+    location = path + (f"?{request.url.query}" if request.url.query else "")
+    status = 301 if request.method in ("GET", "HEAD") else 308
+    response = error_response(request, status, exc.code, exc.message)
+    response.status_code = status
+    response.headers["location"] = location
+    return response
+
+
 async def forum_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ForumError)
     if isinstance(exc, Held):
@@ -83,6 +99,8 @@ async def forum_error(request: Request, exc: Exception) -> Response:
         from starlette.responses import RedirectResponse
 
         return RedirectResponse(f"/pending?held={exc.item_id}#item-{exc.item_id}", status_code=303)
+    if isinstance(exc, TopicMerged):
+        return merged_topic_redirect(request, exc)
     body = error_response(request, exc.status, exc.code, exc.message, exc.detail)
     body.headers.update(retry_headers(exc))
     if exc.status == 401 and not request.url.path.startswith("/api/"):

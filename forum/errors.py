@@ -58,6 +58,20 @@ class Held(ForumError):
         self.item_id = item_id
 
 
+class TopicMerged(ForumError):
+    """The topic was merged into another: its addresses redirect there (301 for reads, 308
+    for writes, which keep their method and body). The API answers with this error's body and
+    a Location header."""
+
+    status = 301
+    code = "topic_merged"
+
+    def __init__(self, message: str, *, topic_id: int, into: int) -> None:
+        super().__init__(message)
+        self.topic_id = topic_id
+        self.into = into
+
+
 class TooLarge(ForumError):
     status = 413
     code = "too_large"

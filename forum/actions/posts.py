@@ -11,12 +11,14 @@ from tortoise.expressions import F
 from forum import policy
 from forum.actions.reading import do_mark_read
 from forum.cache import touch_topics
-from forum.errors import Forbidden, Held, Invalid
+from forum.errors import Conflict, Forbidden, Held, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
 from forum.models import Category, Mention, Post, PostRevision, Topic, User
 from forum.queries.sql import execute
 from forum.rendering import render_markdown
+from moderation import audit
+from moderation.gate import require_moderator
 from moderation.sanctions import check_may_speak
 
 MAX_BODY = 50_000
@@ -71,11 +73,13 @@ async def insert_post(
         connections.get("default"),  # the transaction's
         "UPDATE topics SET highest_post_number = highest_post_number + 1,"
         " post_count = post_count + 1, last_posted_at = ?, last_poster_id = ?"
-        " WHERE id = ? RETURNING highest_post_number, post_count",
+        " WHERE id = ? AND merged_into_id IS NULL RETURNING highest_post_number, post_count",
         now,
         user.id,
         topic.id,
     )
+    if not counted:  # merged into another topic since it was read
+        raise Conflict(_("This topic was merged into another one; reply there."))
     topic.highest_post_number = counted[0]["highest_post_number"]
     topic.post_count = counted[0]["post_count"]
     html = render_markdown(body)
@@ -136,13 +140,21 @@ async def do_create_post(
     raise Held(held_message(), item_id=item.id)
 
 
-async def do_edit_post(user: User, post: Post, topic: Topic, category: Category, body: str) -> Post:
-    body = check_body(body)
+def check_may_edit(user: User, post: Post, topic: Topic, category: Category) -> None:
+    """Editing someone else's post is a moderation act: it passes the moderators' gate."""
+    if user.id != post.author_id:
+        require_moderator(user, category.id)
     if not policy.can_edit_post(user, post, topic, category):
         raise Forbidden(_("You may not edit this post."))
+
+
+async def do_edit_post(user: User, post: Post, topic: Topic, category: Category, body: str) -> Post:
+    body = check_body(body)
+    check_may_edit(user, post, topic, category)
     if body == post.source:
         return post
     now = datetime.now(UTC)
+    before = post.source
     async with atomic():
         post.source = body
         post.html = render_markdown(body)
@@ -154,6 +166,11 @@ async def do_edit_post(user: User, post: Post, topic: Topic, category: Category,
         )
         await _record_mentions(post, user, topic, category)
         await touch_topics([topic.id])
+        if user.id != post.author_id:
+            data = {"topic_id": topic.id, "author_id": post.author_id, "version": post.version}
+            await audit.append(
+                user, "post.edit", "post", post.id, data=data, before=before, after=body
+            )
         await record_event(
             "post.edited",
             f"topic:{topic.id}",
@@ -164,6 +181,8 @@ async def do_edit_post(user: User, post: Post, topic: Topic, category: Category,
 
 
 async def do_delete_post(user: User, post: Post, topic: Topic, category: Category) -> Post:
+    if user.id != post.author_id:  # someone else's post: a moderation act
+        require_moderator(user, category.id)
     if not policy.can_delete_post(user, post, topic, category):
         raise Forbidden(_("You may not delete this post."))
     async with atomic():
@@ -171,6 +190,11 @@ async def do_delete_post(user: User, post: Post, topic: Topic, category: Categor
         post.deleted_by_id = user.id
         await post.save(update_fields=["deleted_at", "deleted_by_id"])
         await touch_topics([topic.id])
+        if user.id != post.author_id:
+            data = {"topic_id": topic.id, "author_id": post.author_id}
+            await audit.append(
+                user, "post.delete", "post", post.id, data=data, before=post.source, after=""
+            )
         await record_event(
             "post.deleted",
             f"topic:{topic.id}",

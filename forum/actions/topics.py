@@ -9,12 +9,11 @@ from tortoise.expressions import F
 
 from forum import policy
 from forum.actions.posts import check_body, held_message, insert_post
-from forum.actions.twofactor import check_staff_two_factor
 from forum.cache import touch_topics
 from forum.errors import Forbidden, Held, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
-from forum.models import AuditLog, Category, Post, Tag, Topic, TopicTag, User
+from forum.models import Category, Post, Tag, Topic, TopicTag, User
 from moderation.sanctions import check_may_speak
 
 MAX_TAGS = 5
@@ -45,7 +44,7 @@ def check_tags(tags: list[str]) -> list[str]:
     return cleaned
 
 
-async def _set_tags(topic: Topic, names: list[str]) -> None:
+async def set_tags(topic: Topic, names: list[str]) -> None:
     await TopicTag.filter(topic_id=topic.id).delete()
     for name in names:
         tag, _created = await Tag.get_or_create(name=name)
@@ -59,7 +58,7 @@ async def insert_topic(
     topic = await Topic.create(
         category=category, author=user, title=title, last_posted_at=now, last_poster=user
     )
-    await _set_tags(topic, names)
+    await set_tags(topic, names)
     post = await insert_post(user, topic, category, body, reply_to=None, now=now)
     await Category.filter(id=category.id).update(topic_count=F("topic_count") + 1)
     await record_event(
@@ -109,23 +108,22 @@ async def do_update_topic(
     title: str | None = None,
     tags: list[str] | None = None,
 ) -> Topic:
-    """Staff change a topic's status; its author may retitle or retag while it is open."""
+    """Its author may retitle or retag a topic while it is open; closing, pinning and changing
+    someone else's topic are moderation acts (moderation.topics.do_moderate_topic)."""
     is_author = user.id == topic.author_id and policy.is_member(user)
-    staff = policy.can_moderate_topic(user, topic, category)
-    staff_power = closed is not None or pinned is not None or not is_author
-    if staff_power and not staff:
-        check_staff_two_factor(user)  # staff without 2FA are told why, members are refused
-    if (closed is not None or pinned is not None) and not staff:
-        raise Forbidden(_("Only moderators may close or pin topics."))
-    if (title is not None or tags is not None) and not (staff or (is_author and not topic.closed)):
+    staff_act = closed is not None or pinned is not None or not is_author
+    if staff_act or (topic.closed and policy.moderates(user, category.id)):
+        # moderation.topics builds on this module's checks, so it is imported when needed.
+        from moderation.topics import do_moderate_topic
+
+        return await do_moderate_topic(
+            user, topic, category, closed=closed, pinned=pinned, title=title, tags=tags
+        )
+    if topic.closed:
         raise Forbidden(_("You may not edit this topic."))
     changes: dict[str, object] = {}
     if title is not None:
         changes["title"] = check_title(title)
-    if closed is not None:
-        changes["closed"] = closed
-    if pinned is not None:
-        changes["pinned"] = pinned
     names = check_tags(tags) if tags is not None else None
     async with atomic():
         if changes:
@@ -133,17 +131,9 @@ async def do_update_topic(
             for key, value in changes.items():
                 setattr(topic, key, value)
         if names is not None:
-            await _set_tags(topic, names)
+            await set_tags(topic, names)
             changes["tags"] = names
         await touch_topics([topic.id])
-        if staff and ("closed" in changes or "pinned" in changes):
-            await AuditLog.create(
-                actor=user,
-                action="topic.update",
-                target_type="topic",
-                target_id=topic.id,
-                data={k: v for k, v in changes.items() if k in ("closed", "pinned")},
-            )
         await record_event(
             "topic.updated",
             f"topic:{topic.id}",

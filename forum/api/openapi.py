@@ -342,12 +342,14 @@ QUERY_PARAMETERS: dict[str, JSON] = {
     "category": {"type": "string", "maxLength": 64, "description": "A category's slug."},
 }
 ERRORS: dict[int, str] = {
+    301: "The topic was merged into another: `Location` is the same address under it.",
+    308: "The topic was merged into another: repeat the request at `Location`.",
     400: "Malformed request: not JSON, not an object, or a bad cursor or query parameter.",
     401: "Not logged in, or wrong credentials.",
     403: "Not allowed, or a cookie-authenticated write without a valid X-CSRF-Token header.",
     404: "No such resource, or you may not see it.",
     409: "It conflicts with what exists or changed meanwhile (a duplicate, a decision already"
-    " taken): the message says why.",
+    " taken, a topic moved or merged already): the message says why.",
     413: "The request body is larger than 1 MiB.",
     422: "A field has the wrong type or value; the message says which.",
     429: "Too many attempts (failed logins, or posting too fast): wait Retry-After seconds.",
@@ -377,7 +379,7 @@ opaque cursors: pass `next_cursor` back as `?cursor=` until it is null.
 """
 
 
-def _responses(method: str, endpoint: ApiEndpoint) -> JSON:
+def _responses(path: str, method: str, endpoint: ApiEndpoint) -> JSON:
     op = endpoint.operation
     responses: JSON = {}
     if op.response is None:
@@ -393,6 +395,8 @@ def _responses(method: str, endpoint: ApiEndpoint) -> JSON:
             "content": {"application/json": {"schema": ref("AwaitingApproval")}},
         }
     statuses = set(op.errors)
+    if path.startswith("/api/v1/topics/{topic_id}"):  # a merged topic's addresses redirect
+        statuses.add(301 if method == "GET" else 308)
     if op.auth == "required":
         statuses.add(401)
     if method in UNSAFE:
@@ -434,7 +438,7 @@ def _operation(path: str, method: str, endpoint: ApiEndpoint) -> JSON:
         "summary": op.summary,
         "tags": [op.tag],
         "security": _security(endpoint),
-        "responses": _responses(method, endpoint),
+        "responses": _responses(path, method, endpoint),
     }
     if op.description:
         described["description"] = op.description

@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute
 from forum.api import auth, bookmarks, categories, directory, posts, reactions, topics
 from forum.api.openapi import openapi_document
 from forum.api.operation import ApiRoute
-from moderation import api_categories, api_sanctions, api_words
+from moderation import api_categories, api_sanctions, api_topics, api_words
 from moderation.api_review import routes as review_routes
 
 V1 = "/api/v1"
@@ -55,4 +55,5 @@ routes: list[BaseRoute] = [
     *api_words.routes,
     ApiRoute(f"{V1}/users/{{user_id}}/moderation", PUT=api_categories.set_moderation),
     *api_sanctions.routes,
+    *api_topics.routes,
 ]

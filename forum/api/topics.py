@@ -86,8 +86,9 @@ async def create_topic(request: Request) -> Response:
     tag="topics",
     response="TopicPage",
     query=("cursor", "near"),
-    errors=(400, 404),
-    description="Without a cursor the page starts at post `near` (default 1) and counts a view.",
+    errors=(301, 400, 404),
+    description="Without a cursor the page starts at post `near` (default 1) and counts a view."
+    " A topic merged into another answers 301 with `Location` naming the target.",
 )
 async def get_topic(request: Request) -> Response:
     user = current_user(request)
@@ -106,9 +107,10 @@ async def get_topic(request: Request) -> Response:
     response="Topic",
     body=TOPIC_CHANGES,
     auth="required",
-    errors=(400, 401, 403, 404, 413, 422),
-    description="Staff powers need two-factor authentication on the account: without it,"
-    " closing, pinning or changing someone else's topic is a 403 `two_factor_setup_required`.",
+    errors=(400, 401, 403, 404, 409, 413, 422),
+    description="Closing, pinning and changing someone else's topic are moderation acts: they"
+    " need a moderator of the topic's category with two-factor authentication on (without it,"
+    " 403 `two_factor_setup_required`) and are written to the audit log.",
 )
 async def update_topic(request: Request) -> Response:
     user = require_user(request)

@@ -30,3 +30,5 @@ class PostRow:
     edited_at: datetime | None
     deleted_at: datetime | None
     hidden: bool
+    # Who made the current version, when that is not the author (a moderator's edit).
+    edited_by: Author | None = None

@@ -12,7 +12,7 @@ from typing import Any
 import forum.cache
 import forum.reads
 from forum import policy
-from forum.errors import NotFound
+from forum.errors import NotFound, TopicMerged
 from forum.i18n import _
 from forum.models import (
     Category,
@@ -192,9 +192,20 @@ async def list_topics(
     return TopicList(next_cursor, build_rows)
 
 
+def check_not_merged(user: User | None, topic: Topic, category: Category) -> None:
+    """A merged topic's address leads to the topic it was merged into, for whoever could see
+    where it was (the target then answers for itself: 404 when it is not visible)."""
+    if topic.merged_into_id is not None and policy.can_see_category(user, category):
+        message = _("This topic was merged into another.")
+        raise TopicMerged(message, topic_id=topic.id, into=topic.merged_into_id)
+
+
 async def access_topic(user: User | None, topic_id: int) -> tuple[Topic, Category]:
-    """The topic and its category, or NotFound when missing or not visible to the user."""
+    """The topic and its category, or NotFound when missing or not visible to the user
+    (TopicMerged when it was merged into another)."""
     topic = await Topic.filter(id=topic_id).select_related("category").first()
+    if topic is not None:
+        check_not_merged(user, topic, topic.category)
     if topic is None or not policy.can_see_topic(user, topic, topic.category):
         raise NotFound(_("No such topic."))
     return topic, topic.category
@@ -282,9 +293,12 @@ def _topic_sql() -> str:
 _POSTS_SQL = (
     "SELECT p.id, p.number, p.author_id, p.reply_to_id, p.source, p.html, p.version,"
     " p.created_at, p.edited_at, p.deleted_at, p.hidden, u.username, u.display_name,"
-    " r.number AS parent_number, ru.username AS parent_username"
+    " r.number AS parent_number, ru.username AS parent_username,"
+    " pv.editor_id, eu.username AS editor_username, eu.display_name AS editor_display_name"
     " FROM posts p JOIN users u ON u.id = p.author_id"
     " LEFT JOIN posts r ON r.id = p.reply_to_id LEFT JOIN users ru ON ru.id = r.author_id"
+    " LEFT JOIN post_revisions pv ON pv.post_id = p.id AND pv.version = p.version"
+    " AND pv.editor_id <> p.author_id LEFT JOIN users eu ON eu.id = pv.editor_id"
     " WHERE p.topic_id = ? AND {where} ORDER BY p.number {order} LIMIT ?"
 )
 _EXTRAS_SQL = (
@@ -349,6 +363,9 @@ async def _shared_page(topic: Topic, where: str, order: str, arg: int, limit: in
                 edited_at=as_datetime(r["edited_at"]),
                 deleted_at=as_datetime(r["deleted_at"]),
                 hidden=as_bool(r["hidden"]),
+                edited_by=Author(r["editor_id"], r["editor_username"], r["editor_display_name"])
+                if r["editor_id"] is not None
+                else None,
             )
         )
         if r["reply_to_id"] is not None and r["parent_number"] is not None:
@@ -384,6 +401,7 @@ async def topic_page(
     if not rows:
         raise NotFound(_("No such topic."))
     topic, category = _topic_from_row(rows[0])
+    check_not_merged(user, topic, category)
     if not policy.can_see_topic(user, topic, category):
         raise NotFound(_("No such topic."))
     backwards = False

@@ -160,7 +160,10 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
         key = (
             post.id,
             post.created_at,  # with the id, tells apart posts of a reset or restored database
+            post.topic_id,  # a merge moves and renumbers posts
+            post.number,
             post.version,
+            post.edited_by,
             post.deleted_at is not None,
             post.hidden,
             view.visible,

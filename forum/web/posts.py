@@ -5,12 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from forum import policy
-from forum.actions.posts import do_delete_post, do_edit_post
+from forum.actions.posts import check_may_edit, do_delete_post, do_edit_post
 from forum.actions.reactions import do_set_reaction
 from forum.actions.reading import do_set_bookmark
 from forum.auth import current_user, require_user
-from forum.errors import Forbidden, Invalid, NotFound
+from forum.errors import Invalid, NotFound
 from forum.i18n import _
 from forum.models import Post
 from forum.queries.topics import access_post, post_revisions, topic_page
@@ -42,8 +41,7 @@ async def fragment(request: Request) -> Response:
 async def edit(request: Request) -> Response:
     user = require_user(request)
     post, topic, category = await access_post(user, path_id(request))
-    if not policy.can_edit_post(user, post, topic, category):
-        raise Forbidden(_("You may not edit this post."))
+    check_may_edit(user, post, topic, category)  # staff without 2FA are sent to set it up
     if request.method == "POST":
         body = (await read_form(request)).get("body", "")
         try:

@@ -21,7 +21,7 @@ from forum.web import (
     users,
 )
 from forum.web.templating import render
-from moderation import web_audit, web_categories, web_sanctions, web_words
+from moderation import web_audit, web_categories, web_sanctions, web_topics, web_words
 from moderation.web_review import routes as review_routes
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
@@ -71,7 +71,6 @@ routes: list[BaseRoute] = [
     Route("/c/{slug}/new", categories.new_topic, methods=FORM),
     Route("/t/{id:int}/unread", topics.first_unread, methods=GET),
     Route("/t/{id:int}/reply", topics.reply, methods=FORM),
-    Route("/t/{id:int}/status", topics.update_status, methods=POST),
     Route("/p/{id:int}", posts.permalink, methods=GET),
     Route("/p/{id:int}/fragment", posts.fragment, methods=GET),
     Route("/p/{id:int}/edit", posts.edit, methods=FORM),
@@ -99,4 +98,5 @@ routes: list[BaseRoute] = [
     *web_categories.routes,
     *web_audit.routes,
     *web_sanctions.routes,
+    *web_topics.routes,
 ]

@@ -1,4 +1,5 @@
-"""A topic's page, jumping to the first unread post, replying, and closing or pinning."""
+"""A topic's page, jumping to the first unread post, and replying (moderators' forms:
+moderation/web_topics.py)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,17 @@ from starlette.responses import Response
 
 from forum import policy
 from forum.actions.posts import do_create_post
-from forum.actions.topics import do_update_topic
 from forum.auth import current_user, require_user
-from forum.errors import BadRequest, Forbidden, Invalid, NotFound
+from forum.errors import Forbidden, Invalid, NotFound
 from forum.i18n import _
 from forum.models import Category, Post, Topic, User
 from forum.queries.topics import access_post, access_topic, topic_page
-from forum.web.forms import (
-    optional_flag,
-    parse_id,
-    path_id,
-    post_url,
-    read_form,
-    redirect,
-)
+from forum.web.forms import parse_id, path_id, post_url, read_form, redirect
 from forum.web.fragments import live_page, post_fragments
-from forum.web.staff import require_staff
 from forum.web.templating import render
 from moderation.queue import own_items
 from moderation.sanctions import Silenced, check_may_speak, silence_notice
+from moderation.web_topics import move_choices
 
 
 async def show_topic(request: Request) -> Response:
@@ -44,6 +37,9 @@ async def show_topic(request: Request) -> Response:
     }
     if user is not None and page.pending_ids:  # their own replies awaiting approval
         context["pending"] = await own_items(user, topic_id=page.topic.id)
+    if page.can_moderate:
+        assert user is not None
+        context["move_to"] = await move_choices(user, page.category)
     response = live_page(request, page.live_since, "topic.html", context)
     request.app.state.views.hit(page.topic.id)
     shown = page.last_number
@@ -112,14 +108,3 @@ async def reply(request: Request) -> Response:
     if target is not None and target.topic_id != topic.id:
         target = None  # quoting another topic is fine; replying to it here is not
     return render(request, "reply.html", {"topic": topic, "body": body, "reply_to": target})
-
-
-async def update_status(request: Request) -> Response:
-    user = require_staff(request)
-    topic, category = await access_topic(user, path_id(request))
-    form = await read_form(request)
-    closed, pinned = optional_flag(form.get("closed")), optional_flag(form.get("pinned"))
-    if closed is None and pinned is None:
-        raise BadRequest(_("Say whether to close, open, pin or unpin the topic."))
-    await do_update_topic(user, topic, category, closed=closed, pinned=pinned)
-    return redirect(f"/t/{topic.id}")

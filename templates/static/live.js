@@ -109,6 +109,8 @@
     "post.deleted": (d) => refresh(d.post_id),
     "reaction.changed": (d) => setCounts(d.post_id, d.counts || {}),
     "topic.updated": (d) => retitle(d),
+    // A merge: the target's readers reload (new posts), the merged topic's follow it there.
+    "topic.merged": (d) => (Number(d.into) === topic ? reload() : location.assign("/t/" + Number(d.into))),
     "topic.created": (d) => newTopic(d.topic_id),
     "mention.created": (d) => notify(d),
     "notification.created": (d) => notify(d),

@@ -50,6 +50,8 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "Moderation": {"role": "moderator", "categories": ["iot"]},
     "NewSanction": {"kind": "warn", "reason": "fuzzed", "until": None},
     "SanctionLift": {"reason": "fuzzed"},
+    "TopicMove": {"category": "drones"},
+    "TopicMerge": {"into": 1},
 }
 # Bodies only administrators get past the gate with.
 ADMIN_BODIES = {"NewCategory", "CategoryChanges", "CategoryOrder", "Moderation"}

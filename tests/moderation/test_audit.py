@@ -207,7 +207,6 @@ async def test_two_processes_appending_at_once_still_give_one_valid_chain(db: st
 PACKAGES = ("forum", "moderation", "realtime", "notifications", "bench")
 # topics.py still writes its rows itself; its rewrite moves them to moderation.audit.append.
 # An entry that is no longer needed fails the test below, so this list only shrinks.
-NOT_YET_THROUGH_APPEND = {"forum/actions/topics.py"}
 _RAW_REWRITE = re.compile(r"\b(update|delete\s+from|truncate)\s+(table\s+)?\"?audit_log\b", re.I)
 
 
@@ -262,7 +261,7 @@ def test_every_audit_row_is_written_by_moderation_audit_append() -> None:
             )
             if (direct or created) and name != "moderation/audit.py":
                 writers.add(name)
-    assert writers == NOT_YET_THROUGH_APPEND
+    assert writers == set()
 
 
 # --- the administrators' page ----------------------------------------------------------------
