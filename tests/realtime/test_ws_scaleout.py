@@ -29,7 +29,7 @@ from forum.db import close_db, tortoise_config
 from forum.models import Topic
 from forum.settings import Settings
 from realtime.limits import Limits
-from tests.helpers import bearer, categories, make_user
+from tests.helpers import bearer, categories, make_user, relax_moderation
 from tests.realtime.support import client, eventually, free_port, serving
 from tests.served import forum_serve, healthy, two_servers
 
@@ -57,6 +57,7 @@ async def shared_forum(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[S
     EXECUTOR_CACHE.clear()
     await Tortoise.init(config=tortoise_config(url))
     try:
+        await relax_moderation()
         cats = await categories()
         alice = await make_user("alice")
         topic, _ = await do_create_topic(alice, cats["cybersecurity"], "Across workers", "x")
