@@ -259,6 +259,21 @@ def cmd_audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work))
 
 
+def cmd_send_outbox(settings: Settings, args: argparse.Namespace) -> int:
+    """Send the email that is due now (a served forum does it every few seconds by itself)."""
+    from notifications.outbox import pending_counts, send_due
+
+    async def work() -> int:
+        sent = 0
+        while (batch := await send_due(settings)) > 0:
+            sent += batch
+        waiting, failed = await pending_counts()
+        print(f"outbox: {sent} sent, {waiting} waiting to be retried, {failed} given up")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forum", description="Smart Customs Forum: serve and manage the forum."
@@ -306,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit_sub.add_parser(
         "verify", help="walk the hash chain; exit 1 naming the first row that does not match"
     ).set_defaults(handler=cmd_audit_verify)
+
+    sub.add_parser("send-outbox", help="send the email that is due now").set_defaults(
+        handler=cmd_send_outbox
+    )
 
     mk = sub.add_parser("makemigrations", help="(developers) write a migration for model changes")
     mk.add_argument("--name", default=None)

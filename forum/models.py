@@ -581,6 +581,37 @@ class WatchedWord(Model):
         unique_together = (("word", "action"),)
 
 
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(Model):
+    """An email to send, written in the transaction of its cause (notifications/outbox.py)."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    user_id: int | None
+    to_address = fields.CharField(max_length=254)
+    template = fields.CharField(max_length=100)
+    subject = fields.CharField(max_length=200)  # chosen by the code, never user text
+    context: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    status = fields.CharEnumField(OutboxStatus, default=OutboxStatus.PENDING, max_length=16)
+    attempts = fields.IntField(default=0)
+    available_at = fields.DatetimeField()
+    lease_until = fields.DatetimeField(null=True)
+    last_error = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "outbox"
+        indexes = [Index(fields=("status", "available_at", "id"))]
+
+
 class SiteSetting(Model):
     """A setting administrators change at run time (moderation thresholds and limits)."""
 

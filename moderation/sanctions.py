@@ -33,6 +33,7 @@ from forum.i18n import _
 from forum.models import ApiToken, AuditLog, Sanction, SanctionKind, User
 from moderation import audit
 from moderation.gate import require_moderator
+from notifications import outbox
 
 REASON_MAX = 2000
 # "Until lifted": far enough never to pass, near enough to convert to any time zone.
@@ -138,6 +139,25 @@ def until_text(until: datetime | None) -> str:
     if until is None or _aware(until) >= FOREVER:
         return _("further notice")
     return _aware(until).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def sanction_message(sanction: Sanction) -> str:
+    """What the member is told by email (the reason and the end, in words)."""
+    values = {"when": until_text(sanction.until), "reason": sanction.reason}
+    if sanction.kind == SanctionKind.WARN:
+        return _("A moderator sent you a warning: %(reason)s") % values
+    if sanction.kind == SanctionKind.SILENCE:
+        return (
+            _(
+                "You are silenced until %(when)s: you may read but not post, react or flag."
+                " Reason: %(reason)s"
+            )
+            % values
+        )
+    return (
+        _("Your account is suspended until %(when)s: you cannot log in. Reason: %(reason)s")
+        % values
+    )
 
 
 async def _current(user: User, kind: SanctionKind) -> Sanction | None:
@@ -281,6 +301,12 @@ async def do_sanction(
         )
         await record_event(
             "sanction.created", f"user:{target.id}", _payload(sanction), user_id=target.id
+        )
+        await outbox.enqueue(
+            target,
+            "moderation_notice",
+            _("A moderator's decision about your account"),
+            {"name": target.display_name, "message": sanction_message(sanction), "link": ""},
         )
         if sanction_kind == SanctionKind.SUSPEND:
             await _end_every_way_in(target, now)
