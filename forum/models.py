@@ -27,6 +27,20 @@ class PostingRight(StrEnum):
     STAFF = "staff"
 
 
+class DigestFrequency(StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    NEVER = "never"
+
+
+class NotificationLevel(StrEnum):
+    WATCHING = "watching"  # every new post
+    WATCHING_FIRST_POST = "watching_first_post"  # every new topic
+    TRACKING = "tracking"  # replies to me, mentions, quotes (and unread counts)
+    NORMAL = "normal"  # replies to me, mentions, quotes
+    MUTED = "muted"  # nothing, not even in digests
+
+
 class Region(StrEnum):
     """The six WCO regions."""
 
@@ -93,6 +107,21 @@ class User(Model):
     moderator_categories: fields.JSONField[list[int]] = fields.JSONField(
         default=list, db_default=[]
     )
+    # Notifications and the digest (notifications/): immediate emails per kind, and when the
+    # digest comes, in the member's own time zone.
+    timezone = fields.CharField(max_length=64, default="UTC", db_default="UTC")  # IANA name
+    email_mentions = fields.BooleanField(default=True, db_default=True)
+    email_replies = fields.BooleanField(default=True, db_default=True)
+    email_quotes = fields.BooleanField(default=True, db_default=True)
+    digest_frequency = fields.CharEnumField(
+        DigestFrequency,
+        default=DigestFrequency.WEEKLY,
+        db_default=DigestFrequency.WEEKLY,
+        max_length=8,
+    )
+    digest_weekday = fields.IntField(default=0, db_default=0)  # 0 Monday ... 6 Sunday
+    digest_hour = fields.IntField(default=8, db_default=8)  # local hour, 0-23
+    digest_since = fields.DatetimeField(null=True)  # what the next digest covers from
 
     class Meta:
         table = "users"
@@ -581,6 +610,102 @@ class WatchedWord(Model):
         unique_together = (("word", "action"),)
 
 
+class CategoryNotification(Model):
+    """A member's notification level for one category (none: normal)."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: int
+    category: fields.ForeignKeyRelation[Category] = fields.ForeignKeyField(
+        "forum.Category", related_name=False, on_delete=fields.CASCADE
+    )
+    category_id: int
+    level = fields.CharEnumField(NotificationLevel, max_length=24)
+
+    class Meta:
+        table = "category_notifications"
+        unique_together = (("user", "category"),)
+
+
+class TopicNotification(Model):
+    """A member's notification level for one topic (set by them, or tracking once they
+    started or replied to it)."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: int
+    topic: fields.ForeignKeyRelation[Topic] = fields.ForeignKeyField(
+        "forum.Topic", related_name=False, on_delete=fields.CASCADE
+    )
+    topic_id: int
+    level = fields.CharEnumField(NotificationLevel, max_length=24)
+
+    class Meta:
+        table = "topic_notifications"
+        unique_together = (("user", "topic"),)
+
+
+class Notification(Model):
+    """One in-app notification. Reactions to one post group into one row (`group_key`,
+    `count`, the latest `actor`)."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: int
+    kind = fields.CharField(max_length=30)
+    topic: fields.ForeignKeyNullableRelation[Topic] = fields.ForeignKeyField(
+        "forum.Topic", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    topic_id: int | None
+    post: fields.ForeignKeyNullableRelation[Post] = fields.ForeignKeyField(
+        "forum.Post", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    post_id: int | None
+    actor: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    actor_id: int | None
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    group_key = fields.CharField(max_length=100, default="")
+    count = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    read_at = fields.DatetimeField(null=True)
+    emailed_at = fields.DatetimeField(null=True)  # immediate email queued (or not wanted)
+
+    class Meta:
+        table = "notifications"
+        indexes = [
+            Index(fields=("user_id", "id")),
+            Index(fields=("user_id", "read_at")),
+            Index(fields=("user_id", "group_key")),
+        ]
+
+
+class DigestSent(Model):
+    """One digest per member and period (ISO week or day in their time zone): the unique key
+    that makes two runs at once send one."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name=False, on_delete=fields.CASCADE
+    )
+    user_id: int
+    period = fields.CharField(max_length=20)  # e.g. 2026-W49 or 2026-12-01
+    created_at = fields.DatetimeField(auto_now_add=True)
+    outcome = fields.CharField(max_length=20, default="queued")  # queued / nothing_new
+
+    class Meta:
+        table = "digests_sent"
+        unique_together = (("user", "period"),)
+
+
 class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -603,9 +728,11 @@ class OutboxMessage(Model):
     attempts = fields.IntField(default=0)
     available_at = fields.DatetimeField()
     lease_until = fields.DatetimeField(null=True)
-    last_error = fields.TextField(default="")
+    last_error = fields.TextField(default="")  # the last failure, or the server's reply
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
+    # Extra headers chosen by the code (List-Id, List-Unsubscribe, ...): never user text.
+    headers: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict, db_default={})
 
     class Meta:
         table = "outbox"
