@@ -198,11 +198,16 @@ async def read_round(now: datetime, since: datetime) -> Round:
     approved = {
         int(uid): _aware(at)
         for uid, at in await AccessRequest.filter(
-            status=AccessStatus.APPROVED, decided_at__gte=since, user_id__isnull=False
+            status=AccessStatus.APPROVED,
+            decided_at__gte=since,
+            decided_at__lte=now,
+            user_id__isnull=False,
         ).values_list("user_id", "decided_at")
     }
     people = await User.filter(
-        Q(id__in=list(approved)) | Q(created_at__gte=since), is_active=True, is_verified=True
+        Q(id__in=list(approved)) | Q(created_at__gte=since, created_at__lte=now),
+        is_active=True,
+        is_verified=True,
     ).order_by("-id")
     new_members = [
         NewMember(u.id, u.username, u.display_name, approved.get(u.id, _aware(u.created_at)))
