@@ -399,6 +399,7 @@ async def run_round(
             states = await read_states([u.id for u, _p in due])
         for user, period in due:
             report.due += 1
+            assert found is not None
             try:
                 context = build(user, states[user.id], found, window_start(user, now), settings)
                 report.built += 1

@@ -182,13 +182,16 @@ async def test_two_processes_at_once_send_one_digest_per_member(db: str, tmp_pat
     env = {**os.environ, "FORUM_DATABASE_URL": db, "FORUM_VAR_DIR": str(tmp_path)}
     env["FORUM_SECRET_KEY"] = TEST_SECRET
     command = [sys.executable, "-m", "forum.cli", "send-digests", "--now", _soon().isoformat()]
-    runs = [
-        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # noqa: S603
-        for _ in range(2)
-    ]
-    outputs = [run.communicate(timeout=60) for run in runs]
-    assert all(run.returncode == 0 for run in runs), outputs
-    assert all(b"due " in out and b"failed 0" in out for out, _err in outputs), outputs
+
+    async def one_run() -> tuple[int | None, bytes]:
+        run = await asyncio.create_subprocess_exec(
+            *command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        out, _err = await asyncio.wait_for(run.communicate(), timeout=60)
+        return run.returncode, out
+
+    outputs = await asyncio.gather(one_run(), one_run())
+    assert all(code == 0 and b"failed 0" in out for code, out in outputs), outputs
     assert await OutboxMessage.all().count() == 8
     assert await DigestSent.all().count() == 8
 
@@ -207,11 +210,15 @@ async def test_forum_send_digests_prints_the_summary_and_a_dry_run_queues_nothin
     env = {**os.environ, "FORUM_DATABASE_URL": db, "FORUM_VAR_DIR": str(tmp_path)}
     env["FORUM_SECRET_KEY"] = TEST_SECRET
     command = [sys.executable, "-m", "forum.cli", "send-digests", "--now", _soon().isoformat()]
-    dry = subprocess.run([*command, "--dry-run"], env=env, capture_output=True, check=False)  # noqa: S603
+    dry = await asyncio.to_thread(
+        subprocess.run, [*command, "--dry-run"], env=env, capture_output=True, check=False
+    )
     assert dry.returncode == 0, dry.stderr
     assert b"due 1, built 1, queued 1, skipped 0 (nothing new), failed 0" in dry.stdout
     assert not await OutboxMessage.exists() and not await DigestSent.exists()
-    real = subprocess.run(command, env=env, capture_output=True, check=False)  # noqa: S603
+    real = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, check=False
+    )
     assert b"due 1, built 1, queued 1, skipped 0 (nothing new), failed 0" in real.stdout
     assert await OutboxMessage.filter(user_id=bob.id).count() == 1
 
