@@ -132,10 +132,12 @@ async def main(members: int) -> None:
     started = time.perf_counter()
     await seed(members, 2000, 40_000, now)
     print(
-        f"seeded {members} members, 2000 topics, 40000 posts in {time.perf_counter() - started:.1f} s"
+        f"seeded {members} members, 2000 topics, 40000 posts"
+        f" in {time.perf_counter() - started:.1f} s"
     )
     print(
-        f"{'members':>8} {'queued':>7} {'build s':>8} {'digests/s':>10} {'deliver s':>10} {'total s':>8} {'peak RSS MB':>12}"
+        f"{'members':>8} {'queued':>7} {'build s':>8} {'digests/s':>10}"
+        f" {'deliver s':>10} {'total s':>8} {'peak RSS MB':>12}"
     )
     for due in (2000, members):
         t0 = time.perf_counter()
