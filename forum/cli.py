@@ -274,6 +274,36 @@ def cmd_send_outbox(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work))
 
 
+def cmd_send_digests(settings: Settings, args: argparse.Namespace) -> int:
+    """One digest round at `--now` (default: now); a served forum runs one every minute."""
+    from datetime import UTC, datetime
+
+    from notifications.digest import RoundReport, run_round
+
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(UTC)
+    except ValueError:
+        return _fail(f"--now: not an ISO-8601 date and time: {args.now!r}")
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+
+    def progress(report: RoundReport, looked: int) -> None:
+        print(
+            f"\rmembers looked at {looked}: due {report.due}, queued {report.queued}",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    async def work() -> int:
+        report = await run_round(settings, now=now, dry_run=args.dry_run, progress=progress)
+        print(file=sys.stderr)
+        print(report.summary() + (" (dry run: nothing queued)" if args.dry_run else ""))
+        return 1 if report.failed else 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forum", description="Smart Customs Forum: serve and manage the forum."
@@ -325,6 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("send-outbox", help="send the email that is due now").set_defaults(
         handler=cmd_send_outbox
     )
+
+    digests = sub.add_parser("send-digests", help="queue the email digests that are due")
+    digests.add_argument("--dry-run", action="store_true", help="build and count; queue nothing")
+    digests.add_argument("--now", default=None, help="the instant to run at (ISO-8601)")
+    digests.set_defaults(handler=cmd_send_digests)
 
     mk = sub.add_parser("makemigrations", help="(developers) write a migration for model changes")
     mk.add_argument("--name", default=None)

@@ -36,6 +36,7 @@ class Mail:
     subject: str
     text: str
     html: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()  # chosen by the code: List-Id, List-Unsubscribe
 
 
 @lru_cache(maxsize=1)
@@ -70,6 +71,10 @@ def to_message(mail: Mail) -> EmailMessage:
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="smart-customs-forum.invalid")
     message.set_content(mail.text)
+    for name, value in mail.headers:
+        if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
+            raise MailError(f"header {name!r} carries a line break")
+        message[name] = value
     if mail.html is not None:
         message.add_alternative(mail.html, subtype="html")
     return message
@@ -105,6 +110,15 @@ async def send(settings: Settings, mail: Mail) -> None:
 
 
 async def send_template(
-    settings: Settings, to: str, subject: str, template: str, context: dict[str, Any]
+    settings: Settings,
+    to: str,
+    subject: str,
+    template: str,
+    context: dict[str, Any],
+    *,
+    headers: dict[str, str] | None = None,
 ) -> None:
-    await send(settings, compose(to, subject, template, {"base_url": settings.base_url, **context}))
+    mail = compose(to, subject, template, {"base_url": settings.base_url, **context})
+    if headers:
+        mail = Mail(mail.to, mail.subject, mail.text, mail.html, tuple(headers.items()))
+    await send(settings, mail)

@@ -40,10 +40,17 @@ POLL_SECONDS = 2.0
 
 
 async def enqueue(
-    user: User, template: str, subject: str, context: dict[str, Any]
+    user: User,
+    template: str,
+    subject: str,
+    context: dict[str, Any],
+    *,
+    headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
-    """Queue one message to `user`; call inside the `atomic()` block of its cause."""
+    """Queue one message to `user`; call inside the `atomic()` block of its cause.
+    `headers` are extra headers chosen by the code (List-Id ...), never user text."""
     return await OutboxMessage.create(
+        headers=headers or {},
         user_id=user.id,
         to_address=user.email,
         template=template,
@@ -99,7 +106,12 @@ async def send_due(settings: Settings, *, now: datetime | None = None, limit: in
     for message in await _claim(now, limit):
         try:
             await mailer.send_template(
-                settings, message.to_address, message.subject, message.template, message.context
+                settings,
+                message.to_address,
+                message.subject,
+                message.template,
+                message.context,
+                headers=message.headers,
             )
         except mailer.MailError as exc:
             failed = message.attempts >= MAX_ATTEMPTS
