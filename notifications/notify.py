@@ -321,3 +321,13 @@ async def do_mark_read(user: User, ids: list[int] | None) -> int:
                 user_id=user.id,
             )
     return int(changed)
+
+
+async def do_set_email_preferences(
+    user: User, *, mentions: bool, replies: bool, quotes: bool
+) -> None:
+    async with atomic():
+        await User.filter(id=user.id).update(
+            email_mentions=mentions, email_replies=replies, email_quotes=quotes
+        )
+    user.email_mentions, user.email_replies, user.email_quotes = mentions, replies, quotes

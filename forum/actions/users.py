@@ -207,9 +207,11 @@ async def session_for_key(key: str, *, remember: bool = True) -> Session | None:
     return found[0] if found is not None else None
 
 
-async def live_session(key: str, *, remember: bool = True) -> tuple[Session, bool] | None:
-    """The live session behind a cookie, with its user loaded, and whether a warning waits
-    for the user, in one query.
+async def live_session(
+    key: str, *, remember: bool = True
+) -> tuple[Session, bool, int] | None:
+    """The live session behind a cookie, with its user loaded, whether a warning waits
+    for the user and their unread notifications, in one query.
 
     Every request asks this, so it reads a plain row rather than building it through the ORM.
     `remember=False` as in user_for_api_token.
@@ -225,7 +227,7 @@ async def live_session(key: str, *, remember: bool = True) -> tuple[Session, boo
         return None
     session = from_row(Session, row, "s_", memo=remember)
     attach(session, "user", from_row(User, row, "u_", memo=remember))
-    return session, as_bool(row["unseen_warning"])
+    return session, as_bool(row["unseen_warning"]), int(row["unread_notifications"] or 0)
 
 
 async def do_create_api_token(user: User, name: str = "") -> tuple[ApiToken, str]:
