@@ -182,7 +182,10 @@ _SESSION_SQL = (
     # A warning waiting to be shown (moderation/sanctions.py): asked here, so no page pays a
     # query of its own for it.
     " EXISTS (SELECT 1 FROM sanctions w WHERE w.user_id = u.id AND w.kind = 'warn'"
-    " AND w.seen_at IS NULL AND w.lifted_at IS NULL) AS unseen_warning"
+    " AND w.seen_at IS NULL AND w.lifted_at IS NULL) AS unseen_warning,"
+    # The header's unread notifications badge (notifications/notify.py), asked here too.
+    " (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL)"
+    " AS unread_notifications"
     " FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.key_hash = ? AND s.revoked_at IS NULL"
 )
