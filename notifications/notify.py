@@ -63,7 +63,9 @@ async def unread_counts(user_ids: list[int]) -> dict[int, int]:
     return {int(u): int(n) for u, n in rows}  # type: ignore[call-overload]
 
 
-async def _announce(notes: list[Notification], extra: dict[int, dict[str, Any]] | None = None) -> None:
+async def _announce(
+    notes: list[Notification], extra: dict[int, dict[str, Any]] | None = None
+) -> None:
     counts = await unread_counts(sorted({n.user_id for n in notes}))
     for note in notes:
         await record_event(
@@ -281,9 +283,7 @@ async def do_set_topic_level(user: User, topic: Topic, level: str) -> Notificati
     return chosen
 
 
-async def do_set_category_level(
-    user: User, category: Category, level: str
-) -> NotificationLevel:
+async def do_set_category_level(user: User, category: Category, level: str) -> NotificationLevel:
     chosen = check_level(level)
     async with atomic():
         if chosen == NotificationLevel.NORMAL:  # the default needs no row

@@ -210,9 +210,7 @@ async def session_for_key(key: str, *, remember: bool = True) -> Session | None:
     return found[0] if found is not None else None
 
 
-async def live_session(
-    key: str, *, remember: bool = True
-) -> tuple[Session, bool, int] | None:
+async def live_session(key: str, *, remember: bool = True) -> tuple[Session, bool, int] | None:
     """The live session behind a cookie, with its user loaded, whether a warning waits
     for the user and their unread notifications, in one query.
 

@@ -46,9 +46,12 @@ async def test_the_author_tracks_and_watchers_hear_of_new_topics_and_posts(db: s
     await do_set_category_level(bob, cats["iot"], "watching_first_post")
     await do_set_category_level(carol, cats["iot"], "watching")
     topic, _first = await do_create_topic(alice, cats["iot"], "Seals", "first post")
-    assert await TopicNotification.get(user_id=alice.id, topic_id=topic.id).values_list(
-        "level", flat=True
-    ) == "tracking"
+    assert (
+        await TopicNotification.get(user_id=alice.id, topic_id=topic.id).values_list(
+            "level", flat=True
+        )
+        == "tracking"
+    )
     assert await _kinds(bob) == ["new_topic"] and await _kinds(carol) == ["new_topic"]
     await do_create_post(alice, topic, cats["iot"], "more")
     assert await _kinds(bob) == ["new_topic"]
@@ -92,7 +95,7 @@ async def test_the_page_badge_and_api_mark_read(client: httpx.AsyncClient, db: s
     assert "Bob replied to your post" in page.text and "Bob mentioned you" in page.text
     assert 'id="live-notifications" href="/notifications" title' in page.text
     home = await client.get("/")
-    assert '>2</a>' in home.text
+    assert ">2</a>" in home.text
     api = (await client.get("/api/v1/notifications")).json()
     assert api["unread"] == 2 and [n["kind"] for n in api["notifications"]] == ["mention", "reply"]
     opened = await client.get(f"/notifications/{api['notifications'][1]['id']}")
