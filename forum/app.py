@@ -31,6 +31,7 @@ from forum.views_buffer import ViewBuffer
 from forum.web.routes import error_page
 from forum.web.routes import routes as web_routes
 from notifications.digest import DigestScheduler
+from notifications.immediate import ImmediateSender
 from notifications.outbox import OutboxSender
 from realtime.broker import create_broker
 from realtime.endpoint import route as websocket_route
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         read_flusher = asyncio.create_task(reads.run())
         mail_sender = asyncio.create_task(OutboxSender(settings).run())
         digests = asyncio.create_task(DigestScheduler(settings).run())
+        immediate = asyncio.create_task(ImmediateSender(settings).run())
         if manage_db:  # a served process (tests own their process and skip this)
             # What is alive after start-up (modules, templates) never needs collecting. Frozen,
             # and with a higher first threshold, full collections, which stall every socket
@@ -164,7 +166,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             yield
         finally:
             await app.state.hub.stop()  # every socket closes with 1012 and reconnects
-            for task in (flusher, read_flusher, mail_sender, digests):
+            for task in (flusher, read_flusher, mail_sender, digests, immediate):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

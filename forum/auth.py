@@ -24,6 +24,7 @@ class Identity:
     via_token: bool = False
     csrf_cookie: str = ""
     csrf_token: str = ""
+    unread_notifications: int = 0  # the header's badge (read with the session)
     review_pending: int = 0  # staff pages: items waiting in the viewer's review queue
     # Warnings to show on this page (moderation/sanctions.py); a rendered page marks them seen.
     warnings: list[Sanction] = field(default_factory=list)

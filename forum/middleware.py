@@ -236,7 +236,7 @@ class AuthMiddleware:
         if key:
             found = await live_session(key, remember=remember)
             if found is not None and not policy.is_suspended(found[0].user):
-                session, warned = found
+                session, warned, ident.unread_notifications = found
                 await do_touch_session(session)
                 ident.session = session
                 ident.session_key = key

@@ -58,7 +58,7 @@ from moderation import settings as moderation_settings
 from moderation.gate import require_moderator
 from moderation.sanctions import check_may_speak
 from moderation.watched import screen
-from notifications import outbox
+from notifications import notify, outbox
 
 NOTE_MAX = 1000
 REASON_MAX = 2000
@@ -326,12 +326,9 @@ async def do_flag(
 async def _tell_author(author_id: int, kind: str, message: str, **data: Any) -> None:
     """An author hears about a decision on their content on their own channel (live pages,
     the header badge) and by email through the outbox, in the decision's transaction.
-    In-app notification rows come with the notifications issue (#10)."""
-    await record_event(
-        "notification.created",
-        f"user:{author_id}",
-        {"kind": kind, "message": message, **data},
-        user_id=author_id,
+    The in-app row records the `notification.created` event (notifications/notify.py)."""
+    await notify.on_moderation(
+        author_id, kind, message, topic_id=data.get("topic_id"), post_id=data.get("post_id")
     )
     author = await User.get_or_none(id=author_id, is_active=True)
     if author is not None:

@@ -33,7 +33,7 @@ from forum.i18n import _
 from forum.models import ApiToken, AuditLog, Sanction, SanctionKind, User
 from moderation import audit
 from moderation.gate import require_moderator
-from notifications import outbox
+from notifications import notify, outbox
 
 REASON_MAX = 2000
 # "Until lifted": far enough never to pass, near enough to convert to any time zone.
@@ -302,6 +302,7 @@ async def do_sanction(
         await record_event(
             "sanction.created", f"user:{target.id}", _payload(sanction), user_id=target.id
         )
+        await notify.on_moderation(target.id, str(sanction_kind), sanction_message(sanction))
         await outbox.enqueue(
             target,
             "moderation_notice",

@@ -48,6 +48,7 @@ from forum.models import (
 )
 from forum.security import hash_password, new_token, token_hash
 from forum.settings import Settings
+from notifications import notify
 from notifications.mailer import MailError, send_template
 
 log = logging.getLogger(__name__)
@@ -677,6 +678,7 @@ async def do_approve_request(
         )
         await record_event("user.access_granted", f"user:{user.id}", {"user_id": user.id},
                            user_id=user.id)  # fmt: skip
+        await notify.on_access_decided(user, True, actor)
     await _deliver(
         settings,
         _decision_mail(
@@ -707,6 +709,7 @@ async def do_reject_request(
             reason=note,
             data={"user_id": user.id, "email": request.email},
         )
+        await notify.on_access_decided(user, False, actor)
     await _deliver(
         settings,
         _decision_mail(

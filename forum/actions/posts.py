@@ -20,6 +20,7 @@ from forum.rendering import render_markdown
 from moderation import audit
 from moderation.gate import require_moderator
 from moderation.sanctions import check_may_speak
+from notifications import notify
 
 MAX_BODY = 50_000
 _MENTION = re.compile(r"(?<![\w@`])@([A-Za-z0-9_][A-Za-z0-9_.-]{1,38}[A-Za-z0-9_])")
@@ -37,10 +38,15 @@ def mentioned_usernames(source: str) -> list[str]:
     return list(dict.fromkeys(m.group(1) for m in _MENTION.finditer(source)))[:20]
 
 
-async def _record_mentions(post: Post, author: User, topic: Topic, category: Category) -> None:
+async def _record_mentions(
+    post: Post, author: User, topic: Topic, category: Category
+) -> list[User]:
+    """Record the members newly mentioned; returns them (notifications/notify.py decides
+    who hears about it)."""
     names = mentioned_usernames(post.source)
     if not names:
-        return
+        return []
+    found: list[User] = []
     already: set[int] = set(
         await Mention.filter(post_id=post.id).values_list("user_id", flat=True)  # type: ignore[arg-type]
     )
@@ -48,6 +54,7 @@ async def _record_mentions(post: Post, author: User, topic: Topic, category: Cat
         if user.id == author.id or user.id in already:
             continue
         await Mention.create(post_id=post.id, user_id=user.id)
+        found.append(user)
         # Only someone who can read the topic hears about it.
         if policy.can_see_topic(user, topic, category):
             await record_event(
@@ -57,6 +64,7 @@ async def _record_mentions(post: Post, author: User, topic: Topic, category: Cat
                 category_id=category.id,
                 user_id=user.id,
             )
+    return found
 
 
 async def insert_post(
@@ -95,7 +103,8 @@ async def insert_post(
     await PostRevision.create(post=post, version=1, source=body, html=html, editor=user)
     await do_mark_read(user, topic, post.number)  # your own words are never unread
     await Category.filter(id=category.id).update(post_count=F("post_count") + 1)
-    await _record_mentions(post, user, topic, category)
+    mentioned = await _record_mentions(post, user, topic, category)
+    await notify.on_post(post, user, topic, category, reply_to=reply_to, mentioned=mentioned)
     await touch_topics([topic.id])
     await record_event(
         "post.created",
@@ -164,7 +173,8 @@ async def do_edit_post(user: User, post: Post, topic: Topic, category: Category,
         await PostRevision.create(
             post=post, version=post.version, source=body, html=post.html, editor=user
         )
-        await _record_mentions(post, user, topic, category)
+        mentioned = await _record_mentions(post, user, topic, category)
+        await notify.on_mentions_edited(post, user, topic, category, mentioned)
         await touch_topics([topic.id])
         if user.id != post.author_id:
             data = {"topic_id": topic.id, "author_id": post.author_id, "version": post.version}

@@ -11,6 +11,7 @@ from forum.events import atomic, record_event
 from forum.i18n import _
 from forum.models import Category, Post, Reaction, Topic, User
 from moderation.sanctions import check_may_speak
+from notifications import notify
 
 
 def check_kind(kind: str) -> str:
@@ -36,6 +37,7 @@ async def do_set_reaction(
             try:
                 await Reaction.create(post_id=post.id, user_id=user.id, kind=kind)
                 changed = True
+                await notify.on_reaction(user, post, topic, category)
             except IntegrityError:  # a concurrent request added it first
                 pass
         elif not present and existing:

@@ -182,7 +182,10 @@ _SESSION_SQL = (
     # A warning waiting to be shown (moderation/sanctions.py): asked here, so no page pays a
     # query of its own for it.
     " EXISTS (SELECT 1 FROM sanctions w WHERE w.user_id = u.id AND w.kind = 'warn'"
-    " AND w.seen_at IS NULL AND w.lifted_at IS NULL) AS unseen_warning"
+    " AND w.seen_at IS NULL AND w.lifted_at IS NULL) AS unseen_warning,"
+    # The header's unread notifications badge (notifications/notify.py), asked here too.
+    " (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL)"
+    " AS unread_notifications"
     " FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.key_hash = ? AND s.revoked_at IS NULL"
 )
@@ -207,9 +210,9 @@ async def session_for_key(key: str, *, remember: bool = True) -> Session | None:
     return found[0] if found is not None else None
 
 
-async def live_session(key: str, *, remember: bool = True) -> tuple[Session, bool] | None:
-    """The live session behind a cookie, with its user loaded, and whether a warning waits
-    for the user, in one query.
+async def live_session(key: str, *, remember: bool = True) -> tuple[Session, bool, int] | None:
+    """The live session behind a cookie, with its user loaded, whether a warning waits
+    for the user and their unread notifications, in one query.
 
     Every request asks this, so it reads a plain row rather than building it through the ORM.
     `remember=False` as in user_for_api_token.
@@ -225,7 +228,7 @@ async def live_session(key: str, *, remember: bool = True) -> tuple[Session, boo
         return None
     session = from_row(Session, row, "s_", memo=remember)
     attach(session, "user", from_row(User, row, "u_", memo=remember))
-    return session, as_bool(row["unseen_warning"])
+    return session, as_bool(row["unseen_warning"]), int(row["unread_notifications"] or 0)
 
 
 async def do_create_api_token(user: User, name: str = "") -> tuple[ApiToken, str]:

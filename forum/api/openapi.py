@@ -248,6 +248,32 @@ SCHEMAS: dict[str, JSON] = {
     "RevisionList": obj({"post_id": ID, "revisions": array(ref("Revision"))}),
     "Reactions": obj({"post_id": ID, "reactions": REACTION_COUNTS, "my_reactions": MY_REACTIONS}),
     "Bookmark": obj({"post_id": ID, "bookmarked": BOOLEAN}),
+    "Notification": obj(
+        {
+            "id": ID,
+            "kind": {
+                "type": "string",
+                "description": "mention, reply, quote, watching, new_topic, reaction, access"
+                " or moderation.",
+            },
+            "text": STRING,
+            "topic_id": nullable(INTEGER),
+            "topic_title": nullable(STRING),
+            "post_id": nullable(INTEGER),
+            "url": STRING,
+            "count": {**INTEGER, "description": "Reactions: how many members reacted."},
+            "created_at": DATETIME,
+            "read_at": nullable(DATETIME),
+        }
+    ),
+    "NotificationList": obj(
+        {
+            "notifications": array(ref("Notification")),
+            "unread": INTEGER,
+            "next_cursor": CURSOR_OUT,
+        }
+    ),
+    "NotificationsMarked": obj({"marked": INTEGER, "unread": INTEGER}),
     "Token": obj({"id": ID, "name": STRING, "token": STRING}),
     "Login": obj({"user": ref("Me"), "csrf_token": STRING}),
     "OpenAPI": {"type": "object", "description": "An OpenAPI 3.1 document."},
@@ -360,6 +386,7 @@ TAGS = [
     "posts",
     "reactions",
     "bookmarks",
+    "notifications",
     "auth",
     "directory",
     "review",

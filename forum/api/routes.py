@@ -10,6 +10,7 @@ from forum.api.openapi import openapi_document
 from forum.api.operation import ApiRoute
 from moderation import api_categories, api_sanctions, api_topics, api_words
 from moderation.api_review import routes as review_routes
+from notifications import api as notifications_api
 
 V1 = "/api/v1"
 
@@ -56,4 +57,5 @@ routes: list[BaseRoute] = [
     ApiRoute(f"{V1}/users/{{user_id}}/moderation", PUT=api_categories.set_moderation),
     *api_sanctions.routes,
     *api_topics.routes,
+    *notifications_api.routes,  # issue 10
 ]

@@ -246,6 +246,7 @@ class TopicPage:
     last_number: int | None
     post_rows: list[PostRow]  # the page's posts as read, before the viewer's rights
     pending_ids: list[int]  # the viewer's own replies here awaiting approval (review items)
+    notification_level: str | None  # the viewer's level for the topic; None: not chosen
     _build_posts: Callable[[], list[PostView]] = field(repr=False)
     _posts: list[PostView] | None = field(default=None, repr=False)
 
@@ -315,6 +316,8 @@ _MINE_SQL = (
     # The viewer's own replies awaiting approval here (moderation/review.py): shown to them only.
     " UNION ALL SELECT 'q', id, NULL FROM review_items"
     " WHERE author_id = ? AND topic_id = ? AND status = 'pending' AND kind = 'queued_post'"
+    # The viewer's notification level for the topic (notifications/notify.py).
+    " UNION ALL SELECT 'lv', 0, level FROM topic_notifications WHERE user_id = ? AND topic_id = ?"
 )
 
 
@@ -423,9 +426,11 @@ async def topic_page(
     bookmarked: set[int] = set()
     pending: list[int] = []
     last_read: int | None = None
+    level: str | None = None
     if user is not None:
         sql = _mine_sql(len(ids))
         args = (user.id, topic.id, user.id, *ids, user.id, *ids, user.id, topic.id)
+        args = (*args, user.id, topic.id)
         for x in await fetch(sql, *args):
             if x["k"] == "read":
                 last_read = x["a"]
@@ -433,6 +438,8 @@ async def topic_page(
                 mine[x["a"]].add(x["b"])
             elif x["k"] == "bm":
                 bookmarked.add(x["a"])
+            elif x["k"] == "lv":
+                level = x["b"]
             else:
                 pending.append(x["a"])
         last_read = forum.reads.current().merged(user.id, topic.id, last_read)
@@ -479,6 +486,7 @@ async def topic_page(
         last_number=posts[-1].number if posts else None,
         post_rows=posts,
         pending_ids=sorted(pending),
+        notification_level=level,
         _build_posts=build_posts,
     )
 

@@ -97,6 +97,7 @@ def render(
         "is_member": policy.is_member(ident.user),
         "is_staff": policy.is_staff(ident.user),
         "review_pending": ident.review_pending,
+        "unread_notifications": ident.unread_notifications,
         "lang": i18n.DEFAULT_LANGUAGE,
         "warnings": ident.warnings,
         **(context or {}),

@@ -7,7 +7,7 @@
  *                         (#live-reading); typing in #reply-body tells the others (throttled)
  *   data-category="slug"  a category: the "N new topics — show" bar (#live-new)
  *   data-latest           the home page's latest list: the same bar, for new topics anywhere
- *   data-user="name"      signed in: the header badge (#live-notifications) counts mentions
+ *   data-user="name"      signed in: the header badge (#live-notifications): unread notifications
  * Post markup is never built here: GET /p/<id>/fragment returns the <article> the topic page
  * would show this viewer (the server's policy decides). Texts come from the elements'
  * data-one / data-many attributes, translated by the server.
@@ -112,8 +112,8 @@
     // A merge: the target's readers reload (new posts), the merged topic's follow it there.
     "topic.merged": (d) => (Number(d.into) === topic ? reload() : location.assign("/t/" + Number(d.into))),
     "topic.created": (d) => newTopic(d.topic_id),
-    "mention.created": (d) => notify(d),
     "notification.created": (d) => notify(d),
+    "notification.read": (d) => notify(d),
     "review.counts": (d) => reviewCount(d.pending),
     // A sanction on this member (user channel): the reloaded page shows the warning or the
     // silenced notice in place of the reply box (a suspension closes the socket instead).
@@ -250,14 +250,13 @@
     bar.hidden = false;
   }
 
-  let unseen = 0;
 
+  // The server counts: every notification event carries the member's unread count.
   function notify(d) {
     const badge = $("live-notifications");
-    if (!badge) return;
-    badge.textContent = String(++unseen);
-    if (typeof d.post_id === "number") badge.href = "/p/" + d.post_id;
-    badge.hidden = false;
+    if (!badge || typeof d.unread !== "number") return;
+    badge.textContent = d.unread ? String(d.unread) : "";
+    badge.hidden = !d.unread;
   }
 
   // Staff: the header's count of items waiting in their review queue.

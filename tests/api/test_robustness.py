@@ -50,6 +50,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "Moderation": {"role": "moderator", "categories": ["iot"]},
     "NewSanction": {"kind": "warn", "reason": "fuzzed", "until": None},
     "SanctionLift": {"reason": "fuzzed"},
+    "NotificationsRead": {"all": True},
     "TopicMove": {"category": "drones"},
     "TopicMerge": {"into": 1},
 }

@@ -1,0 +1,94 @@
+"""Immediate emails for mentions, replies and quotes.
+
+A member not seen for 10 minutes who has not turned a kind off gets ONE email for the
+notifications of a 10-minute window: the round waits until the oldest pending one is 10
+minutes old, then lists every pending one. The policy is asked as the member at send time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from forum import policy
+from forum.events import atomic
+from forum.i18n import _
+from forum.models import Category, Notification, User
+from forum.settings import Settings
+from notifications import outbox
+from notifications.listing import describe, target_url
+from notifications.notify import EMAILED_KINDS
+
+WINDOW = timedelta(minutes=10)
+POLL_SECONDS = 60.0
+log = logging.getLogger(__name__)
+
+
+def _wanted(user: User, kind: str) -> bool:
+    return {"mention": user.email_mentions, "reply": user.email_replies}.get(
+        kind, user.email_quotes
+    )
+
+
+async def send_immediate(settings: Settings, now: datetime | None = None) -> int:
+    """One round; returns how many emails were queued."""
+    now = now or datetime.now(UTC)
+    due = await Notification.filter(
+        emailed_at=None, kind__in=EMAILED_KINDS, created_at__lte=now - WINDOW
+    ).values_list("user_id", flat=True)
+    queued = 0
+    categories = {c.id: c for c in await Category.all()}
+    for user_id in sorted({int(u) for u in due}):  # type: ignore[call-overload]
+        async with atomic():
+            user = await User.get_or_none(id=user_id)
+            notes = (
+                await Notification.filter(user_id=user_id, emailed_at=None, kind__in=EMAILED_KINDS)
+                .select_related("actor", "topic")
+                .order_by("id")
+            )
+            if not notes:
+                continue
+            recent = user is not None and user.last_seen_at and user.last_seen_at > now - WINDOW
+            items = []
+            if user is not None and user.is_active and not recent:
+                for note in notes:
+                    topic = note.topic
+                    category = categories.get(topic.category_id) if topic else None
+                    if note.read_at is not None or not _wanted(user, note.kind):
+                        continue
+                    if topic is None or category is None:
+                        continue
+                    if not policy.can_see_topic(user, topic, category):
+                        continue
+                    items.append(
+                        {
+                            "text": describe(note),
+                            "title": topic.title,
+                            "link": settings.base_url + target_url(note),
+                        }
+                    )
+            if items and user is not None:
+                await outbox.enqueue(
+                    user,
+                    "notifications_immediate",
+                    _("New activity for you on the Smart Customs Forum"),
+                    {"name": user.display_name, "items": items},
+                )
+                queued += 1
+            await Notification.filter(id__in=[n.id for n in notes]).update(emailed_at=now)
+    return queued
+
+
+class ImmediateSender:
+    def __init__(self, settings: Settings, poll: float = POLL_SECONDS) -> None:
+        self.settings = settings
+        self.poll = poll
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await send_immediate(self.settings)
+            except Exception:  # the next round tries again
+                log.exception("immediate notification emails failed")
+            await asyncio.sleep(self.poll)
