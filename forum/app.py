@@ -150,7 +150,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         await app.state.hub.start(broker)
         flusher = asyncio.create_task(app.state.views.run())
         read_flusher = asyncio.create_task(reads.run())
-        mail_sender = asyncio.create_task(OutboxSender(settings).run())
+        mail_sender = asyncio.create_task(
+            OutboxSender(settings).run() if settings.mail_sender else asyncio.Event().wait()
+        )
         if manage_db:  # a served process (tests own their process and skip this)
             # What is alive after start-up (modules, templates) never needs collecting. Frozen,
             # and with a higher first threshold, full collections, which stall every socket

@@ -322,9 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="walk the hash chain; exit 1 naming the first row that does not match"
     ).set_defaults(handler=cmd_audit_verify)
 
-    sub.add_parser("send-outbox", help="send the email that is due now").set_defaults(
-        handler=cmd_send_outbox
-    )
+    sub.add_parser(
+        "send-mail", aliases=["send-outbox"], help="send the email that is due now"
+    ).set_defaults(handler=cmd_send_outbox)
 
     mk = sub.add_parser("makemigrations", help="(developers) write a migration for model changes")
     mk.add_argument("--name", default=None)

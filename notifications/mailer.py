@@ -153,7 +153,9 @@ def _classify(to: str, exc: Exception) -> MailError:
     if refused:  # SMTPRecipientsRefused: the first refusal's code decides
         code = getattr(refused[0], "code", code)
         exc = refused[0]
-    text = f"could not send mail to {to}: {exc}"
+    reply = getattr(exc, "message", None)
+    said = f"{code} {reply}" if isinstance(code, int) and reply else str(exc)
+    text = f"could not send mail to {to}: {said}"  # the server's reply, kept for administrators
     if isinstance(code, int) and 500 <= code < 600:
         return PermanentMailError(text)
     return TemporaryMailError(text)

@@ -23,6 +23,7 @@ from forum.web import (
 from forum.web.templating import render
 from moderation import web_audit, web_categories, web_sanctions, web_topics, web_words
 from moderation.web_review import routes as review_routes
+from notifications import web_outbox
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
 
@@ -99,4 +100,5 @@ routes: list[BaseRoute] = [
     *web_audit.routes,
     *web_sanctions.routes,
     *web_topics.routes,
+    *web_outbox.routes,  # issue 10: the administrators' outbox page
 ]
