@@ -202,7 +202,7 @@ class Transport:
             username=unquote(url.username) if url.username else None,
             password=unquote(url.password) if url.password else None,
             use_tls=url.scheme == "smtps",
-            start_tls=True if query.get("starttls") == ["1"] else False,
+            start_tls=query.get("starttls") == ["1"],  # only when the URL asks
             timeout=10,
         )
         try:

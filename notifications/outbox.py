@@ -177,7 +177,7 @@ async def do_retry_failed(actor: User | None, message_id: int | None = None) -> 
         query = OutboxMessage.filter(status=OutboxStatus.FAILED)
         if message_id is not None:
             query = query.filter(id=message_id)
-        ids = list(await query.values_list("id", flat=True))
+        ids = [message.id for message in await query.only("id")]
         if not ids:
             return 0
         count = await OutboxMessage.filter(id__in=ids, status=OutboxStatus.FAILED).update(
@@ -191,7 +191,7 @@ async def do_retry_failed(actor: User | None, message_id: int | None = None) -> 
             "outbox.retry",
             "outbox",
             message_id,
-            data={"messages": [int(i) for i in ids][:100], "count": count},
+            data={"messages": ids[:100], "count": count},
         )
     return count
 
