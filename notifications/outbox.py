@@ -131,6 +131,19 @@ async def _claim(now: datetime, limit: int) -> list[OutboxMessage]:
     return claimed
 
 
+def _compose(settings: Settings, message: OutboxMessage) -> mailer.Mail:
+    try:
+        return mailer.compose(
+            message.to_address,
+            message.subject,
+            message.template,
+            {"base_url": settings.base_url, **message.context},
+            message.headers or {},
+        )
+    except Exception as exc:  # a missing or broken template: trying again will not help
+        raise mailer.PermanentMailError(f"could not compose {message.template!r}: {exc}") from exc
+
+
 async def send_due(settings: Settings, *, now: datetime | None = None, limit: int = BATCH) -> int:
     """Claim and send what is due over one connection; returns how many were sent."""
     now = now or datetime.now(UTC)
@@ -141,14 +154,7 @@ async def send_due(settings: Settings, *, now: datetime | None = None, limit: in
     async with mailer.Transport(settings) as transport:
         for message in claimed:
             try:
-                mail = mailer.compose(
-                    message.to_address,
-                    message.subject,
-                    message.template,
-                    {"base_url": settings.base_url, **message.context},
-                    message.headers or {},
-                )
-                await transport.send(mail)
+                await transport.send(_compose(settings, message))
             except mailer.MailError as exc:
                 permanent = isinstance(exc, mailer.PermanentMailError)
                 failed = permanent or message.attempts >= MAX_ATTEMPTS
