@@ -215,3 +215,10 @@ async def test_a_request_that_sends_email_never_talks_smtp(
     assert await send_due(Settings(smtp_url=real, base_url=settings.base_url)) == 1
     [mail] = inbox.to("alice@example.org")
     assert "/password/reset/" in Inbox.text(mail)
+
+
+def test_send_outbox_still_names_the_send_mail_command() -> None:
+    from forum.cli import build_parser, cmd_send_outbox
+
+    for name in ("send-mail", "send-outbox"):
+        assert build_parser().parse_args([name]).handler is cmd_send_outbox
