@@ -222,3 +222,35 @@ def test_send_outbox_still_names_the_send_mail_command() -> None:
 
     for name in ("send-mail", "send-outbox"):
         assert build_parser().parse_args([name]).handler is cmd_send_outbox
+
+
+async def test_the_sender_logs_in_when_the_url_carries_credentials(db: str) -> None:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    logins: list[str] = []
+
+    def authenticator(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: object
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and data.password == b"s3cret"
+        if ok and isinstance(data, LoginPassword):
+            logins.append(data.login.decode())
+        return AuthResult(success=ok)
+
+    port = _free_port()
+    inbox = Scripted([])
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        await _queue(2)
+        assert await send_due(Settings(smtp_url=f"smtp://mailer:s3cret@127.0.0.1:{port}")) == 2
+        assert logins == ["mailer"]  # one login for the round
+        assert len(inbox.messages) == 2
+    finally:
+        controller.stop()
