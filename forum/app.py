@@ -152,7 +152,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         await app.state.hub.start(broker)
         flusher = asyncio.create_task(app.state.views.run())
         read_flusher = asyncio.create_task(reads.run())
-        mail_sender = asyncio.create_task(OutboxSender(settings).run())
+        mail_sender = asyncio.create_task(
+            OutboxSender(settings).run() if settings.mail_sender else asyncio.Event().wait()
+        )
         digests = asyncio.create_task(DigestScheduler(settings).run())
         immediate = asyncio.create_task(ImmediateSender(settings).run())
         if manage_db:  # a served process (tests own their process and skip this)

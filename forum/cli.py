@@ -352,9 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="walk the hash chain; exit 1 naming the first row that does not match"
     ).set_defaults(handler=cmd_audit_verify)
 
-    sub.add_parser("send-outbox", help="send the email that is due now").set_defaults(
-        handler=cmd_send_outbox
-    )
+    sub.add_parser(
+        "send-mail", aliases=["send-outbox"], help="send the email that is due now"
+    ).set_defaults(handler=cmd_send_outbox)
 
     digests = sub.add_parser("send-digests", help="queue the email digests that are due")
     digests.add_argument("--dry-run", action="store_true", help="build and count; queue nothing")

@@ -27,6 +27,8 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     var_dir: Path = field(default=Path("var"))
     max_body_bytes: int = 1024 * 1024
+    # Run the outbox's sender in this process (off: only `forum send-mail` sends; tests).
+    mail_sender: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

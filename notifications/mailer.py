@@ -30,13 +30,24 @@ class MailError(Exception):
     """A message could not be handed to the mail server."""
 
 
+class HeaderError(ValueError):
+    """A header value holds a line break (header injection): the message is refused."""
+
+
+def check_header(name: str, value: str) -> str:
+    """`value`, or HeaderError when it could start another header (CR or LF in it)."""
+    if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
+        raise HeaderError(f"line break in the {name!r} header refused")
+    return value
+
+
 @dataclass(frozen=True)
 class Mail:
     to: str
     subject: str
     text: str
     html: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()  # chosen by the code: List-Id, List-Unsubscribe
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -53,23 +64,40 @@ def _environment() -> Environment:
     return env
 
 
-def compose(to: str, subject: str, template: str, context: dict[str, Any]) -> Mail:
+def compose(
+    to: str,
+    subject: str,
+    template: str,
+    context: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> Mail:
     """Render templates/email/<template>.txt (required) and .html (optional)."""
     env = _environment()
     text = env.get_template(f"{template}.txt").render(context)
     html = None
     if (TEMPLATES_DIR / f"{template}.html").exists():
         html = env.get_template(f"{template}.html").render(context)
-    return Mail(to=to, subject=subject, text=text, html=html)
+    extra = tuple(sorted((headers or {}).items()))
+    return Mail(to=to, subject=subject, text=text, html=html, headers=extra)
+
+
+# Headers the code sets itself; a row's extra headers cannot replace them.
+_OWN_HEADERS = frozenset({"from", "to", "subject", "date", "message-id", "auto-submitted"})
 
 
 def to_message(mail: Mail) -> EmailMessage:
+    """The MIME message; HeaderError when any header value holds a line break."""
     message = EmailMessage()
     message["From"] = FROM_ADDRESS
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
+    message["To"] = check_header("To", mail.to)
+    message["Subject"] = check_header("Subject", mail.subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="smart-customs-forum.invalid")
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
+    for name, value in mail.headers:
+        check_header(name, value)
+        if name.lower() not in _OWN_HEADERS:
+            message[name] = value
     message.set_content(mail.text)
     for name, value in mail.headers:
         if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
@@ -118,7 +146,109 @@ async def send_template(
     *,
     headers: dict[str, str] | None = None,
 ) -> None:
-    mail = compose(to, subject, template, {"base_url": settings.base_url, **context})
-    if headers:
-        mail = Mail(mail.to, mail.subject, mail.text, mail.html, tuple(headers.items()))
-    await send(settings, mail)
+    await send(settings, compose(to, subject, template, {"base_url": settings.base_url, **context}))
+
+
+class TemporaryMailError(MailError):
+    """Worth trying again later: a 4xx reply, a timeout, a refused or dropped connection."""
+
+
+class PermanentMailError(MailError):
+    """Never worth trying again as it is: a 5xx reply (kept in the message), a bad header."""
+
+
+def _classify(to: str, exc: Exception) -> MailError:
+    code = getattr(exc, "code", None)
+    refused = getattr(exc, "recipients", None)
+    if refused:  # SMTPRecipientsRefused: the first refusal's code decides
+        code = getattr(refused[0], "code", code)
+        exc = refused[0]
+    reply = getattr(exc, "message", None)
+    said = f"{code} {reply}" if isinstance(code, int) and reply else str(exc)
+    text = f"could not send mail to {to}: {said}"  # the server's reply, kept for administrators
+    if isinstance(code, int) and 500 <= code < 600:
+        return PermanentMailError(text)
+    return TemporaryMailError(text)
+
+
+class Transport:
+    """One round's way to the mail server: a single SMTP connection, opened on first use and
+    reused for every message of the round (STARTTLS and login when the URL asks for them);
+    `file://` writes .eml files. Use as `async with Transport(settings) as transport:`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = urlsplit(settings.smtp_url)
+        self.client: aiosmtplib.SMTP | None = None
+        self.unreachable: TemporaryMailError | None = None  # the connection failed this round
+
+    async def __aenter__(self) -> Transport:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._drop(polite=True)
+
+    async def _drop(self, *, polite: bool = False) -> None:
+        client, self.client = self.client, None
+        if client is None or not client.is_connected:
+            return
+        try:
+            if polite:
+                await client.quit()
+            else:
+                client.close()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        if self.unreachable is not None:
+            raise self.unreachable
+        if self.client is not None and self.client.is_connected:
+            return self.client
+        url, query = self.url, parse_qs(self.url.query)
+        client = aiosmtplib.SMTP(
+            hostname=url.hostname or "127.0.0.1",
+            port=url.port or (465 if url.scheme == "smtps" else 25),
+            username=unquote(url.username) if url.username else None,
+            password=unquote(url.password) if url.password else None,
+            use_tls=url.scheme == "smtps",
+            start_tls=query.get("starttls") == ["1"],  # only when the URL asks
+            timeout=10,
+        )
+        try:
+            await client.connect()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            error = _classify(self.settings.smtp_url, exc)
+            if isinstance(error, TemporaryMailError):
+                self.unreachable = error  # the rest of the round waits for the next one
+            client.close()
+            raise error from exc
+        self.client = client
+        return client
+
+    async def send(self, mail: Mail) -> None:
+        """Hand one message over; PermanentMailError or TemporaryMailError when it is not."""
+        try:
+            message = to_message(mail)
+        except (HeaderError, ValueError) as exc:
+            raise PermanentMailError(f"refused before sending: {exc}") from exc
+        if self.url.scheme == "file":
+            outbox = Path(unquote(self.url.netloc + self.url.path))
+            try:
+                await asyncio.to_thread(_write_eml, outbox, bytes(message))
+            except OSError as exc:
+                raise TemporaryMailError(f"could not write mail to {outbox}: {exc}") from exc
+            return
+        client = await self._connect()
+        try:
+            await client.send_message(message)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            error = _classify(mail.to, exc)
+            if isinstance(error, PermanentMailError) and client.is_connected:
+                try:  # the connection still serves the next message
+                    await client.rset()
+                except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                    await self._drop()
+            else:
+                await self._drop()
+            raise error from exc

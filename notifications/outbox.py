@@ -2,33 +2,42 @@
 
 An action that wants a message sent calls `enqueue()` inside its own `atomic()` block, so the
 message exists exactly when the change does (a rollback takes both back). A sender in every
-served process (`OutboxSender`, started by the app's lifespan; `forum send-outbox` runs it
+served process (`OutboxSender`, started by the app's lifespan; `forum send-mail` runs it
 once from the command line) claims due messages with a lease — a conditional UPDATE that only
-one claimer can win — then sends them through `notifications.mailer`:
+one claimer can win — then sends a round of them over ONE SMTP connection
+(`notifications.mailer.Transport`):
 
 - sent: `status = sent`, never sent again;
-- failed: tried again later (30 s, 1, 2, 4 ... minutes, at most an hour apart), and given up
-  as `failed` after `MAX_ATTEMPTS`, with the last error kept;
+- a temporary failure (4xx reply, timeout, refused or dropped connection): tried again later
+  (about 30 s, 1, 2, 4 ... minutes with jitter, at most an hour apart), and given up as
+  `failed` after `MAX_ATTEMPTS`, with the last error kept;
+- a permanent failure (5xx reply, a header with a line break): `failed` at once, the server's
+  reply kept in `last_error`; an administrator can put it back (`/admin/outbox`, `retry()`);
 - a sender that dies after claiming: its lease runs out (`LEASE`) and another sender takes
   the message. A message can then be sent twice (sent, then the process died before marking
   it); it is never lost.
 
-Subjects are fixed texts chosen by the code, never user text (no header injection); user
-text goes only into the body, through autoescaping templates for HTML.
+Subjects are fixed texts chosen by the code, never user text; a header value with CR or LF is
+refused (`mailer.check_header`) at enqueue time and again when sending. User text goes only
+into the body, through autoescaping templates for HTML. Every message has Message-ID, Date
+and `Auto-Submitted: auto-generated`, plus the row's `headers` (List-Id, List-Unsubscribe).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise import connections
 
+from forum import events
 from forum.models import OutboxMessage, OutboxStatus, User
 from forum.queries.sql import execute
 from forum.settings import Settings
+from moderation import audit, gate
 from notifications import mailer
 
 log = logging.getLogger(__name__)
@@ -47,21 +56,44 @@ async def enqueue(
     *,
     headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
-    """Queue one message to `user`; call inside the `atomic()` block of its cause.
-    `headers` are extra headers chosen by the code (List-Id ...), never user text."""
+    """Queue one message to `user`; call inside the `atomic()` block of its cause."""
+    return await enqueue_to(user.email, template, subject, context, user=user, headers=headers)
+
+
+async def enqueue_to(
+    address: str,
+    template: str,
+    subject: str,
+    context: dict[str, Any],
+    *,
+    user: User | None = None,
+    headers: dict[str, str] | None = None,
+) -> OutboxMessage:
+    """Queue one message to an address (with or without an account); inside `atomic()`.
+    Raises `mailer.HeaderError` for a line break in the address, subject or a header."""
+    mailer.check_header("To", address)
+    mailer.check_header("Subject", subject)
+    for name, value in (headers or {}).items():
+        mailer.check_header(name, value)
     return await OutboxMessage.create(
-        headers=headers or {},
-        user_id=user.id,
-        to_address=user.email,
+        user_id=user.id if user is not None else None,
+        to_address=address,
         template=template,
         subject=subject,
         context=context,
+        headers=headers or {},
         available_at=datetime.now(UTC),
     )
 
 
+BACKOFF_BASE = 30.0  # seconds before the first retry
+BACKOFF_CAP = 3600.0
+
+
 def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+    """Capped exponential back-off with jitter (75-100 % of the step: senders spread out)."""
+    step = min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+    return timedelta(seconds=step * random.uniform(0.75, 1.0))  # noqa: S311
 
 
 async def _claim(now: datetime, limit: int) -> list[OutboxMessage]:
@@ -99,37 +131,75 @@ async def _claim(now: datetime, limit: int) -> list[OutboxMessage]:
     return claimed
 
 
-async def send_due(settings: Settings, *, now: datetime | None = None, limit: int = BATCH) -> int:
-    """Claim and send what is due; returns how many were sent."""
-    now = now or datetime.now(UTC)
-    sent = 0
-    for message in await _claim(now, limit):
-        try:
-            await mailer.send_template(
-                settings,
-                message.to_address,
-                message.subject,
-                message.template,
-                message.context,
-                headers=message.headers,
-            )
-        except mailer.MailError as exc:
-            failed = message.attempts >= MAX_ATTEMPTS
-            await OutboxMessage.filter(id=message.id).update(
-                status=OutboxStatus.FAILED if failed else OutboxStatus.PENDING,
-                lease_until=None,
-                available_at=datetime.now(UTC) + _backoff(message.attempts),
-                last_error=str(exc)[:1000],
-            )
-            log.warning(
-                "outbox message %s not sent (attempt %s): %s", message.id, message.attempts, exc
-            )
-            continue
-        await OutboxMessage.filter(id=message.id).update(
-            status=OutboxStatus.SENT, sent_at=datetime.now(UTC), lease_until=None, last_error=""
+def _compose(settings: Settings, message: OutboxMessage) -> mailer.Mail:
+    try:
+        return mailer.compose(
+            message.to_address,
+            message.subject,
+            message.template,
+            {"base_url": settings.base_url, **message.context},
+            message.headers or {},
         )
-        sent += 1
+    except Exception as exc:  # a missing or broken template: trying again will not help
+        raise mailer.PermanentMailError(f"could not compose {message.template!r}: {exc}") from exc
+
+
+async def send_due(settings: Settings, *, now: datetime | None = None, limit: int = BATCH) -> int:
+    """Claim and send what is due over one connection; returns how many were sent."""
+    now = now or datetime.now(UTC)
+    claimed = await _claim(now, limit)
+    if not claimed:
+        return 0
+    sent = 0
+    async with mailer.Transport(settings) as transport:
+        for message in claimed:
+            try:
+                await transport.send(_compose(settings, message))
+            except mailer.MailError as exc:
+                permanent = isinstance(exc, mailer.PermanentMailError)
+                failed = permanent or message.attempts >= MAX_ATTEMPTS
+                await OutboxMessage.filter(id=message.id).update(
+                    status=OutboxStatus.FAILED if failed else OutboxStatus.PENDING,
+                    lease_until=None,
+                    available_at=datetime.now(UTC) + _backoff(message.attempts),
+                    last_error=str(exc)[:1000],
+                )
+                log.warning(
+                    "outbox message %s not sent (attempt %s): %s", message.id, message.attempts, exc
+                )
+                continue
+            await OutboxMessage.filter(id=message.id).update(
+                status=OutboxStatus.SENT, sent_at=datetime.now(UTC), lease_until=None, last_error=""
+            )
+            sent += 1
     return sent
+
+
+async def do_retry_failed(actor: User | None, message_id: int | None = None) -> int:
+    """An administrator puts failed messages (one, or all when `message_id` is None) back in
+    the queue, due now with their attempts counted afresh; audited. Returns how many."""
+    admin = gate.require_administrator(actor)
+    async with events.atomic():
+        query = OutboxMessage.filter(status=OutboxStatus.FAILED)
+        if message_id is not None:
+            query = query.filter(id=message_id)
+        ids = [message.id for message in await query.only("id")]
+        if not ids:
+            return 0
+        count = await OutboxMessage.filter(id__in=ids, status=OutboxStatus.FAILED).update(
+            status=OutboxStatus.PENDING,
+            attempts=0,
+            lease_until=None,
+            available_at=datetime.now(UTC),
+        )
+        await audit.append(
+            admin,
+            "outbox.retry",
+            "outbox",
+            message_id,
+            data={"messages": ids[:100], "count": count},
+        )
+    return count
 
 
 async def pending_counts() -> tuple[int, int]:

@@ -1,4 +1,8 @@
-"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, for tests."""
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives, for tests.
+
+Email goes through the outbox: `deliver(settings)` sends what is due (as the app's sender
+would); an inbox given a `sender` (the membership and security fixtures do) delivers before
+it is read, with `await inbox.deliver()` and inside `wait_for`."""
 
 from __future__ import annotations
 
@@ -6,16 +10,34 @@ import asyncio
 import email
 import email.policy
 import socket
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from forum.settings import Settings
+from notifications.outbox import send_due
+
+
+async def deliver(settings: Settings) -> int:
+    """Send everything the outbox holds that is due now; returns how many were sent."""
+    total = 0
+    while (sent := await send_due(settings)) > 0:
+        total += sent
+    return total
 
 
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self._arrived = asyncio.Event()
+        self.sender: Callable[[], Awaitable[int]] | None = None
+
+    async def deliver(self) -> None:
+        """Run the outbox's sender once (when the fixture gave one): what is due arrives."""
+        if self.sender is not None:
+            await self.sender()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         raw = envelope.original_content or envelope.content
@@ -39,6 +61,9 @@ class Inbox:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while len(self.to(address)) < count:
+            await self.deliver()
+            if len(self.to(address)) >= count:
+                break
             if loop.time() > deadline:
                 raise AssertionError(f"no mail #{count} to {address} within {within}s")
             await asyncio.sleep(0.02)

@@ -13,7 +13,8 @@ application for an address whose first one still waits for confirmation changes 
 sends the owner a fresh link to the first one; its confirmation page shows the details so the
 owner can confirm them or discard them. An application whose link expired is replaced.
 
-Emails go out after the transaction commits; a mail server failure is logged, never shown.
+Emails are written to the outbox (`notifications.outbox`) in the transaction of their cause and
+sent by its sender outside any request: no request waits for the mail server.
 """
 
 from __future__ import annotations
@@ -48,8 +49,7 @@ from forum.models import (
 )
 from forum.security import hash_password, new_token, token_hash
 from forum.settings import Settings
-from notifications import notify
-from notifications.mailer import MailError, send_template
+from notifications import notify, outbox
 
 log = logging.getLogger(__name__)
 
@@ -164,15 +164,9 @@ class Outgoing:
     context: dict[str, Any]
 
 
-async def _deliver(settings: Settings, mail: Outgoing | None) -> bool:
-    if mail is None:
-        return False
-    try:
-        await send_template(settings, mail.to, mail.subject, mail.template, mail.context)
-    except MailError as exc:
-        log.warning("membership mail %s not sent: %s", mail.template, exc)
-        return False
-    return True
+async def _queue(mail: Outgoing, user: User | None = None) -> None:
+    """Put the message in the outbox; call inside the `atomic()` block of its cause."""
+    await outbox.enqueue_to(mail.to, mail.template, mail.subject, mail.context, user=user)
 
 
 def _request_context(
@@ -302,7 +296,14 @@ def _confirm_mail(settings: Settings, request: AccessRequest, secret: str, templ
     )
 
 
-async def _apply_once(settings: Settings, application: Application, password_hash: str) -> Outgoing:
+async def _apply_once(settings: Settings, application: Application, password_hash: str) -> None:
+    async with atomic():
+        await _queue(await _application_mail(settings, application, password_hash))
+
+
+async def _application_mail(
+    settings: Settings, application: Application, password_hash: str
+) -> Outgoing:
     async with atomic():
         user = await User.get_or_none(email=application.email)
         if user is None:
@@ -379,11 +380,10 @@ async def do_apply(settings: Settings, application: Application) -> None:
     """Record an application (or not) and send the one email this address should get."""
     password_hash = hash_password(application.password)  # in every case: equal timing
     try:
-        mail = await _apply_once(settings, application, password_hash)
+        await _apply_once(settings, application, password_hash)
     except IntegrityError:
         # A concurrent application for the same address won the race: take the known path.
-        mail = await _apply_once(settings, application, password_hash)
-    await _deliver(settings, mail)
+        await _apply_once(settings, application, password_hash)
 
 
 @dataclass(frozen=True)
@@ -427,7 +427,7 @@ async def do_confirm_email(settings: Settings, secret: str) -> AccessRequest:
             await User.filter(id=request.user_id).update(is_active=True)
         request.status = AccessStatus.PENDING
         request.email_confirmed_at = now
-    await _tell_administrators(settings, request)
+        await _tell_administrators(settings, request)
     return request
 
 
@@ -499,20 +499,19 @@ async def do_invite(
         await record_audit(
             actor, "access.invite", "access_request", request.id, reason=note, data={"email": email}
         )
-    await _deliver(
-        settings,
-        Outgoing(
-            to=email,
-            subject=_("An invitation to the Smart Customs Forum"),
-            template="access_invitation",
-            context={
-                "inviter": actor.display_name,
-                "note": note,
-                "link": f"{settings.base_url}/request-access/invitation/{secret}",
-                "days": INVITATION_LIFETIME.days,
-            },
-        ),
-    )
+        await _queue(
+            Outgoing(
+                to=email,
+                subject=_("An invitation to the Smart Customs Forum"),
+                template="access_invitation",
+                context={
+                    "inviter": actor.display_name,
+                    "note": note,
+                    "link": f"{settings.base_url}/request-access/invitation/{secret}",
+                    "days": INVITATION_LIFETIME.days,
+                },
+            )
+        )
     return request
 
 
@@ -568,7 +567,7 @@ async def do_accept_invitation(
             email_confirmed_at=now,
         )
         await request.refresh_from_db()
-    await _tell_administrators(settings, request)
+        await _tell_administrators(settings, request)
     return request
 
 
@@ -599,13 +598,14 @@ async def do_ask_again(
             user_id=user.id,
         )
         await User.filter(id=user.id).update(administration_id=administration.id, position=position)
-    await _tell_administrators(settings, request)
+        await _tell_administrators(settings, request)
     return request
 
 
 async def _tell_administrators(settings: Settings, request: AccessRequest) -> int:
-    """Mail every active administrator that a request waits in their queue; returns how many
-    were mailed (a mail that fails is logged: the queue page shows the request anyway)."""
+    """Queue a mail to every active administrator that a request waits in their queue (inside
+    the caller's `atomic()`); returns how many. The subject is fixed: the applicant's name, user
+    text, goes only in the body."""
     administration = None
     if request.administration_id is not None:
         administration = await Administration.get_or_none(id=request.administration_id)
@@ -616,11 +616,11 @@ async def _tell_administrators(settings: Settings, request: AccessRequest) -> in
         "invited": request.invited_by_id is not None,
         "queue_link": f"{settings.base_url}/admin/access-requests",
     }
-    subject = _("Access request waiting for review: %(name)s") % {"name": request.full_name}
+    subject = _("An access request is waiting for review")
     told = 0
     for admin in await User.filter(role=Role.ADMIN, is_active=True).order_by("id"):
-        mail = Outgoing(admin.email, subject, "access_request_waiting", context)
-        told += await _deliver(settings, mail)
+        await _queue(Outgoing(admin.email, subject, "access_request_waiting", context), admin)
+        told += 1
     return told
 
 
@@ -679,17 +679,17 @@ async def do_approve_request(
         await record_event("user.access_granted", f"user:{user.id}", {"user_id": user.id},
                            user_id=user.id)  # fmt: skip
         await notify.on_access_decided(user, True, actor)
-    await _deliver(
-        settings,
-        _decision_mail(
-            settings,
-            request,
-            "access_approved",
-            _("Your access to the Smart Customs Forum is approved"),
-            login_link=f"{settings.base_url}/login",
-            verified_until=until.strftime("%Y-%m-%d"),
-        ),
-    )
+        await _queue(
+            _decision_mail(
+                settings,
+                request,
+                "access_approved",
+                _("Your access to the Smart Customs Forum is approved"),
+                login_link=f"{settings.base_url}/login",
+                verified_until=until.strftime("%Y-%m-%d"),
+            ),
+            user,
+        )
     return request
 
 
@@ -710,15 +710,15 @@ async def do_reject_request(
             data={"user_id": user.id, "email": request.email},
         )
         await notify.on_access_decided(user, False, actor)
-    await _deliver(
-        settings,
-        _decision_mail(
-            settings,
-            request,
-            "access_rejected",
-            _("Your request for access to the Smart Customs Forum"),
-        ),
-    )
+        await _queue(
+            _decision_mail(
+                settings,
+                request,
+                "access_rejected",
+                _("Your request for access to the Smart Customs Forum"),
+            ),
+            user,
+        )
     return request
 
 
@@ -841,11 +841,12 @@ async def send_reverification_reminders(
 ) -> ReminderRun:
     """Email each member whose verification lapses within 30 days, once per period.
 
-    A claim (`ReminderClaim`) is written before the email goes out and taken back if sending
-    fails, so a rerun retries failures and never repeats a success. Two runs at the same
-    instant both write one: the earlier claim sends, the later is taken back (written first,
-    then compared, as in `forum.ratelimit.take`). Only a reminder actually sent is written to
-    the audit log, which nothing deletes from.
+    A claim (`ReminderClaim`) is written before the email is queued and taken back if queueing
+    fails, so a rerun retries failures and never repeats a success; the email and its audit
+    row are written in one transaction, and the outbox delivers it (retrying the mail server).
+    Two runs at the same instant both write a claim: the earlier claim sends, the later is taken
+    back (written first, then compared, as in `forum.ratelimit.take`). Only a reminder queued is
+    written to the audit log, which nothing deletes from.
     """
     due = await members_due_for_reminder(now)
     run = ReminderRun(due=len(due))
@@ -858,21 +859,19 @@ async def send_reverification_reminders(
             await ReminderClaim.filter(id=claim.id).delete()  # another run is sending this one
             run.elsewhere += 1
             continue
-        ok = await _deliver(
-            settings,
-            Outgoing(
-                to=user.email,
-                subject=_("Your Smart Customs Forum membership needs renewing"),
-                template="reverification_reminder",
-                context={
-                    "display_name": user.display_name,
-                    "verified_until": user.verified_until.strftime("%Y-%m-%d"),
-                    "profile_link": f"{settings.base_url}/account/profile",
-                },
-            ),
+        mail = Outgoing(
+            to=user.email,
+            subject=_("Your Smart Customs Forum membership needs renewing"),
+            template="reverification_reminder",
+            context={
+                "display_name": user.display_name,
+                "verified_until": user.verified_until.strftime("%Y-%m-%d"),
+                "profile_link": f"{settings.base_url}/account/profile",
+            },
         )
-        if ok:
-            async with atomic():
+        try:
+            async with atomic():  # the reminder is queued exactly when it is recorded
+                await _queue(mail, user)
                 await record_audit(
                     None,
                     REMINDER_ACTION,
@@ -881,10 +880,14 @@ async def send_reverification_reminders(
                     reason="verification lapses soon",
                     data={"period": period},
                 )
-            run.sent += 1
-        else:
+        except Exception:
+            await ReminderClaim.filter(id=claim.id).delete()  # a rerun tries again
             run.failed += 1
-            await ReminderClaim.filter(id=claim.id).delete()
+            log.exception("reminder to user %s not queued", user.id)
+            ok = False
+        else:
+            run.sent += 1
+            ok = True
         if progress is not None:
             progress(number, run.due, user, ok)
     return run

@@ -8,7 +8,6 @@ it (none for a reset) and every API token (tokens are obtained with the password
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 
 from forum import ratelimit
@@ -21,24 +20,25 @@ from forum.i18n import _
 from forum.models import ApiToken, EmailToken, TokenPurpose, User
 from forum.security import hash_password, new_token, token_hash
 from forum.settings import Settings
-from notifications.mailer import MailError, send_template
+from notifications import outbox
 
 RESET_LIFETIME = timedelta(hours=1)
 RESET_WINDOW = timedelta(hours=1)
 RESETS_PER_EMAIL = 3  # links mailed to one address per hour; more are silently not sent
 RESETS_PER_IP = 10  # reset requests from one address per hour; more are answered 429
 
-_log = logging.getLogger(__name__)
-
 
 def _invalid_link() -> NotFound:
     return NotFound(_("This link has expired or was already used. Ask for a new one."))
 
 
-async def do_request_password_reset(email: str, ip: str) -> tuple[User, str] | None:
-    """Make a reset link's secret for the account with this email, if there is one.
+async def do_request_password_reset(
+    settings: Settings, email: str, ip: str
+) -> tuple[User, str] | None:
+    """Make a reset link's secret for the account with this email, if there is one, and queue
+    the email carrying it (in the same transaction: the outbox sends it, outside the request).
 
-    Returns (user, secret) when a link is to be mailed, None otherwise (unknown or inactive
+    Returns (user, secret) when a link was queued, None otherwise (unknown or inactive
     account, or too many links for this email lately): the caller answers the same either way.
     Raises RateLimited when this IP address has asked too often, Invalid for a malformed email.
     """
@@ -65,25 +65,17 @@ async def do_request_password_reset(email: str, ip: str) -> tuple[User, str] | N
             user=user,
             expires_at=datetime.now(UTC) + RESET_LIFETIME,
         )
-    return user, secret
-
-
-async def send_password_reset(settings: Settings, user: User, secret: str) -> None:
-    """Mail the link; a failure is logged (the person can simply ask again)."""
-    try:
-        await send_template(
-            settings,
-            user.email,
-            _("Reset your Smart Customs Forum password"),
+        await outbox.enqueue(
+            user,
             "password_reset",
+            _("Reset your Smart Customs Forum password"),
             {
                 "name": user.display_name,
                 "link": f"{settings.base_url}/password/reset/{secret}",
                 "minutes": int(RESET_LIFETIME.total_seconds() // 60),
             },
         )
-    except MailError:
-        _log.exception("could not send a password reset link to user %s", user.id)
+    return user, secret
 
 
 async def access_reset_token(secret: str) -> EmailToken:

@@ -24,7 +24,7 @@ from forum.web.templating import render
 from moderation import web_audit, web_categories, web_sanctions, web_topics, web_words
 from moderation.web_review import routes as review_routes
 from notifications import web as notifications_web
-from notifications import web_digest
+from notifications import web_digest, web_outbox
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
 
@@ -103,4 +103,5 @@ routes: list[BaseRoute] = [
     *web_topics.routes,
     *web_digest.routes,  # issue 10: the email digest
     *notifications_web.routes,  # issue 10: notifications, levels, their settings
+    *web_outbox.routes,  # issue 10: the administrators' outbox page
 ]

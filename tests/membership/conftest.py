@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import AsyncIterator
 
 import httpx
@@ -13,12 +14,14 @@ from forum.actions.administrations import seed_administrations
 from forum.models import Administration, Role, User
 from forum.settings import Settings
 from tests.helpers import categories, make_user
-from tests.mail import SMTPServer
+from tests.mail import SMTPServer, deliver
 
 
 @pytest.fixture
 def settings(settings: Settings, smtp: SMTPServer) -> Settings:
-    return dataclasses.replace(settings, smtp_url=smtp.url)
+    settings = dataclasses.replace(settings, smtp_url=smtp.url)
+    smtp.inbox.sender = functools.partial(deliver, settings)  # the outbox, read before the inbox
+    return settings
 
 
 @pytest.fixture

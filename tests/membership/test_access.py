@@ -212,6 +212,7 @@ async def test_only_administrators_may_use_the_administration_pages(
     assert [p.slug for p in await PublicPage.all()] == ["about"]
     decisions = ("access.", "membership.", "administration.", "page.")
     assert not [a for a in await AuditLog.all() if a.action.startswith(decisions)]
+    await smtp.inbox.deliver()
     assert smtp.inbox.messages == []
 
 

@@ -140,7 +140,7 @@ async def test_the_served_app_sends_the_outbox_by_itself(smtp: SMTPServer, db: s
     assert "spam" in Inbox.text(message)
 
 
-def test_forum_send_outbox_sends_what_is_due(tmp_path: Path, sqlite_template: Path) -> None:
+def test_forum_send_mail_sends_what_is_due(tmp_path: Path, sqlite_template: Path) -> None:
     path = tmp_path / "forum.sqlite3"
     shutil.copy(sqlite_template, path)
     env = {**os.environ, "FORUM_DATABASE_URL": f"sqlite://{path}", "FORUM_VAR_DIR": str(tmp_path)}
@@ -155,7 +155,7 @@ def test_forum_send_outbox_sends_what_is_due(tmp_path: Path, sqlite_template: Pa
         )
         conn.commit()
     done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "forum.cli", "send-outbox"],
+        [sys.executable, "-m", "forum.cli", "send-mail"],
         env=env,
         capture_output=True,
         check=False,

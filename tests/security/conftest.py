@@ -4,6 +4,7 @@ and can build a second app whose public URL is https."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,12 +12,14 @@ import pytest
 
 from forum.app import create_app
 from forum.settings import Settings
-from tests.mail import SMTPServer
+from tests.mail import SMTPServer, deliver
 
 
 @pytest.fixture
 def settings(settings: Settings, smtp: SMTPServer) -> Settings:
-    return dataclasses.replace(settings, smtp_url=smtp.url)
+    settings = dataclasses.replace(settings, smtp_url=smtp.url)
+    smtp.inbox.sender = functools.partial(deliver, settings)  # the outbox, read before the inbox
+    return settings
 
 
 @pytest.fixture
