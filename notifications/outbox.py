@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
-BATCH = 20
+BATCH = 100
 POLL_SECONDS = 2.0
 
 
@@ -97,38 +97,25 @@ def _backoff(attempts: int) -> timedelta:
 
 
 async def _claim(now: datetime, limit: int) -> list[OutboxMessage]:
-    """Due messages this sender now holds the lease of (each won by one claimer only)."""
-    due = (
-        await OutboxMessage.filter(status=OutboxStatus.PENDING, available_at__lte=now)
-        .filter(lease_until__isnull=True)
-        .order_by("id")
-        .limit(limit)
+    """Due messages this sender now holds the lease of, in one statement. The condition is
+    checked again on each row as it is updated, so of two claimers at once each row goes to
+    one (PostgreSQL re-reads a row another transaction changed; SQLite writes one at a time)."""
+    won = await execute(
+        connections.get("default"),
+        "UPDATE outbox SET lease_until = ?, attempts = attempts + 1"
+        " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND available_at <= ?"
+        " AND (lease_until IS NULL OR lease_until < ?) ORDER BY id LIMIT ?)"
+        " AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)"
+        " RETURNING id",
+        now + LEASE,
+        now,
+        now,
+        limit,
+        now,
     )
-    expired = (
-        await OutboxMessage.filter(
-            status=OutboxStatus.PENDING, available_at__lte=now, lease_until__lt=now
-        )
-        .order_by("id")
-        .limit(limit)
-    )
-    claimed: list[OutboxMessage] = []
-    conn = connections.get("default")
-    for message in sorted({m.id: m for m in [*due, *expired]}.values(), key=lambda m: m.id):
-        won = await execute(
-            conn,
-            "UPDATE outbox SET lease_until = ?, attempts = attempts + 1"
-            " WHERE id = ? AND status = 'pending' AND (lease_until IS NULL OR lease_until < ?)"
-            " RETURNING attempts",
-            now + LEASE,
-            message.id,
-            now,
-        )
-        if won:
-            message.attempts = won[0]["attempts"]
-            claimed.append(message)
-        if len(claimed) >= limit:
-            break
-    return claimed
+    if not won:
+        return []
+    return await OutboxMessage.filter(id__in=[row["id"] for row in won]).order_by("id")
 
 
 def _compose(settings: Settings, message: OutboxMessage) -> mailer.Mail:
@@ -150,7 +137,7 @@ async def send_due(settings: Settings, *, now: datetime | None = None, limit: in
     claimed = await _claim(now, limit)
     if not claimed:
         return 0
-    sent = 0
+    delivered: list[int] = []
     async with mailer.Transport(settings) as transport:
         for message in claimed:
             try:
@@ -168,11 +155,12 @@ async def send_due(settings: Settings, *, now: datetime | None = None, limit: in
                     "outbox message %s not sent (attempt %s): %s", message.id, message.attempts, exc
                 )
                 continue
-            await OutboxMessage.filter(id=message.id).update(
+            delivered.append(message.id)
+        if delivered:  # one statement for the round (a crash before it: sent again, not lost)
+            await OutboxMessage.filter(id__in=delivered).update(
                 status=OutboxStatus.SENT, sent_at=datetime.now(UTC), lease_until=None, last_error=""
             )
-            sent += 1
-    return sent
+    return len(delivered)
 
 
 async def do_retry_failed(actor: User | None, message_id: int | None = None) -> int:
