@@ -7,14 +7,28 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from forum.actions.membership import do_approve_request
 from forum.actions.posts import do_create_post
 from forum.actions.reactions import do_set_reaction
 from forum.actions.topics import do_create_topic
-from forum.models import Notification, OutboxMessage, Topic, TopicNotification, User
+from forum.models import (
+    AccessRequest,
+    AccessStatus,
+    Notification,
+    OutboxMessage,
+    Role,
+    Topic,
+    TopicNotification,
+    User,
+)
 from forum.settings import Settings
+from moderation import review
 from notifications.immediate import send_immediate
 from notifications.notify import do_set_category_level, do_set_topic_level
-from tests.helpers import categories, log_in, make_user
+from notifications.outbox import send_due
+from tests.helpers import bearer, categories, log_in, make_user
+from tests.mail import Inbox, SMTPServer
+from tests.realtime.support import client, serving
 
 
 async def _kinds(user: User) -> list[str]:
@@ -148,3 +162,52 @@ async def test_immediate_emails_group_and_wait_for_ten_minutes_away(db: str) -> 
     assert mail.to_address == "alice@example.org"
     assert len(mail.context["items"]) == 2
     assert await send_immediate(settings, now=now + timedelta(minutes=30)) == 0  # sent once
+
+
+async def test_decisions_on_a_members_post_and_access_request_notify_them(db: str) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    mod = await make_user("mod", role=Role.MODERATOR)
+    topic, _ = await do_create_topic(mod, cats["iot"], "Seals", "first post")
+    post = await do_create_post(alice, topic, cats["iot"], "an advert")
+    item = await review.do_flag(bob, post, topic, cats["iot"], "spam")
+    await review.do_decide(mod, item.id, "hide", "Adverts are not allowed")
+    assert "moderation" in await _kinds(alice)
+
+    admin = await make_user("admin", role=Role.ADMIN)
+    applicant = await make_user("applicant", verified=False)
+    request = await AccessRequest.create(
+        email=applicant.email, full_name="Applicant", status=AccessStatus.PENDING, user=applicant
+    )
+    await do_approve_request(admin, Settings(), request.id, "welcome")
+    assert await _kinds(applicant) == ["access"]
+
+
+async def test_an_away_members_immediate_email_reaches_a_real_smtp_server(
+    smtp: SMTPServer, db: str
+) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, first = await do_create_topic(alice, cats["iot"], "Seals <and> locks", "first post")
+    await do_create_post(bob, topic, cats["iot"], "a reply for you", reply_to=first)
+    await User.filter(id=alice.id).update(last_seen_at=datetime.now(UTC) - timedelta(hours=1))
+    settings = Settings(smtp_url=smtp.url, base_url="https://forum.example")
+    later = datetime.now(UTC) + timedelta(minutes=11)
+
+    assert await send_immediate(settings, now=later) == 1
+    assert await send_due(settings) == 1
+
+    message = await smtp.inbox.wait_for("alice@example.org")
+    assert "Seals <and> locks" in Inbox.text(message)
+    assert message["Auto-Submitted"] == "auto-generated"
+
+
+async def test_a_new_notification_updates_the_open_pages_badge(settings: Settings) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, first = await do_create_topic(alice, cats["iot"], "Seals", "first post")
+    async with serving(settings) as served, client(served, headers=await bearer(alice)) as ws:
+        await ws.subscribe("user")
+        await do_create_post(bob, topic, cats["iot"], "a reply", reply_to=first)
+        frames = [f for f in await ws.events(1) if f["name"] == "notification.created"]
+        assert frames and frames[0]["data"]["unread"] == 1
