@@ -158,7 +158,7 @@ async def describe(viewer: User, items: list[ReviewItem]) -> list[ItemView]:
         .exclude(status=ReviewStatus.PENDING)
         .values_list("author_id", "status")
     ):
-        decisions[author_id][str(status.value if hasattr(status, "value") else status)] += 1
+        decisions[author_id][ReviewStatus(status).value] += 1
     sanctions: dict[int, list[Sanction]] = defaultdict(list)
     for sanction in await Sanction.filter(user_id__in=authors).order_by("-id"):
         sanctions[sanction.user_id].append(sanction)

@@ -51,7 +51,6 @@ from forum.models import (
     Topic,
     User,
 )
-from forum.queries.sql import execute
 from forum.rendering import render_markdown
 from moderation import audit
 from moderation import settings as moderation_settings
@@ -578,7 +577,6 @@ async def _decide_flagged(
     hide = action in ("reject", "hide")
     show = action in ("approve", "unhide")
     changed = ""
-    conn = connections.get("default")
     if hide and not post.hidden:
         await Post.filter(id=post.id).update(hidden=True)
         changed = "post.hidden"
@@ -586,13 +584,7 @@ async def _decide_flagged(
         await Post.filter(id=post.id).update(hidden=False)
         changed = "post.edited"  # visible again: open pages fetch it afresh
     elif action == "delete" and post.deleted_at is None:
-        await execute(
-            conn,
-            "UPDATE posts SET deleted_at = ?, deleted_by_id = ? WHERE id = ?",
-            datetime.now(UTC),
-            actor.id,
-            post.id,
-        )
+        await Post.filter(id=post.id).update(deleted_at=datetime.now(UTC), deleted_by_id=actor.id)
         changed = "post.deleted"
     if changed:
         await touch_topics([topic.id])

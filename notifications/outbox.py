@@ -206,8 +206,9 @@ class OutboxSender:
     async def run(self) -> None:
         while True:
             try:
-                while await send_due(self.settings) == BATCH:
-                    pass  # more waiting: go on at once
+                sent = BATCH
+                while sent == BATCH:  # a full round: more may be waiting, go on at once
+                    sent = await send_due(self.settings)
             except Exception:  # a database hiccup: the next round tries again
                 log.exception("outbox round failed")
             await asyncio.sleep(self.poll)
