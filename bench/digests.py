@@ -2,19 +2,23 @@
 
 Seeds 10,000 verified members, 2,000 topics and 40,000 posts in the week (bulk inserts into a
 new SQLite file), runs a digest round for 2,000 and then for 10,000 members, delivers the
-outbox to a local aiosmtpd sink and prints digests/s, total time and peak RSS.
+outbox to a local aiosmtpd sink (its own process, as a mail server is) and prints digests/s,
+total time and peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import random
 import resource
 import socket
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -30,12 +34,22 @@ BATCH = 1000
 
 
 class Sink:
-    def __init__(self) -> None:
-        self.count = 0
+    """Counts what it accepts; runs in its own process, as a mail server would."""
+
+    def __init__(self, count: Synchronized[int]) -> None:
+        self.count = count
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
-        self.count += 1
+        with self.count.get_lock():
+            self.count.value += 1
         return "250 OK"
+
+
+def serve_sink(port: int, count: Synchronized[int], stop: Event) -> None:
+    controller = Controller(Sink(count), hostname="127.0.0.1", port=port)
+    controller.start()
+    stop.wait()
+    controller.stop()
 
 
 def peak_rss_mb() -> float:
@@ -97,6 +111,18 @@ async def seed(members: int, topics: int, posts: int, now: datetime) -> None:
             rows = []
 
 
+async def wait_for_port(port: int) -> None:
+    for _ in range(200):  # at most 10 s
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+    raise SystemExit("the SMTP sink did not start")
+
+
 async def one_round(settings: Settings, now: datetime, due: int) -> tuple[int, float, int]:
     await DigestSent.all().delete()
     await OutboxMessage.all().delete()
@@ -118,12 +144,14 @@ async def main(members: int) -> None:
     url = f"sqlite://{path}"
     await migrate(url)
     await init_db(url)
-    sink = Sink()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
+    count: Synchronized[int] = multiprocessing.Value("i", 0)  # type: ignore[assignment]
+    stop = multiprocessing.Event()
+    sink = multiprocessing.Process(target=serve_sink, args=(port, count, stop), daemon=True)
+    sink.start()
+    await wait_for_port(port)
     settings = Settings(
         database_url=url, smtp_url=f"smtp://127.0.0.1:{port}", base_url="https://forum.example"
     )
@@ -146,9 +174,10 @@ async def main(members: int) -> None:
         print(
             f"{due:>8} {queued:>7} {built:>8.1f} {queued / built:>10.0f}"
             f" {total - built:>10.1f} {total:>8.1f} {peak_rss_mb():>12.0f}"
-            f"   (sink got {delivered})"
+            f"   (sent {delivered}; the sink has accepted {count.value} so far)"
         )
-    controller.stop()
+    stop.set()
+    sink.join(timeout=10)
     await close_db()
 
 

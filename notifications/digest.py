@@ -26,7 +26,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tortoise.exceptions import IntegrityError
+from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.functions import Count
 
@@ -48,6 +48,7 @@ from forum.models import (
     TopicNotification,
     User,
 )
+from forum.queries.sql import execute
 from forum.security import sign
 from forum.settings import Settings
 from notifications import outbox
@@ -346,24 +347,41 @@ def _candidates() -> Any:
     )
 
 
+_CLAIM_PERIODS = (
+    "INSERT INTO digests_sent (user_id, period, outcome, created_at) VALUES {values}"
+    " ON CONFLICT (user_id, period) DO NOTHING RETURNING user_id"
+)
+
+
 async def _record(
-    user: User, period: str, context: dict[str, Any] | None, now: datetime, settings: Settings
-) -> bool:
-    """DigestSent first (the unique key decides), then the email and the new window start.
-    False: another round holds this member's period."""
-    try:
-        async with events.atomic():
-            await DigestSent.create(
-                user_id=user.id, period=period, outcome="queued" if context else "nothing_new"
+    built: list[tuple[User, str, dict[str, Any] | None]], now: datetime, settings: Settings
+) -> set[int]:
+    """One transaction for a batch: a DigestSent row per member first (the unique key decides
+    who sends), then the emails of the members this round won and their new window start.
+    Returns the ids of those members; the others' period is another round's."""
+    if not built:
+        return set()
+    args: list[Any] = []
+    for user, period, context in built:
+        args += [user.id, period, "queued" if context else "nothing_new", now]
+    async with events.atomic():
+        won = {
+            row["user_id"]
+            for row in await execute(
+                connections.get("default"),  # the transaction's
+                _CLAIM_PERIODS.format(values=", ".join(["(?, ?, ?, ?)"] * len(built))),
+                *args,
             )
-            if context is not None:
-                await outbox.enqueue(
-                    user, TEMPLATE, subject(context), context, headers=headers(settings, user.id)
-                )
-                await User.filter(id=user.id).update(digest_since=now)
-    except IntegrityError:
-        return False
-    return True
+        }
+        letters = [
+            (user, TEMPLATE, subject(context), context, headers(settings, user.id))
+            for user, _period, context in built
+            if context is not None and user.id in won
+        ]
+        await outbox.enqueue_many(letters)
+        if letters:
+            await User.filter(id__in=[user.id for user, *_rest in letters]).update(digest_since=now)
+    return won
 
 
 async def run_round(
@@ -397,25 +415,35 @@ async def run_round(
             if found is None:  # read once, from the widest window a member may need
                 found = await read_round(now, now - LONGEST_WINDOW)
             states = await read_states([u.id for u, _p in due])
+        built: list[tuple[User, str, dict[str, Any] | None]] = []
         for user, period in due:
             report.due += 1
             assert found is not None
             try:
                 context = build(user, states[user.id], found, window_start(user, now), settings)
-                report.built += 1
-                if dry_run:
-                    report.skipped += context is None
-                    report.queued += context is not None
-                    continue
-                if not await _record(user, period, context, now, settings):
+            except Exception:
+                log.exception("digest for user %s failed", user.id)
+                report.failed += 1
+                continue
+            report.built += 1
+            built.append((user, period, context))
+        if dry_run:
+            report.skipped += sum(context is None for _u, _p, context in built)
+            report.queued += sum(context is not None for _u, _p, context in built)
+        else:
+            try:
+                won = await _record(built, now, settings)
+            except Exception:
+                log.exception("recording %s digests failed", len(built))
+                report.failed += len(built)
+                won = set()
+            for user, _period, context in built:
+                if user.id not in won:
                     report.elsewhere += 1
                 elif context is None:
                     report.skipped += 1
                 else:
                     report.queued += 1
-            except Exception:
-                log.exception("digest for user %s failed", user.id)
-                report.failed += 1
         if progress is not None:
             progress(report, looked)
     return report

@@ -7,9 +7,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.generator import BytesGenerator
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formatdate, make_msgid
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +30,8 @@ from forum import i18n
 from forum.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
-FROM_ADDRESS = "Smart Customs Forum <no-reply@smart-customs-forum.invalid>"
+SENDER_ADDRESS = "no-reply@smart-customs-forum.invalid"
+FROM_ADDRESS = f"Smart Customs Forum <{SENDER_ADDRESS}>"
 
 
 class MailError(Exception):
@@ -85,27 +93,51 @@ def compose(
 _OWN_HEADERS = frozenset({"from", "to", "subject", "date", "message-id", "auto-submitted"})
 
 
-def to_message(mail: Mail) -> EmailMessage:
-    """The MIME message; HeaderError when any header value holds a line break."""
-    message = EmailMessage()
-    message["From"] = FROM_ADDRESS
-    message["To"] = check_header("To", mail.to)
-    message["Subject"] = check_header("Subject", mail.subject)
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="smart-customs-forum.invalid")
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
+# Bodies in quoted-printable: readable in an .eml file and safe over any mail server.
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
+def _header_value(value: str) -> str:
+    """ASCII as it is; anything else RFC 2047-encoded as UTF-8."""
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def to_message(mail: Mail) -> Message:
+    """The MIME message; HeaderError when any header value holds a line break.
+
+    Built with the compat32 classes: the modern `EmailMessage` parses and refolds every
+    header through the header registry, which cost more than rendering the digest itself."""
+    body: Message
+    if mail.html is None:
+        body = MIMEText(mail.text, "plain", _UTF8)  # type: ignore[arg-type]
+    else:
+        body = MIMEMultipart("alternative")
+        body.attach(MIMEText(mail.text, "plain", _UTF8))  # type: ignore[arg-type]
+        body.attach(MIMEText(mail.html, "html", _UTF8))  # type: ignore[arg-type]
+    body["From"] = FROM_ADDRESS
+    body["To"] = check_header("To", mail.to)
+    body["Subject"] = _header_value(check_header("Subject", mail.subject))
+    body["Date"] = formatdate(localtime=False)
+    body["Message-ID"] = make_msgid(domain="smart-customs-forum.invalid")
+    body["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
     for name, value in mail.headers:
         check_header(name, value)
         if name.lower() not in _OWN_HEADERS:
-            message[name] = value
-    message.set_content(mail.text)
-    for name, value in mail.headers:
-        if "\r" in value or "\n" in value or "\r" in name or "\n" in name:
-            raise MailError(f"header {name!r} carries a line break")
-        message[name] = value
-    if mail.html is not None:
-        message.add_alternative(mail.html, subtype="html")
-    return message
+            body[name] = _header_value(value)
+    return body
+
+
+# Long header values (List-Unsubscribe) stay on one line: no header here comes near the
+# 998-character limit of RFC 5322, and unfolded lines read back exactly as they were set.
+_WIRE = compat32.clone(linesep="\r\n", max_line_length=0)
+
+
+def to_bytes(mail: Mail) -> bytes:
+    """The message as it goes on the wire (CRLF line ends)."""
+    out = io.BytesIO()
+    BytesGenerator(out, policy=_WIRE).flatten(to_message(mail))
+    return out.getvalue()
 
 
 def _write_eml(outbox: Path, raw: bytes) -> None:
@@ -114,27 +146,9 @@ def _write_eml(outbox: Path, raw: bytes) -> None:
 
 
 async def send(settings: Settings, mail: Mail) -> None:
-    """Deliver one message through the configured backend; raises MailError on failure."""
-    message = to_message(mail)
-    url = urlsplit(settings.smtp_url)
-    if url.scheme == "file":
-        outbox = Path(unquote(url.netloc + url.path))
-        await asyncio.to_thread(_write_eml, outbox, bytes(message))
-        return
-    query = parse_qs(url.query)
-    try:
-        await aiosmtplib.send(
-            message,
-            hostname=url.hostname or "127.0.0.1",
-            port=url.port or (465 if url.scheme == "smtps" else 25),
-            username=unquote(url.username) if url.username else None,
-            password=unquote(url.password) if url.password else None,
-            use_tls=url.scheme == "smtps",
-            start_tls=True if query.get("starttls") == ["1"] else None,
-            timeout=10,
-        )
-    except (aiosmtplib.SMTPException, OSError) as exc:
-        raise MailError(f"could not send mail to {mail.to}: {exc}") from exc
+    """Deliver one message at once (outside the outbox); raises MailError on failure."""
+    async with Transport(settings) as transport:
+        await transport.send(mail)
 
 
 async def send_template(
@@ -157,7 +171,7 @@ class PermanentMailError(MailError):
     """Never worth trying again as it is: a 5xx reply (kept in the message), a bad header."""
 
 
-def _classify(to: str, exc: Exception) -> MailError:
+def _classify(failed: str, exc: Exception) -> MailError:
     code = getattr(exc, "code", None)
     refused = getattr(exc, "recipients", None)
     if refused:  # SMTPRecipientsRefused: the first refusal's code decides
@@ -165,7 +179,7 @@ def _classify(to: str, exc: Exception) -> MailError:
         exc = refused[0]
     reply = getattr(exc, "message", None)
     said = f"{code} {reply}" if isinstance(code, int) and reply else str(exc)
-    text = f"could not send mail to {to}: {said}"  # the server's reply, kept for administrators
+    text = f"{failed}: {said}"  # the server's reply, kept for administrators
     if isinstance(code, int) and 500 <= code < 600:
         return PermanentMailError(text)
     return TemporaryMailError(text)
@@ -218,7 +232,9 @@ class Transport:
         try:
             await client.connect()
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            error = _classify(self.settings.smtp_url, exc)
+            # host and port only: the URL may carry the server's password
+            where = f"{url.hostname or '127.0.0.1'}:{url.port or 25}"
+            error = _classify(f"could not reach the mail server at {where}", exc)
             if isinstance(error, TemporaryMailError):
                 self.unreachable = error  # the rest of the round waits for the next one
             client.close()
@@ -229,21 +245,21 @@ class Transport:
     async def send(self, mail: Mail) -> None:
         """Hand one message over; PermanentMailError or TemporaryMailError when it is not."""
         try:
-            message = to_message(mail)
+            message = to_bytes(mail)
         except (HeaderError, ValueError) as exc:
             raise PermanentMailError(f"refused before sending: {exc}") from exc
         if self.url.scheme == "file":
             outbox = Path(unquote(self.url.netloc + self.url.path))
             try:
-                await asyncio.to_thread(_write_eml, outbox, bytes(message))
+                await asyncio.to_thread(_write_eml, outbox, message)
             except OSError as exc:
                 raise TemporaryMailError(f"could not write mail to {outbox}: {exc}") from exc
             return
         client = await self._connect()
         try:
-            await client.send_message(message)
+            await client.sendmail(SENDER_ADDRESS, [mail.to], message)
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-            error = _classify(mail.to, exc)
+            error = _classify(f"could not send mail to {mail.to}", exc)
             if isinstance(error, PermanentMailError) and client.is_connected:
                 try:  # the connection still serves the next message
                     await client.rset()

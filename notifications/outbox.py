@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
 BATCH = 100
+CONNECTIONS = 4  # SMTP connections a round uses at once
 POLL_SECONDS = 2.0
 
 
@@ -71,18 +72,45 @@ async def enqueue_to(
 ) -> OutboxMessage:
     """Queue one message to an address (with or without an account); inside `atomic()`.
     Raises `mailer.HeaderError` for a line break in the address, subject or a header."""
+    message = _message(address, template, subject, context, user, headers)
+    await message.save()
+    return message
+
+
+Letter = tuple[User, str, str, dict[str, Any], dict[str, str]]
+
+
+async def enqueue_many(letters: list[Letter]) -> None:
+    """Queue `(user, template, subject, context, headers)` letters in one statement (a digest
+    round's batch); inside `atomic()`."""
+    if letters:
+        await OutboxMessage.bulk_create(
+            [_message(u.email, t, s, c, u, h) for u, t, s, c, h in letters], batch_size=200
+        )
+
+
+def _message(
+    address: str,
+    template: str,
+    subject: str,
+    context: dict[str, Any],
+    user: User | None,
+    headers: dict[str, str] | None,
+) -> OutboxMessage:
     mailer.check_header("To", address)
     mailer.check_header("Subject", subject)
     for name, value in (headers or {}).items():
         mailer.check_header(name, value)
-    return await OutboxMessage.create(
+    now = datetime.now(UTC)
+    return OutboxMessage(
         user_id=user.id if user is not None else None,
         to_address=address,
         template=template,
         subject=subject,
         context=context,
         headers=headers or {},
-        available_at=datetime.now(UTC),
+        available_at=now,
+        created_at=now,
     )
 
 
@@ -131,36 +159,56 @@ def _compose(settings: Settings, message: OutboxMessage) -> mailer.Mail:
         raise mailer.PermanentMailError(f"could not compose {message.template!r}: {exc}") from exc
 
 
-async def send_due(settings: Settings, *, now: datetime | None = None, limit: int = BATCH) -> int:
-    """Claim and send what is due over one connection; returns how many were sent."""
+async def send_due(
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    limit: int = BATCH,
+    at_once: int = CONNECTIONS,
+) -> int:
+    """Claim and send what is due over a few connections at once (while one waits for the
+    server's reply, another composes); returns how many were sent."""
     now = now or datetime.now(UTC)
     claimed = await _claim(now, limit)
     if not claimed:
         return 0
+    waiting = iter(claimed)  # shared: each connection takes the next message when it is free
     delivered: list[int] = []
-    async with mailer.Transport(settings) as transport:
-        for message in claimed:
-            try:
-                await transport.send(_compose(settings, message))
-            except mailer.MailError as exc:
-                permanent = isinstance(exc, mailer.PermanentMailError)
-                failed = permanent or message.attempts >= MAX_ATTEMPTS
-                await OutboxMessage.filter(id=message.id).update(
-                    status=OutboxStatus.FAILED if failed else OutboxStatus.PENDING,
-                    lease_until=None,
-                    available_at=datetime.now(UTC) + _backoff(message.attempts),
-                    last_error=str(exc)[:1000],
-                )
-                log.warning(
-                    "outbox message %s not sent (attempt %s): %s", message.id, message.attempts, exc
-                )
-                continue
-            delivered.append(message.id)
-        if delivered:  # one statement for the round (a crash before it: sent again, not lost)
-            await OutboxMessage.filter(id__in=delivered).update(
-                status=OutboxStatus.SENT, sent_at=datetime.now(UTC), lease_until=None, last_error=""
-            )
+
+    async def one_connection() -> None:
+        async with mailer.Transport(settings) as transport:
+            for message in waiting:
+                if await _send_one(settings, transport, message):
+                    delivered.append(message.id)
+
+    await asyncio.gather(*(one_connection() for _ in range(min(at_once, len(claimed)))))
+    if delivered:  # one statement for the round (a crash before it: sent again, not lost)
+        await OutboxMessage.filter(id__in=delivered).update(
+            status=OutboxStatus.SENT, sent_at=datetime.now(UTC), lease_until=None, last_error=""
+        )
     return len(delivered)
+
+
+async def _send_one(
+    settings: Settings, transport: mailer.Transport, message: OutboxMessage
+) -> bool:
+    """True: the server took it. A failure is written to the row at once."""
+    try:
+        await transport.send(_compose(settings, message))
+    except mailer.MailError as exc:
+        permanent = isinstance(exc, mailer.PermanentMailError)
+        failed = permanent or message.attempts >= MAX_ATTEMPTS
+        await OutboxMessage.filter(id=message.id).update(
+            status=OutboxStatus.FAILED if failed else OutboxStatus.PENDING,
+            lease_until=None,
+            available_at=datetime.now(UTC) + _backoff(message.attempts),
+            last_error=str(exc)[:1000],
+        )
+        log.warning(
+            "outbox message %s not sent (attempt %s): %s", message.id, message.attempts, exc
+        )
+        return False
+    return True
 
 
 async def do_retry_failed(actor: User | None, message_id: int | None = None) -> int:

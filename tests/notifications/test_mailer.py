@@ -33,5 +33,5 @@ async def test_the_default_backend_writes_one_eml_file_per_message(tmp_path: Pat
 
 async def test_an_unreachable_server_raises_a_clear_error() -> None:
     settings = Settings(smtp_url="smtp://127.0.0.1:1")
-    with pytest.raises(MailError, match="could not send mail to ncp@example.org"):
+    with pytest.raises(MailError, match="could not reach the mail server at 127.0.0.1:1"):
         await send_template(settings, "ncp@example.org", "Hi", "test_message", {"name": "Ana"})

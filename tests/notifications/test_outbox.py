@@ -82,7 +82,7 @@ async def test_a_failed_send_is_retried_later_and_given_up_after_the_last_attemp
     assert await send_due(down) == 0
     waiting = await OutboxMessage.get(to_address="alice@example.org")
     assert waiting.status == OutboxStatus.PENDING and waiting.attempts == 1
-    assert "could not send" in waiting.last_error
+    assert "could not reach the mail server" in waiting.last_error
     assert await send_due(Settings(smtp_url=smtp.url)) == 0  # not due yet: it backs off
     later = datetime.now(UTC) + timedelta(hours=2)
     assert await send_due(Settings(smtp_url=smtp.url), now=later) == 1
@@ -95,7 +95,7 @@ async def test_a_failed_send_is_retried_later_and_given_up_after_the_last_attemp
         await send_due(down, now=datetime.now(UTC) + timedelta(days=day))
     gave_up = await OutboxMessage.get(id=stuck.id)
     assert gave_up.status == OutboxStatus.FAILED and gave_up.attempts == MAX_ATTEMPTS
-    assert "could not send" in gave_up.last_error
+    assert "could not reach the mail server" in gave_up.last_error
 
 
 async def test_two_senders_at_once_send_each_message_once_and_a_dead_ones_lease_expires(
