@@ -17,6 +17,7 @@ from forum.settings import SettingsError
 
 APP_LABEL = "forum"
 MODELS_MODULE = "forum.models"
+KNOWLEDGE_MODELS = "knowledge.models"  # the knowledge space's tables, in the same app
 MIGRATIONS_MODULE = "forum.migrations"
 
 
@@ -37,7 +38,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "connections": {"default": connection},
         "apps": {
             APP_LABEL: {
-                "models": [MODELS_MODULE],
+                "models": [MODELS_MODULE, KNOWLEDGE_MODELS],
                 "default_connection": "default",
                 "migrations": MIGRATIONS_MODULE,
             }

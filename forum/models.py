@@ -441,6 +441,7 @@ class ReviewKind(StrEnum):
     FLAGGED_POST = "flagged_post"  # a published post that members flagged
     QUEUED_POST = "queued_post"  # a reply waiting for approval (not a post until approved)
     QUEUED_TOPIC = "queued_topic"  # a new topic waiting for approval
+    KNOWLEDGE_ENTRY = "knowledge_entry"  # a knowledge entry (or an edit of one) to publish
 
 
 class ReviewStatus(StrEnum):
@@ -470,6 +471,10 @@ class ReviewItem(Model):
         "forum.Post", related_name=False, null=True, on_delete=fields.CASCADE
     )
     post_id: int | None
+    entry: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
+        "forum.KnowledgeEntry", related_name=False, null=True, on_delete=fields.CASCADE
+    )
+    entry_id: int | None  # a KNOWLEDGE_ENTRY item's entry (knowledge/models.py)
     author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "forum.User", related_name=False, on_delete=fields.CASCADE
     )

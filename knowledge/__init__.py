@@ -1,0 +1,1 @@
+"""The knowledge space: structured best practices and pitfalls, and the document repository."""
