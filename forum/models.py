@@ -690,6 +690,7 @@ class Notification(Model):
             Index(fields=("user_id", "id")),
             Index(fields=("user_id", "read_at")),
             Index(fields=("user_id", "group_key")),
+            Index(fields=("emailed_at", "kind", "created_at")),  # the immediate-email round
         ]
 
 

@@ -11,10 +11,13 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from tortoise import connections
+
 from forum import policy
 from forum.events import atomic
 from forum.i18n import _
 from forum.models import Category, Notification, User
+from forum.queries.sql import execute, placeholders
 from forum.settings import Settings
 from notifications import outbox
 from notifications.listing import describe, target_url
@@ -41,14 +44,24 @@ async def send_immediate(settings: Settings, now: datetime | None = None) -> int
     categories = {c.id: c for c in await Category.all()}
     for user_id in sorted({int(u) for u in due}):  # type: ignore[call-overload]
         async with atomic():
+            # Claim the member's pending ones first: of two workers at once, each row goes to
+            # one (the second's UPDATE finds them already emailed), so nothing is sent twice.
+            claimed = await execute(
+                connections.get("default"),  # the transaction's
+                "UPDATE notifications SET emailed_at = ? WHERE user_id = ? AND emailed_at IS NULL"
+                f" AND kind IN ({placeholders(len(EMAILED_KINDS))}) RETURNING id",
+                now,
+                user_id,
+                *EMAILED_KINDS,
+            )
+            if not claimed:
+                continue
             user = await User.get_or_none(id=user_id)
             notes = (
-                await Notification.filter(user_id=user_id, emailed_at=None, kind__in=EMAILED_KINDS)
+                await Notification.filter(id__in=[row["id"] for row in claimed])
                 .select_related("actor", "topic")
                 .order_by("id")
             )
-            if not notes:
-                continue
             recent = user is not None and user.last_seen_at and user.last_seen_at > now - WINDOW
             items = []
             if user is not None and user.is_active and not recent:
@@ -76,7 +89,6 @@ async def send_immediate(settings: Settings, now: datetime | None = None) -> int
                     {"name": user.display_name, "items": items},
                 )
                 queued += 1
-            await Notification.filter(id__in=[n.id for n in notes]).update(emailed_at=now)
     return queued
 
 

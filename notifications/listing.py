@@ -90,6 +90,12 @@ async def list_notifications(
     return NotificationList(rows, next_cursor)
 
 
+async def category_level(user: User, category_id: int) -> str:
+    """The member's level for one category (`normal` without a row)."""
+    row = await CategoryNotification.get_or_none(user_id=user.id, category_id=category_id)
+    return str(row.level) if row is not None else "normal"
+
+
 async def category_levels(user: User) -> list[tuple[Category, str]]:
     """Every category the member can see, with their level for it."""
     levels = dict(

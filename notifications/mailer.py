@@ -58,16 +58,22 @@ class Mail:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
+def mail_language(language: str | None) -> str:
+    """The language a message is written in: the recipient's, when the forum speaks it."""
+    return language if language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+
+
+@lru_cache(maxsize=len(i18n.LANGUAGES))
+def _environment(language: str) -> Environment:
+    """One environment per language, its `_()` bound to that language's catalogue."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html"], default_for_string=False),
         extensions=["jinja2.ext.i18n"],
         auto_reload=False,
     )
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext, i18n.ngettext, newstyle=True
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        i18n.translations(language), newstyle=True
     )
     return env
 
@@ -79,14 +85,18 @@ def compose(
     context: dict[str, Any],
     headers: dict[str, str] | None = None,
 ) -> Mail:
-    """Render templates/email/<template>.txt (required) and .html (optional)."""
-    env = _environment()
+    """Render templates/email/<template>.txt (required) and .html (optional) in the language
+    `context["language"]` names (the recipient's; `outbox.enqueue` puts it there). The
+    subject is stored in the source language and translated here, like the body."""
+    language = mail_language(context.get("language"))
+    env = _environment(language)
+    context = {**context, "language": language}
     text = env.get_template(f"{template}.txt").render(context)
     html = None
     if (TEMPLATES_DIR / f"{template}.html").exists():
         html = env.get_template(f"{template}.html").render(context)
     extra = tuple(sorted((headers or {}).items()))
-    return Mail(to=to, subject=subject, text=text, html=html, headers=extra)
+    return Mail(to=to, subject=i18n.gettext(subject, language), text=text, html=html, headers=extra)
 
 
 # Headers the code sets itself; a row's extra headers cannot replace them.

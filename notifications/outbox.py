@@ -102,6 +102,8 @@ def _message(
     for name, value in (headers or {}).items():
         mailer.check_header(name, value)
     now = datetime.now(UTC)
+    if user is not None and "language" not in context:  # written in the recipient's language
+        context = {**context, "language": user.preferred_language}
     return OutboxMessage(
         user_id=user.id if user is not None else None,
         to_address=address,

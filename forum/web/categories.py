@@ -18,6 +18,7 @@ from forum.web.forms import read_form, redirect, split_tags
 from forum.web.fragments import live_page
 from forum.web.templating import render
 from moderation.sanctions import Silenced, check_may_speak, silence_notice
+from notifications.listing import category_level
 
 
 async def home(request: Request) -> Response:
@@ -37,8 +38,10 @@ async def show_category(request: Request) -> Response:
         user, category=category, cursor=request.query_params.get("cursor") or None
     )
     can_create = policy.can_create_topic(user, category)
+    member = user if policy.is_member(user) else None
     context = {
         "category": category,
+        "notification_level": await category_level(member, category.id) if member else None,
         "topics": topics,
         "can_create_topic": can_create,
         "silence_notice": await silence_notice(user),  # a query only for a silenced member

@@ -3,6 +3,7 @@ badge, and the immediate emails."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -121,7 +122,7 @@ async def test_the_page_badge_and_api_mark_read(client: httpx.AsyncClient, db: s
     assert marked.json() == {"marked": 1, "unread": 0}
 
 
-async def test_levels_from_the_topic_page_and_the_settings_page(
+async def test_levels_from_the_topic_page_the_category_page_and_the_settings_page(
     client: httpx.AsyncClient, db: str
 ) -> None:
     cats = await categories()
@@ -131,11 +132,18 @@ async def test_levels_from_the_topic_page_and_the_settings_page(
     assert 'value="tracking" selected' in (await client.get(f"/t/{topic.id}")).text
     await client.post(f"/t/{topic.id}/notifications", data={"csrf_token": csrf, "level": "muted"})
     assert 'value="muted" selected' in (await client.get(f"/t/{topic.id}")).text
+    assert 'value="normal" selected' in (await client.get("/c/iot")).text  # the default
+    back = await client.post(
+        "/c/iot/notifications", data={"csrf_token": csrf, "level": "watching_first_post"}
+    )
+    assert back.headers["location"] == "/c/iot"
+    assert 'value="watching_first_post" selected' in (await client.get("/c/iot")).text
     await client.post(
         "/c/iot/notifications", data={"csrf_token": csrf, "level": "watching", "back": "settings"}
     )
     settings = await client.get("/account/notifications")
     assert 'value="watching" selected' in settings.text
+    assert 'value="watching" selected' in (await client.get("/c/iot")).text
     await client.post("/account/notifications", data={"csrf_token": csrf, "email_replies": "1"})
     fresh = await User.get(id=alice.id)
     assert fresh.email_replies and not fresh.email_mentions
@@ -162,6 +170,21 @@ async def test_immediate_emails_group_and_wait_for_ten_minutes_away(db: str) -> 
     assert mail.to_address == "alice@example.org"
     assert len(mail.context["items"]) == 2
     assert await send_immediate(settings, now=now + timedelta(minutes=30)) == 0  # sent once
+
+
+async def test_two_workers_at_once_send_one_immediate_email(db: str) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, first = await do_create_topic(alice, cats["iot"], "Seals", "first post")
+    for n in range(3):
+        await do_create_post(bob, topic, cats["iot"], f"answer {n}", reply_to=first)
+    await User.filter(id=alice.id).update(last_seen_at=datetime.now(UTC) - timedelta(hours=1))
+    settings = Settings(base_url="https://forum.example")
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    rounds = await asyncio.gather(*(send_immediate(settings, now=later) for _ in range(4)))
+    assert sorted(rounds) == [0, 0, 0, 1]
+    [mail] = await OutboxMessage.filter(to_address="alice@example.org")
+    assert len(mail.context["items"]) == 3
 
 
 async def test_decisions_on_a_members_post_and_access_request_notify_them(db: str) -> None:
