@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from urllib.parse import parse_qs
 
@@ -18,7 +19,11 @@ from forum.security import csrf_token, csrf_valid, new_token
 from forum.settings import Settings
 from moderation import sanctions
 
+log = logging.getLogger(__name__)
+
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_FIELDS = 1000  # a form with more is refused (400) before anything reads it
+TOO_MANY_FIELDS = "The form has too many fields."
 BODILESS_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -31,7 +36,15 @@ def _is_api(scope: Scope) -> bool:
     return str(scope.get("path", "")).startswith("/api/")
 
 
-async def send_error(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
+async def send_error(
+    scope: Scope,
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     """An error response from middleware: JSON for the API, a short page otherwise."""
     if _is_api(scope):
         body = json.dumps({"error": {"code": code, "message": message}}).encode()
@@ -47,7 +60,11 @@ async def send_error(scope: Scope, send: Send, status: int, code: str, message: 
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", content_type), (b"content-length", b"%d" % len(body))],
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", b"%d" % len(body)),
+                *(extra or []),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -86,7 +103,110 @@ class SecurityHeadersMiddleware:
                     headers.append((b"cache-control", b"no-store"))
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            if started:  # too late for an error page: the connection ends
+                raise
+            if database_unavailable(exc):
+                log.error("database unavailable: %s: %s", type(exc).__name__, exc)
+                await send_error(
+                    scope,
+                    send_with_headers,
+                    503,
+                    "unavailable",
+                    _("The forum cannot reach its database just now. Try again in a minute."),
+                    extra=[(b"retry-after", b"30")],
+                )
+                return
+            log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            await send_error(
+                scope,
+                send_with_headers,
+                500,
+                "server_error",
+                _("Something went wrong on our side. Please try again in a moment."),
+            )
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says the database is out of reach or out of space,
+    not that a statement was wrong: a 503, worth retrying, rather than a 500."""
+    seen: BaseException | None = exc
+    for _depth in range(5):
+        if seen is None:
+            return False
+        name = type(seen).__name__
+        text = str(seen).lower()
+        if isinstance(seen, ConnectionError | TimeoutError) or name in _UNAVAILABLE_ERRORS:
+            return True
+        if any(phrase in text for phrase in _UNAVAILABLE_PHRASES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+_UNAVAILABLE_ERRORS = frozenset(
+    {
+        "DBConnectionError",  # tortoise
+        "ConnectionDoesNotExistError",  # asyncpg
+        "CannotConnectNowError",
+        "ConnectionFailureError",
+        "AdminShutdownError",
+        "InterfaceError",
+        "TooManyConnectionsError",
+    }
+)
+_UNAVAILABLE_PHRASES = (
+    "database or disk is full",
+    "disk i/o error",
+    "database is locked",
+    "connection was closed",
+    "connection refused",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "terminating connection",
+)
+
+
+class HeadAsGetMiddleware:
+    """HEAD never changes anything, in one place: the app sees it as a GET with no body
+    (whatever the client sent is read and dropped), and the answer's body is not sent.
+    Without this, a handler testing `request.method == "GET"` fell into its POST branch on a
+    HEAD, and the middleware's CSRF check and body limit, which treat HEAD as safe, let it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        given = False
+
+        async def no_body() -> Message:
+            nonlocal given
+            if not given:
+                given = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            while True:  # the client's body, if any, is dropped until it goes away
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return message
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, no_body, headers_only)
 
 
 class BodyLimitMiddleware:
@@ -204,6 +324,9 @@ class AuthMiddleware:
 
         if scope["method"] in UNSAFE_METHODS and not ident.via_token:
             problem = self._csrf_problem(scope, headers, ident)
+            if problem == TOO_MANY_FIELDS:
+                await send_error(scope, send, 400, "bad_request", problem)
+                return
             if problem:
                 await send_error(scope, send, 403, "csrf_failed", problem)
                 return
@@ -262,7 +385,10 @@ class AuthMiddleware:
         if not submitted:
             if content_type == "application/x-www-form-urlencoded":
                 body: bytes = scope.get("state", {}).get("body", b"")
-                form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=1000)
+                try:
+                    form = parse_qs(body.decode("utf-8", "replace"), max_num_fields=MAX_FIELDS)
+                except ValueError:  # more fields than any form of ours has
+                    return TOO_MANY_FIELDS
                 submitted = (form.get(CSRF_FIELD) or [""])[0]
             else:
                 query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -276,11 +402,13 @@ class AuthMiddleware:
 
 
 def middleware(settings: Settings, secret_key: str) -> list[Middleware]:
-    """Outermost first: headers on every response, then the body limit, then identity."""
+    """Outermost first: HEAD as a bodiless GET, headers on every response (errors too), then
+    the body limit, then identity."""
     from forum.actions.profiles import AVATAR_MAX_BYTES, AVATAR_UPLOAD_PATH
 
     uploads = {AVATAR_UPLOAD_PATH: AVATAR_MAX_BYTES + 64 * 1024}  # the file and its envelope
     return [
+        Middleware(HeadAsGetMiddleware),
         Middleware(SecurityHeadersMiddleware),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=uploads),
         Middleware(AuthMiddleware, settings=settings, secret_key=secret_key),

@@ -12,6 +12,7 @@ from tortoise.queryset import QuerySet
 
 from forum.errors import BadRequest
 from forum.i18n import _
+from forum.inputs import ascii_digits
 from forum.models import AuditLog
 from forum.pagination import decode_cursor, encode_cursor
 
@@ -75,7 +76,7 @@ def parse_audit_filter(params: Mapping[str, str]) -> AuditFilter:
     raw_id = (params.get("target_id") or "").strip()
     target_id = None
     if raw_id:
-        if not raw_id.isdigit() or len(raw_id) > 10 or not 0 < int(raw_id) <= MAX_ID:
+        if not ascii_digits(raw_id) or len(raw_id) > 10 or not 0 < int(raw_id) <= MAX_ID:
             raise BadRequest(_("A target id is a positive whole number."), field="target_id")
         target_id = int(raw_id)
     since, until = _date(params, "from"), _date(params, "to")

@@ -33,6 +33,7 @@ from tortoise.functions import Count
 from forum import events, policy
 from forum.errors import Invalid
 from forum.i18n import _
+from forum.inputs import ascii_digits
 from forum.models import (
     AccessRequest,
     AccessStatus,
@@ -127,7 +128,7 @@ def unsubscribe_token(secret_key: str, user_id: int) -> str:
 
 def user_id_from_token(secret_key: str, token: str) -> int | None:
     raw_id, _sep, signature = token.partition(".")
-    if not raw_id.isdigit() or len(raw_id) > 12:
+    if not ascii_digits(raw_id) or len(raw_id) > 12:
         return None
     expected = sign(secret_key, UNSUBSCRIBE_PURPOSE, raw_id)
     return int(raw_id) if hmac.compare_digest(expected, signature) else None
@@ -475,9 +476,9 @@ async def do_set_digest_preferences(
         chosen = DigestFrequency(frequency)
     except ValueError:
         raise Invalid(_("Choose daily, weekly or never."), field="frequency") from None
-    if not weekday.isdigit() or not 0 <= int(weekday) <= 6:
+    if not ascii_digits(weekday) or not 0 <= int(weekday) <= 6:
         raise Invalid(_("Choose a day of the week."), field="weekday")
-    if not hour.isdigit() or not 0 <= int(hour) <= 23:
+    if not ascii_digits(hour) or not 0 <= int(hour) <= 23:
         raise Invalid(_("Choose an hour between 0 and 23."), field="hour")
     name = check_timezone(timezone)
     async with events.atomic():

@@ -25,6 +25,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from forum import policy
+from forum.inputs import ascii_digits
 from forum.models import Category, User
 from forum.queries import live
 from realtime import catchup, protocol
@@ -681,7 +682,7 @@ class Hub:
     def _revoke(self, event: LiveEvent) -> None:
         """Close the sockets whose credentials an account event just took away."""
         user_id = event.user_id
-        if user_id is None and event.channel[5:].isdigit():
+        if user_id is None and ascii_digits(event.channel[5:]):
             user_id = int(event.channel[5:])
         if user_id is None:
             return
@@ -754,7 +755,7 @@ class Hub:
         elif event.type == "typing" and event.channel.startswith("topic:"):
             username = event.data.get("username")
             topic = event.channel[6:]
-            if isinstance(username, str) and topic.isdigit():
+            if isinstance(username, str) and ascii_digits(topic):
                 event.data = {"username": username}
                 # Judge by what this process knows of the topic's category, if anything.
                 event.category_id = self._topic_category.get(int(topic), event.category_id)

@@ -18,24 +18,12 @@ from starlette.requests import Request
 
 from forum.errors import BadRequest, Invalid, NotFound
 from forum.i18n import _
+from forum.inputs import clean_text
 
 T = TypeVar("T")
 
 # Ids and post numbers are 32-bit integer columns on every supported database.
 ID_MAX = 2**31 - 1
-
-
-def clean_text(value: str, name: str) -> str:
-    """Refuse what no database column can store: NUL bytes and unpaired surrogates."""
-    if "\x00" in value:
-        raise Invalid(_("{name} must not contain NUL characters.").format(name=name), field=name)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise Invalid(
-            _("{name} is not valid Unicode text.").format(name=name), field=name
-        ) from None
-    return value
 
 
 class Field(ABC, Generic[T]):

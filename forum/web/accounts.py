@@ -18,6 +18,7 @@ from forum.actions.users import do_create_session, do_revoke_session
 from forum.auth import clear_session_cookie, identity, session_cookie
 from forum.errors import RateLimited, retry_headers
 from forum.i18n import _
+from forum.inputs import ascii_digits
 from forum.models import User
 from forum.security import sign, token_hash
 from forum.web.forms import read_form, redirect, safe_next
@@ -63,9 +64,9 @@ async def _pending_user(request: Request) -> User | None:
     parts = value.split(".")
     if len(value) > 200 or not value.isascii() or len(parts) != 3:
         return None
-    if not (0 < len(parts[0]) <= 10 and parts[0].isdigit() and 0 < len(parts[1]) <= 12):
+    if not (0 < len(parts[0]) <= 10 and ascii_digits(parts[0]) and 0 < len(parts[1]) <= 12):
         return None
-    if not parts[1].isdigit():
+    if not ascii_digits(parts[1]):
         return None
     user_id, expires, signature = int(parts[0]), int(parts[1]), parts[2]
     if expires < time.time() or not 0 < user_id <= 2**31 - 1:

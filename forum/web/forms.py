@@ -7,6 +7,8 @@ from starlette.responses import RedirectResponse
 
 from forum.errors import BadRequest, NotFound
 from forum.i18n import _
+from forum.inputs import ascii_digits, clean_text
+from forum.middleware import MAX_FIELDS
 from forum.models import Post
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in every database we support
@@ -14,8 +16,12 @@ MAX_ID = 2**31 - 1  # ids are 32-bit integers in every database we support
 
 async def read_form(request: Request) -> dict[str, str]:
     """The text fields of a submitted form (file parts are ignored); the last value wins."""
-    async with request.form() as form:
-        return {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    async with request.form(max_fields=MAX_FIELDS) as form:
+        return {
+            key: clean_text(value, key)
+            for key, value in form.multi_items()
+            if isinstance(value, str)
+        }
 
 
 def path_id(request: Request, name: str = "id") -> int:
@@ -30,7 +36,7 @@ def parse_id(value: str | None) -> int | None:
     """An optional positive id from a query string or form field; garbage is a bad request."""
     if value is None or value == "":
         return None
-    if not value.isdigit() or len(value) > 10 or not 0 < int(value) <= MAX_ID:
+    if not ascii_digits(value) or len(value) > 10 or not 0 < int(value) <= MAX_ID:
         raise BadRequest(_("That is not a valid number."))
     return int(value)
 

@@ -183,6 +183,7 @@ async def test_nul_and_oversized_emails_are_ordinary_failures(client: httpx.Asyn
     await make_user("alice")
     for email in ("alice\x00@example.org", "\x00", "x" * 5000 + "@example.org"):
         response = await form_login(client, email, PASSWORD)
-        assert response.status_code == 400, email[:20]
+        # A NUL is refused by the one text check every form field passes (422, naming it).
+        assert response.status_code == (422 if "\x00" in email else 400), email[:20]
         api = await client.post("/api/v1/auth/login", json={"email": email[:254], "password": "p"})
         assert api.status_code in (401, 422), email[:20]

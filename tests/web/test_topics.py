@@ -512,8 +512,8 @@ async def test_topic_and_category_pages_run_a_constant_number_of_queries(
         client, "/c/ai-ml"
     )
     # session, newest event id, categories, the category, one page of topics, their tags with
-    # read state
-    assert await _topic_page_queries(client, "/c/iot") == 6
+    # read state, the member's notification level for the category
+    assert await _topic_page_queries(client, "/c/iot") == 7
     assert await _topic_page_queries(client, "/") == 6
 
 
