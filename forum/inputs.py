@@ -21,7 +21,5 @@ def clean_text(value: str, name: str, error: type[ForumError] = Invalid) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise error(
-            _("{name} is not valid Unicode text.").format(name=name), field=name
-        ) from None
+        raise error(_("{name} is not valid Unicode text.").format(name=name), field=name) from None
     return value
