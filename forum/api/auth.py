@@ -25,7 +25,7 @@ from forum.auth import (
     require_user,
     session_cookie,
 )
-from forum.errors import NotAuthenticated, TwoFactorCodeNeeded
+from forum.errors import BadRequest, Forbidden, NotAuthenticated, TwoFactorCodeNeeded
 from forum.i18n import _
 from forum.models import User
 
@@ -52,6 +52,18 @@ async def _check_credentials(body: Body) -> User:
     return user
 
 
+def _check_same_origin_json(request: Request) -> None:
+    """A cookie login only from our own pages: JSON (a cross-site form cannot send it without
+    a CORS preflight, which we never grant) and, when the browser names its origin, ours.
+    Otherwise another site could log a visitor into an account of its choosing."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise BadRequest(_("Send the credentials as JSON (Content-Type: application/json)."))
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/").lower() != request.app.state.settings.origin:
+        raise Forbidden(_("Log in from the forum's own pages."))
+
+
 @operation(
     "Log in: sets the session cookie and returns the CSRF token for later writes",
     tag="auth",
@@ -60,9 +72,11 @@ async def _check_credentials(body: Body) -> User:
     auth="none",
     errors=(400, 401, 403, 413, 422, 429),
     description="Cookie-authenticated writes must send the token in the X-CSRF-Token header."
-    + TWO_FACTOR_NOTE,
+    " The body must be JSON, and a request with an `Origin` header must come from the forum's"
+    " own origin (403 otherwise)." + TWO_FACTOR_NOTE,
 )
 async def login(request: Request) -> Response:
+    _check_same_origin_json(request)
     body = await read_body(request, CREDENTIALS)
     user = await _check_credentials(body)
     current = identity(request).session

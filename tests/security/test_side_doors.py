@@ -5,6 +5,7 @@ Each test failed on the code before the fix."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,10 +17,11 @@ from tortoise import connections
 
 from forum.api.routes import routes as api_routes
 from forum.app import create_app
+from forum.auth import SESSION_COOKIE
 from forum.models import Post, Role, Topic, User
 from forum.settings import Settings
 from forum.web.routes import routes as web_routes
-from tests.helpers import bearer, categories, log_in, make_user
+from tests.helpers import PASSWORD, bearer, categories, log_in, make_user
 from tests.moderation.test_staff_gate import FORM, _fill, _snapshot, _world
 
 
@@ -189,3 +191,27 @@ async def test_a_full_sqlite_database_answers_503_with_retry_after_and_stores_no
         f"/api/v1/topics/{topic.id}/posts", json={"body": "a short answer"}, headers=headers
     )
     assert again.status_code == 201
+
+
+async def test_a_cookie_login_needs_json_from_our_own_origin(
+    client: httpx.AsyncClient, db: str
+) -> None:
+    await make_user("alice")
+    credentials = json.dumps({"email": "alice@example.org", "password": PASSWORD})
+    # A cross-site form or fetch without a preflight: no Content-Type, or a foreign Origin.
+    bare = await client.post("/api/v1/auth/login", content=credentials.encode())
+    assert bare.status_code == 400 and "JSON" in bare.json()["error"]["message"]
+    foreign = await client.post(
+        "/api/v1/auth/login",
+        content=credentials.encode(),
+        headers={"content-type": "application/json", "origin": "https://evil.example"},
+    )
+    assert foreign.status_code == 403
+    for refused in (bare, foreign):
+        assert SESSION_COOKIE not in refused.headers.get("set-cookie", "")
+    ours = await client.post(
+        "/api/v1/auth/login",
+        content=credentials.encode(),
+        headers={"content-type": "application/json", "origin": "http://testserver"},
+    )
+    assert ours.status_code == 200 and ours.json()["csrf_token"]
