@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from forum import totp
 from forum.actions.audit import record_audit
+from forum.actions.users import revoke_api_tokens
 from forum.errors import Conflict, Invalid, TwoFactorSetupRequired
 from forum.events import atomic, record_event
 from forum.i18n import _
@@ -104,6 +105,9 @@ async def do_enable_two_factor(user: User, code: str) -> list[str]:
         if not enabled:
             raise Conflict(_("Two-factor authentication changed meanwhile. Reload the page."))
         codes = await _store_backup_codes(user)
+        # A token made before could be someone else's copy: scripts get a new one, now that
+        # making one needs the second factor too.
+        await revoke_api_tokens(user.id)
         await _log(user, "two_factor.enabled")
     user.totp_enabled = True
     user.totp_last_step = step

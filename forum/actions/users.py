@@ -154,6 +154,23 @@ async def do_revoke_own_session(user: User, session_id: int) -> None:
         await _sessions_ended(user.id, [session_id])
 
 
+async def do_revoke_api_token(user: User, token_id: int) -> None:
+    """Revoke one of the user's own API tokens; anyone else's is simply not found."""
+    async with atomic():
+        revoked = await ApiToken.filter(id=token_id, user_id=user.id, revoked_at=None).update(
+            revoked_at=datetime.now(UTC)
+        )
+        if not revoked:
+            raise NotFound(_("No such token."))
+
+
+async def revoke_api_tokens(user_id: int) -> int:
+    """Revoke every live API token of a user (inside the caller's transaction)."""
+    return await ApiToken.filter(user_id=user_id, revoked_at=None).update(
+        revoked_at=datetime.now(UTC)
+    )
+
+
 async def do_revoke_sessions(user: User, *, keep: int | None = None) -> list[int]:
     """End every live session of the user but `keep` (inside the caller's transaction);
     returns the ids that ended."""

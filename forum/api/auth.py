@@ -6,7 +6,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from forum.actions.logins import do_check_second_factor, do_log_in_with_password
-from forum.actions.users import do_create_api_token, do_create_session, do_revoke_session
+from forum.actions.users import (
+    do_create_api_token,
+    do_create_session,
+    do_revoke_api_token,
+    do_revoke_session,
+)
 from forum.api.bodies import (
     CREDENTIALS,
     EMAIL,
@@ -16,7 +21,7 @@ from forum.api.bodies import (
     TWO_FACTOR_CODE,
 )
 from forum.api.operation import operation
-from forum.api.parsing import Body, read_body
+from forum.api.parsing import Body, path_id, read_body
 from forum.api.serializers import me_json
 from forum.auth import (
     clear_session_cookie,
@@ -27,7 +32,8 @@ from forum.auth import (
 )
 from forum.errors import BadRequest, Forbidden, NotAuthenticated, TwoFactorCodeNeeded
 from forum.i18n import _
-from forum.models import User
+from forum.models import ApiToken, User
+from forum.queries.sessions import list_api_tokens
 
 TWO_FACTOR_NOTE = (
     " Five failed attempts within 30 minutes (wrong passwords or codes) lock the account for"
@@ -132,3 +138,38 @@ async def create_token(request: Request) -> Response:
 @operation("The current user", tag="auth", response="Me", auth="required", errors=(401,))
 async def me(request: Request) -> Response:
     return JSONResponse(me_json(require_user(request)))
+
+
+def _token_json(token: ApiToken) -> dict[str, object]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "created_at": token.created_at.isoformat(),
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+    }
+
+
+@operation(
+    "Your live API tokens (names and dates; the tokens themselves are never shown again)",
+    tag="auth",
+    response="TokenList",
+    auth="required",
+    errors=(401,),
+)
+async def list_tokens(request: Request) -> Response:
+    user = require_user(request)
+    return JSONResponse({"tokens": [_token_json(t) for t in await list_api_tokens(user.id)]})
+
+
+@operation(
+    "Revoke one of your API tokens",
+    tag="auth",
+    response=None,
+    status=204,
+    auth="required",
+    errors=(401, 403, 404),
+)
+async def revoke_token(request: Request) -> Response:
+    user = require_user(request)
+    await do_revoke_api_token(user, path_id(request, "token_id", _("No such token.")))
+    return Response(status_code=204)

@@ -275,6 +275,15 @@ SCHEMAS: dict[str, JSON] = {
     ),
     "NotificationsMarked": obj({"marked": INTEGER, "unread": INTEGER}),
     "Token": obj({"id": ID, "name": STRING, "token": STRING}),
+    "TokenInfo": obj(
+        {
+            "id": ID,
+            "name": STRING,
+            "created_at": DATETIME,
+            "last_used_at": nullable(DATETIME),
+        }
+    ),
+    "TokenList": obj({"tokens": {"type": "array", "items": ref("TokenInfo")}}),
     "Login": obj({"user": ref("Me"), "csrf_token": STRING}),
     "OpenAPI": {"type": "object", "description": "An OpenAPI 3.1 document."},
     "DirectoryEntry": obj(
@@ -347,6 +356,7 @@ PATH_PARAMETERS: dict[str, JSON] = {
     "item_id": ID,
     "word_id": ID,
     "sanction_id": ID,
+    "token_id": ID,
 }
 QUERY_PARAMETERS: dict[str, JSON] = {
     "cursor": {

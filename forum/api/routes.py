@@ -49,7 +49,8 @@ routes: list[BaseRoute] = [
     ),
     ApiRoute(f"{V1}/auth/login", POST=auth.login),
     ApiRoute(f"{V1}/auth/logout", POST=auth.logout),
-    ApiRoute(f"{V1}/auth/tokens", POST=auth.create_token),
+    ApiRoute(f"{V1}/auth/tokens", POST=auth.create_token, GET=auth.list_tokens),
+    ApiRoute(f"{V1}/auth/tokens/{{token_id}}", DELETE=auth.revoke_token),
     ApiRoute(f"{V1}/me", GET=auth.me),
     ApiRoute(f"{V1}/directory", GET=directory.get_directory),
     *review_routes,  # issue 9: the review queue and flags (moderation/api_review.py)

@@ -1,10 +1,10 @@
-"""A user's live sessions, for their security page."""
+"""A user's live sessions and API tokens, for their security page and the API."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from forum.models import Session
+from forum.models import ApiToken, Session
 
 
 async def list_live_sessions(user_id: int) -> list[Session]:
@@ -14,3 +14,8 @@ async def list_live_sessions(user_id: int) -> list[Session]:
         .order_by("-last_seen_at", "-id")
         .all()
     )
+
+
+async def list_api_tokens(user_id: int) -> list[ApiToken]:
+    """Unrevoked API tokens, newest first (only their hashes are stored: no token text)."""
+    return await ApiToken.filter(user_id=user_id, revoked_at=None).order_by("-id").all()

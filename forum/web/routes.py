@@ -90,6 +90,7 @@ routes: list[BaseRoute] = [
     Route("/account/security", security.security_page, methods=GET),
     Route("/account/password", security.change_password, methods=POST),
     Route("/account/sessions/{id:int}/revoke", security.revoke_session, methods=POST),
+    Route("/account/tokens/{id:int}/revoke", security.revoke_token, methods=POST),
     Route("/account/2fa/setup", security.start_two_factor, methods=POST),
     Route("/account/2fa/enable", security.enable_two_factor, methods=POST),
     Route("/account/2fa/disable", security.disable_two_factor, methods=POST),

@@ -17,12 +17,12 @@ from forum.actions.twofactor import (
     provisioning_uri,
     unused_backup_codes,
 )
-from forum.actions.users import do_revoke_own_session
+from forum.actions.users import do_revoke_api_token, do_revoke_own_session
 from forum.auth import clear_session_cookie, identity, require_user
 from forum.errors import ForumError, Invalid
 from forum.i18n import _
 from forum.models import User
-from forum.queries.sessions import list_live_sessions
+from forum.queries.sessions import list_api_tokens, list_live_sessions
 from forum.web.forms import path_id, read_form, redirect
 from forum.web.templating import render
 
@@ -35,6 +35,7 @@ def _notice(code: str) -> str | None:
     notices = {
         "password_changed": _("Your password has been changed. Your other sessions have ended."),
         "session_revoked": _("That session has ended."),
+        "token_revoked": _("That API token no longer works."),
         "two_factor_off": _("Two-factor authentication is off."),
         "staff_two_factor": _(
             "Moderators and administrators must turn on two-factor authentication"
@@ -60,6 +61,7 @@ async def _page(
     ident = identity(request)
     context: dict[str, Any] = {
         "sessions": await list_live_sessions(user.id),
+        "tokens": await list_api_tokens(user.id),
         "current_session_id": ident.session.id if ident.session else None,
         "notice": _notice(request.query_params.get("notice", "")),
         "section": section,
@@ -108,6 +110,12 @@ async def revoke_session(request: Request) -> Response:
         response.headers.append("set-cookie", clear_session_cookie(secure=secure))
         return response
     return redirect(f"{PAGE}?notice=session_revoked")
+
+
+async def revoke_token(request: Request) -> Response:
+    user = require_user(request)
+    await do_revoke_api_token(user, path_id(request))
+    return redirect(f"{PAGE}?notice=token_revoked#tokens")
 
 
 async def start_two_factor(request: Request) -> Response:

@@ -51,7 +51,7 @@ def test_every_route_is_documented_and_every_documented_operation_is_routed() ->
         if method != "HEAD"
     }
     assert routed == documented()
-    assert len(routed) == 45
+    assert len(routed) == 47
     assert all(set(item) <= METHODS for item in DOCUMENT["paths"].values())
 
 
@@ -79,7 +79,11 @@ def test_writes_require_a_bearer_token_and_reads_accept_one() -> None:
     for path, item in DOCUMENT["paths"].items():
         for method, operation in item.items():
             security = operation["security"]
-            if path.startswith(("/api/v1/auth/login", "/api/v1/auth/tokens", "/api/openapi")):
+            own_tokens = path.startswith("/api/v1/auth/tokens") and method in ("get", "delete")
+            if own_tokens:  # a member's own tokens: listing and revoking need them logged in
+                assert security == [{"bearerAuth": []}], (method, path)
+                assert "401" in operation["responses"]
+            elif path.startswith(("/api/v1/auth/login", "/api/v1/auth/tokens", "/api/openapi")):
                 assert security == [], path
             elif staff_only(path):  # staff with 2FA only: reads too need a token, and refuse
                 assert security == [{"bearerAuth": []}], (method, path)

@@ -69,6 +69,7 @@ def operations(world: World) -> list[tuple[str, str, str | None]]:
         "item_id": "1",
         "user_id": str(world.alice_id),
         "sanction_id": "1",
+        "token_id": "999999",  # nobody's: the walk keeps its own token
     }
     found = []
     for template, item in DOCUMENT["paths"].items():

@@ -159,6 +159,7 @@ async def _world() -> dict[str, str]:
         "kind": "like",
         "word_id": "1",
         "into": str(other.id),
+        "token_id": "999999",  # nobody's: revoking the walker's own token would end the walk
     }
 
 

@@ -108,6 +108,8 @@ async def test_the_api_refuses_staff_powers_without_two_factor(client: httpx.Asy
     )
     assert mine.status_code == 200
 
-    await enable_two_factor(moderator)
+    await enable_two_factor(moderator)  # revokes the tokens made before: a new one
+    assert (await client.patch(url, headers=headers, json={"closed": True})).status_code == 401
+    headers = await bearer(moderator)
     allowed = await client.patch(url, headers=headers, json={"closed": True, "pinned": True})
     assert allowed.status_code == 200 and allowed.json()["closed"] is True
