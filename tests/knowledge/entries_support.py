@@ -45,8 +45,12 @@ def _api_follows_the_document(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 async def administration(code: str = "KE") -> Administration:
-    names = {"KE": ("Kenya Revenue Authority", Region.ESA), "FR": ("French Customs", Region.EUR),
-             "SG": ("Singapore Customs", Region.AP), "BR": ("Receita Federal", Region.AMS)}  # fmt: skip
+    names = {
+        "KE": ("Kenya Revenue Authority", Region.ESA),
+        "FR": ("French Customs", Region.EUR),
+        "SG": ("Singapore Customs", Region.AP),
+        "BR": ("Receita Federal", Region.AMS),
+    }
     name, region = names[code]
     found, _created = await Administration.get_or_create(
         country_code=code, defaults={"name": name, "region": region}

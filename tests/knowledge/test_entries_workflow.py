@@ -133,7 +133,8 @@ async def test_a_rejection_sends_the_entry_back_to_draft_with_the_reviewers_note
     await do_update_entry(alice, entry, typed(outcome="Mombasa and Nairobi ICD."))
     await do_submit_entry(alice, entry)
     assert (await pending_item(entry)).id != item.id
-    assert [v.number for v in await EntryVersion.filter(entry_id=entry.id).order_by("number")] == [1, 2]
+    numbers = await EntryVersion.filter(entry_id=entry.id).order_by("number")
+    assert [v.number for v in numbers] == [1, 2]
 
 
 async def test_deciding_needs_a_moderator_with_two_factor_authentication_in_scope(
