@@ -551,8 +551,23 @@ async def decide_entry_item(
     return await _reject(actor, entry, version, reason, now)
 
 
+async def publish_reviewed(reviewer: User, entry: KnowledgeEntry, *, now: datetime) -> None:
+    """Publish a draft as `reviewer` approved it, without the queue: for `forum seed-demo`'s
+    demo content only (as its demo topics skip the queue). Inside the caller's atomic()."""
+    last = await EntryVersion.filter(entry_id=entry.id).order_by("-number").first()
+    version = await EntryVersion.create(
+        entry_id=entry.id,
+        number=(last.number if last else 0) + 1,
+        status=VersionStatus.SUBMITTED,
+        data=snapshot(entry),
+        author_id=entry.author_id,
+    )
+    entry.submitted_at = now
+    await _publish(reviewer, entry, version, now, tell=False)
+
+
 async def _publish(
-    actor: User, entry: KnowledgeEntry, version: EntryVersion, now: datetime
+    actor: User, entry: KnowledgeEntry, version: EntryVersion, now: datetime, *, tell: bool = True
 ) -> dict[str, Any]:
     from forum.actions.topics import insert_topic
 
@@ -589,6 +604,8 @@ async def _publish(
         if older is not None and older.status == EntryStatus.PUBLISHED:
             await _supersede(older, entry)
             summary["superseded"] = older.id
+    if not tell:
+        return summary
     await _tell(
         author,
         "knowledge_approved",
