@@ -411,8 +411,8 @@ async def do_update_entry(author: User, entry: KnowledgeEntry, typed: EntryInput
             raise NotFound(_("No such entry."))
         raise Forbidden(_("You may not edit this entry."))
     values = await check_entry(author, typed)
-    supersedes = await check_supersedes(author, typed.supersedes, entry.id)
     if entry.status == EntryStatus.DRAFT:
+        supersedes = await check_supersedes(author, typed.supersedes, entry.id)
         administration_id, region = await _origin(author)
         async with atomic():
             _apply(entry, values)
@@ -990,7 +990,7 @@ async def entry_view(user: User | None, entry_id: int) -> EntryView:
     last_rejected = last if last is not None and last.status == VersionStatus.REJECTED else None
     moderator = policy.moderates(user, entry.technology_id)
     review_item = None
-    if pending is not None and policy.has_staff_role(user):
+    if pending is not None and moderator:
         review_item = await ReviewItem.filter(
             entry_id=entry.id, kind=ReviewKind.KNOWLEDGE_ENTRY, status=ReviewStatus.PENDING
         ).first()
@@ -1028,7 +1028,7 @@ async def entry_view(user: User | None, entry_id: int) -> EntryView:
         can_edit=policy.can_edit_entry(user, entry) and pending is None,
         can_submit=policy.is_entry_author(user, entry) and entry.status == EntryStatus.DRAFT,
         can_mark=policy.can_mark_entry_helpful(user, entry),
-        can_decide=review_item is not None and (moderator or policy.has_staff_role(user)),
+        can_decide=review_item is not None,
         can_supersede=moderator and entry.status == EntryStatus.PUBLISHED,
         last_rejected=last_rejected,
     )

@@ -118,11 +118,14 @@ async def new_entry(request: Request) -> Response:
     values = _typed(form)
     try:
         entry = await entries.do_create_entry(user, values)
-        if form.get("then") == "submit":
-            await entries.do_submit_entry(user, entry)
-            return redirect(f"/knowledge/entries/{entry.id}?submitted=1")
     except Invalid as exc:
         return await _form(request, values, error=exc)
+    if form.get("then") == "submit":
+        try:
+            await entries.do_submit_entry(user, entry)
+        except (Invalid, Conflict) as exc:  # saved as a draft: the form now edits it
+            return await _form(request, values, entry=entry, error=exc)
+        return redirect(f"/knowledge/entries/{entry.id}?submitted=1")
     return redirect(f"/knowledge/entries/{entry.id}?saved=1")
 
 

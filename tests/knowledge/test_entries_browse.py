@@ -242,3 +242,26 @@ async def test_bad_input_is_refused_with_a_message(client: httpx.AsyncClient) ->
     assert "kept text" in form.text and 'aria-invalid="true"' in form.text
     assert (await client.get("/knowledge/entries/2147483648")).status_code == 404
     assert (await client.get(f"/knowledge/entries/{entry_id}/versions/9")).status_code == 404
+
+
+async def test_a_new_entry_that_cannot_be_submitted_yet_is_kept_once_as_a_draft(
+    client: httpx.AsyncClient,
+) -> None:
+    await categories()
+    alice = await make_user("alice")
+    token = await log_in(client, alice)
+    form = {"csrf_token": token, "then": "submit", "kind": "pitfall", "technology": "iot",
+            "stage": "pilot", "maturity": "2", "language": "en",
+            "title": "Seals that lose their charge", "summary": "Batteries."}  # fmt: skip
+    first = await client.post("/knowledge/entries/new", data=form)
+    assert first.status_code == 422 and "before submitting" in first.text
+    (entry,) = await KnowledgeEntry.all()
+    assert entry.status.value == "draft"
+    # The form now edits that draft, so sending it again makes no second entry.
+    assert f'action="/knowledge/entries/{entry.id}/edit"' in first.text
+    again = await client.post(
+        f"/knowledge/entries/{entry.id}/edit",
+        data={**form, "context": "c", "what_was_done": "w", "outcome": "o", "lessons": "l"},
+    )
+    assert again.status_code == 303 and await KnowledgeEntry.all().count() == 1
+    assert (await KnowledgeEntry.get(id=entry.id)).status.value == "submitted"

@@ -277,6 +277,21 @@ async def test_a_newer_entry_supersedes_an_older_one_and_both_link_to_each_other
     assert f'href="/knowledge/entries/{older.id}"' in new_page.text
     api = await client.get(f"/api/v1/knowledge/{older.id}", headers=await bearer(bob))
     assert api.json()["superseded_by"] == newer.id and api.json()["status"] == "superseded"
+    back = await client.get(f"/api/v1/knowledge/{newer.id}", headers=await bearer(bob))
+    assert back.json()["supersedes"] == older.id
+    # The newer one can still be edited (reviewed again); the link stays.
+    edit = await client.patch(
+        f"/api/v1/knowledge/{newer.id}",
+        json={"outcome": "Now in all ports."},
+        headers=await bearer(colleague),
+    )
+    assert edit.status_code == 200 and edit.json()["pending_version"] == 2
+    assert edit.json()["supersedes"] == older.id
+    # Nobody edits a superseded entry.
+    frozen = await client.patch(
+        f"/api/v1/knowledge/{older.id}", json={"outcome": "x"}, headers=await bearer(alice)
+    )
+    assert frozen.status_code == 403
     listed = await client.get("/api/v1/knowledge", headers=await bearer(bob))
     assert [e["id"] for e in listed.json()["entries"]] == [newer.id]
 
