@@ -666,7 +666,7 @@ async def _reject(
 
 async def _tell(author: User, kind: str, message: str, entry: KnowledgeEntry) -> None:
     """The author hears of a decision in the app and by email (outbox), in its transaction."""
-    await notify.on_moderation(author.id, kind, message)
+    await notify.on_moderation(author.id, kind, message, link=f"/knowledge/entries/{entry.id}")
     if author.is_active:
         await outbox.enqueue(
             author,

@@ -66,6 +66,12 @@ async def test_a_draft_submitted_and_approved_from_the_queue_is_published_with_i
     queue = await client.get("/review")
     assert "Knowledge entry awaiting review" in queue.text
     assert "Do not put personal data on a shared ledger" in queue.text
+    detail = await client.get(f"/review/{item.id}")
+    assert f'href="/knowledge/entries/{entry.id}"' in detail.text
+    assert "<strong>personal data</strong>" in detail.text  # the sections, as rendered
+    assert 'value="delete"' not in detail.text  # approve or reject only
+    on_page = await client.get(f"/knowledge/entries/{entry.id}")
+    assert "Approve and publish" in on_page.text
     decided = await client.post(
         f"/review/{item.id}/decide", data={"csrf_token": mod_token, "action": "approve"}
     )
@@ -83,8 +89,11 @@ async def test_a_draft_submitted_and_approved_from_the_queue_is_published_with_i
     assert f"/knowledge/entries/{entry.id}" in first.html
     audit = await AuditLog.get(action="review.approve", target_id=item.id)
     assert audit.actor_id == mod.id and audit.data["entry_id"] == entry.id
-    assert await Notification.filter(user_id=alice.id).count() == 1
+    (note,) = await Notification.filter(user_id=alice.id)
     assert await OutboxMessage.filter(to_address="alice@example.org").count() == 1
+    await log_in(client, alice)
+    told = await client.get(f"/notifications/{note.id}")
+    assert told.headers["location"] == f"/knowledge/entries/{entry.id}"
 
     bob = await make_user("bob")
     await log_in(client, bob)
