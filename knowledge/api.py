@@ -32,6 +32,7 @@ from forum.errors import NotFound
 from forum.i18n import _
 from forum.models import Category, User
 from knowledge import entries
+from knowledge import entry_queries as queries
 from knowledge.models import AdoptionStage, EntryKind, KnowledgeEntry
 
 V1 = "/api/v1"
@@ -125,7 +126,7 @@ def _time(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def summary_json(row: entries.EntryRow) -> dict[str, Any]:
+def summary_json(row: queries.EntryRow) -> dict[str, Any]:
     e = row.entry
     return {
         "id": e.id,
@@ -147,9 +148,9 @@ def summary_json(row: entries.EntryRow) -> dict[str, Any]:
     }
 
 
-def entry_json(view: entries.EntryView, viewer: User) -> dict[str, Any]:
+def entry_json(view: queries.EntryView, viewer: User) -> dict[str, Any]:
     e = view.entry
-    row = entries.EntryRow(e, view.technology, view.author, view.administration)
+    row = queries.EntryRow(e, view.technology, view.author, view.administration)
     own = policy.is_entry_author(viewer, e) or policy.moderates(viewer, e.technology_id)
     return {
         **summary_json(row),
@@ -174,7 +175,7 @@ def entry_json(view: entries.EntryView, viewer: User) -> dict[str, Any]:
 
 
 async def _answer(user: User, entry: KnowledgeEntry, status: int = 200) -> Response:
-    view = await entries.entry_view(user, entry.id)
+    view = await queries.entry_view(user, entry.id)
     return JSONResponse(entry_json(view, user), status_code=status)
 
 
@@ -190,8 +191,8 @@ async def _answer(user: User, entry: KnowledgeEntry, status: int = 200) -> Respo
 )
 async def list_knowledge(request: Request) -> Response:
     user = require_member(request)
-    filters = entries.parse_filters(request.query_params)
-    listing = await entries.list_entries(user, filters, cursor=query_cursor(request))
+    filters = queries.parse_filters(request.query_params)
+    listing = await queries.list_entries(user, filters, cursor=query_cursor(request))
     return JSONResponse(
         {
             "entries": [summary_json(row) for row in listing.rows],
@@ -248,7 +249,7 @@ async def create_knowledge(request: Request) -> Response:
 )
 async def get_knowledge(request: Request) -> Response:
     user = require_member(request)
-    entry = await entries.access_entry(user, entry_id(request))
+    entry = await queries.access_entry(user, entry_id(request))
     return await _answer(user, entry)
 
 
@@ -267,9 +268,9 @@ async def update_knowledge(request: Request) -> Response:
     user = require_member(request)
     wanted = entry_id(request)
     body = await read_body(request, ENTRY_CHANGES)
-    entry = await entries.access_entry(user, wanted)
+    entry = await queries.access_entry(user, wanted)
     technology = await Category.get(id=entry.technology_id)
-    base = entries.EntryInput.of(entry, technology, entries.data_of(entry))
+    base = entries.EntryInput.of(entry, technology, queries.data_of(entry))
     await entries.do_update_entry(user, entry, _input(body, base))
     return await _answer(user, entry)
 
@@ -286,7 +287,7 @@ async def update_knowledge(request: Request) -> Response:
 )
 async def submit_knowledge(request: Request) -> Response:
     user = require_member(request)
-    entry = await entries.access_entry(user, entry_id(request))
+    entry = await queries.access_entry(user, entry_id(request))
     await entries.do_submit_entry(user, entry)
     return await _answer(user, entry)
 
@@ -301,7 +302,7 @@ async def submit_knowledge(request: Request) -> Response:
 )
 async def mark_helpful(request: Request) -> Response:
     user = require_member(request)
-    entry = await entries.access_entry(user, entry_id(request))
+    entry = await queries.access_entry(user, entry_id(request))
     count = await entries.do_set_helpful(user, entry, True)
     return JSONResponse({"entry_id": entry.id, "helpful_count": count, "marked": True})
 

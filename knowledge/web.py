@@ -22,6 +22,7 @@ from forum.web.forms import path_id, read_form, redirect
 from forum.web.staff import require_staff
 from forum.web.templating import render
 from knowledge import entries
+from knowledge import entry_queries as queries
 from knowledge.models import AdoptionStage, EntryKind, EntryStatus, KnowledgeEntry
 from moderation import review
 
@@ -52,9 +53,9 @@ def choices() -> dict[str, Any]:
 
 async def home(request: Request) -> Response:
     user = require_member(request)
-    latest = await entries.list_entries(user, entries.Filters(), limit=5)
-    helpful = await entries.list_entries(user, entries.Filters(sort="helpful"), limit=5)
-    mine = [r for r in await entries.own_entries(user) if r.entry.status != EntryStatus.PUBLISHED]
+    latest = await queries.list_entries(user, queries.Filters(), limit=5)
+    helpful = await queries.list_entries(user, queries.Filters(sort="helpful"), limit=5)
+    mine = [r for r in await queries.own_entries(user) if r.entry.status != EntryStatus.PUBLISHED]
     context = {
         "latest": latest.rows,
         "helpful": [r for r in helpful.rows if r.entry.helpful_count > 0],
@@ -67,14 +68,14 @@ async def home(request: Request) -> Response:
 
 async def list_page(request: Request) -> Response:
     user = require_member(request)
-    filters = entries.parse_filters(request.query_params)
+    filters = queries.parse_filters(request.query_params)
     cursor = request.query_params.get("cursor") or None
     canonical = filters.query(cursor)
     if request.url.query != canonical:  # one address per combination of filters
         return RedirectResponse(
             "/knowledge/entries" + (f"?{canonical}" if canonical else ""), status_code=301
         )
-    listing = await entries.list_entries(user, filters, cursor=cursor)
+    listing = await queries.list_entries(user, filters, cursor=cursor)
     context = {
         "listing": listing,
         "filters": filters,
@@ -131,7 +132,7 @@ async def new_entry(request: Request) -> Response:
 
 async def show_entry(request: Request, *, error: ForumError | None = None) -> Response:
     user = require_member(request)
-    view = await entries.entry_view(user, path_id(request))
+    view = await queries.entry_view(user, path_id(request))
     notice = next(
         (n for n in ("saved", "submitted", "decided", "superseded") if request.query_params.get(n)),
         "",
@@ -149,15 +150,15 @@ async def show_entry(request: Request, *, error: ForumError | None = None) -> Re
 
 async def edit_entry(request: Request) -> Response:
     user = require_member(request)
-    entry = await entries.access_entry(user, path_id(request))
+    entry = await queries.access_entry(user, path_id(request))
     if not policy.can_edit_entry(user, entry):
         if entry.status == EntryStatus.SUBMITTED and policy.is_entry_author(user, entry):
             raise Conflict(_("This entry is waiting for review: edit it after the decision."))
         raise Forbidden(_("You may not edit this entry."))
-    technology = await entries.category_of(entry)
+    technology = await queries.category_of(entry)
     if request.method == "GET":
-        data = entries.data_of(entry)
-        view = await entries.entry_view(user, entry.id)
+        data = queries.data_of(entry)
+        view = await queries.entry_view(user, entry.id)
         if view.pending is not None:
             raise Conflict(_("An edit of this entry is already waiting for review."))
         if view.last_rejected is not None and entry.status != EntryStatus.DRAFT:
@@ -180,7 +181,7 @@ async def edit_entry(request: Request) -> Response:
 
 async def submit_entry(request: Request) -> Response:
     user = require_member(request)
-    entry = await entries.access_entry(user, path_id(request))
+    entry = await queries.access_entry(user, path_id(request))
     await read_form(request)
     try:
         await entries.do_submit_entry(user, entry)
@@ -191,7 +192,7 @@ async def submit_entry(request: Request) -> Response:
 
 async def helpful(request: Request) -> Response:
     user = require_member(request)
-    entry = await entries.access_entry(user, path_id(request))
+    entry = await queries.access_entry(user, path_id(request))
     form = await read_form(request)
     await entries.do_set_helpful(user, entry, form.get("helpful", "1") != "0")
     return redirect(f"/knowledge/entries/{entry.id}#helpful")
@@ -200,9 +201,9 @@ async def helpful(request: Request) -> Response:
 async def decide(request: Request) -> Response:
     """A moderator approves or rejects an entry from its page: the queue's own decision."""
     user = require_staff(request)
-    entry = await entries.access_entry(user, path_id(request))
+    entry = await queries.access_entry(user, path_id(request))
     form = await read_form(request)
-    view = await entries.entry_view(user, entry.id)
+    view = await queries.entry_view(user, entry.id)
     if view.review_item is None:
         return await show_entry(request, error=Conflict(_("Nothing of this entry awaits review.")))
     try:
@@ -216,7 +217,7 @@ async def decide(request: Request) -> Response:
 
 async def supersede(request: Request) -> Response:
     user = require_staff(request)
-    entry = await entries.access_entry(user, path_id(request))
+    entry = await queries.access_entry(user, path_id(request))
     form = await read_form(request)
     raw = form.get("superseded_by", "").strip().lstrip("#")
     try:
@@ -230,14 +231,14 @@ async def supersede(request: Request) -> Response:
 
 async def history(request: Request) -> Response:
     user = require_member(request)
-    view = await entries.entry_view(user, path_id(request))
+    view = await queries.entry_view(user, path_id(request))
     context = {"view": view, "entry": view.entry, **choices()}
     return render(request, "knowledge/history.html", context)
 
 
 async def show_version(request: Request) -> Response:
     user = require_member(request)
-    entry, version = await entries.access_version(
+    entry, version = await queries.access_version(
         user, path_id(request), path_id(request, "number")
     )
     technology = await Category.get_or_none(id=version.data.get("technology_id"))
@@ -254,7 +255,7 @@ async def show_version(request: Request) -> Response:
 
 async def mine(request: Request) -> Response:
     user = require_member(request)
-    rows = await entries.own_entries(user)
+    rows = await queries.own_entries(user)
     return render(request, "knowledge/mine.html", {"rows": rows, **choices()})
 
 

@@ -32,7 +32,8 @@ from forum.settings import Settings
 from forum.web.exports import directory_csv, directory_vcards
 from forum.web.forms import parse_id, redirect
 from forum.web.templating import render
-from knowledge.entries import published_by, template_labels
+from knowledge.entries import template_labels
+from knowledge.entry_queries import published_by
 
 
 def require_member(request: Request) -> User:

@@ -9,7 +9,8 @@ from forum import policy
 from forum.auth import current_user
 from forum.queries.users import profile
 from forum.web.templating import render
-from knowledge.entries import published_by, template_labels
+from knowledge.entries import template_labels
+from knowledge.entry_queries import published_by
 
 
 async def show_profile(request: Request) -> Response:
