@@ -265,3 +265,33 @@ async def test_a_new_entry_that_cannot_be_submitted_yet_is_kept_once_as_a_draft(
     )
     assert again.status_code == 303 and await KnowledgeEntry.all().count() == 1
     assert (await KnowledgeEntry.get(id=entry.id)).status.value == "submitted"
+
+
+async def test_a_page_of_entries_costs_the_same_queries_however_many_it_shows(
+    client: httpx.AsyncClient,
+) -> None:
+    from forum.db import count_queries
+
+    await categories()
+    mod = await make_user("mod", role=Role.MODERATOR)
+    authors = [await place(await make_user(f"author{n}"), code) for n, code in
+               enumerate(("KE", "FR", "SG", "BR"))]  # fmt: skip
+    await published(authors[0], mod, title="The only entry at first")
+    bob = await make_user("bob")
+    await log_in(client, bob)
+    headers = await bearer(bob)
+    with count_queries() as one:
+        assert (await client.get("/knowledge/entries")).status_code == 200
+    with count_queries() as one_api:
+        assert (await client.get("/api/v1/knowledge", headers=headers)).status_code == 200
+    for n in range(12):
+        await published(authors[n % 4], mod, title=f"More entries, number {n}",
+                        technology=("ai-ml", "iot", "blockchain")[n % 3])  # fmt: skip
+    with count_queries() as many:
+        page = await client.get("/knowledge/entries")
+    assert page.text.count('class="entry-row"') == 13
+    with count_queries() as many_api:
+        listed = await client.get("/api/v1/knowledge", headers=headers)
+    assert len(listed.json()["entries"]) == 13
+    assert len(many.statements) == len(one.statements)
+    assert len(many_api.statements) == len(one_api.statements)
