@@ -253,6 +253,11 @@ async def test_an_edit_after_publication_waits_for_review_and_every_version_stay
     assert entry.review_note == "Source?"
     bob_view = await client.get(f"/api/v1/knowledge/{entry.id}", headers=bob_headers)
     assert bob_view.json()["review_note"] == ""  # the note is the author's
+    # Its author starts again from the edit that was sent back, with the note beside it.
+    await log_in(client, alice)
+    form = await client.get(f"/knowledge/entries/{entry.id}/edit")
+    assert "Seizures quadrupled." in form.text and "Source?" in form.text
+    assert "Send the edit for review" in form.text
     assert [v["number"] for v in bob_view.json()["versions"]] == [2, 1]
 
 
