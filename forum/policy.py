@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from forum.models import Category, Post, PostingRight, Topic, User, Visibility
 from forum.queries.rows import PostRow
+
+if TYPE_CHECKING:
+    from knowledge.models import EntryVersion, KnowledgeEntry
 
 AnyPost = Post | PostRow
 
@@ -228,3 +232,68 @@ def can_see_profile(viewer: User | None, profile: User) -> bool:
     if viewer is not None and viewer.id == profile.id:
         return True
     return is_member(viewer)
+
+
+# --- knowledge entries (knowledge/entries.py) ------------------------------------------
+# A draft, and an entry waiting for review, are their author's and the moderators' of its
+# technology only; a published or superseded entry belongs to the restricted area (verified
+# members). Versions follow: a published one is read with its entry, a submitted or rejected
+# one only by the author and those moderators. Entries are never public.
+
+_ENTRY_OPEN = ("published", "superseded")
+
+
+def _entry_status(entry: KnowledgeEntry) -> str:
+    return str(entry.status.value)
+
+
+def can_see_entry(user: User | None, entry: KnowledgeEntry) -> bool:
+    if _entry_status(entry) in _ENTRY_OPEN:
+        return is_member(user)
+    return is_entry_author(user, entry) or moderates(user, entry.technology_id)
+
+
+def is_entry_author(user: User | None, entry: KnowledgeEntry) -> bool:
+    """The entry's author, still a member of the restricted area."""
+    return user is not None and user.id == entry.author_id and is_member(user)
+
+
+def can_see_entry_version(user: User | None, entry: KnowledgeEntry, version: EntryVersion) -> bool:
+    if not can_see_entry(user, entry):
+        return False
+    if version.status.value == "published":
+        return True
+    return is_entry_author(user, entry) or moderates(user, entry.technology_id)
+
+
+def can_create_entry(user: User | None) -> bool:
+    return may_participate(user)
+
+
+def can_edit_entry(user: User | None, entry: KnowledgeEntry) -> bool:
+    """Its author edits a draft, or proposes an edit of a published entry (reviewed again);
+    a submitted entry waits for its decision, a superseded one is history."""
+    return (
+        is_entry_author(user, entry)
+        and may_participate(user)
+        and _entry_status(entry) in ("draft", "published")
+    )
+
+
+def can_mark_entry_helpful(user: User | None, entry: KnowledgeEntry) -> bool:
+    """Any member who may speak, on someone else's published or superseded entry."""
+    return (
+        _entry_status(entry) in _ENTRY_OPEN
+        and may_participate(user)
+        and user is not None
+        and user.id != entry.author_id
+    )
+
+
+def entry_event_channels(entry: KnowledgeEntry, category_slug: str) -> list[str]:
+    """Where an event about an entry may go: a published entry's technology category (the
+    delivery side asks `can_see_category` per subscriber); anything else only its author's
+    own channel (moderators hear of submissions through the review queue's counts)."""
+    if _entry_status(entry) in _ENTRY_OPEN:
+        return [f"category:{category_slug}"]
+    return [f"user:{entry.author_id}"]

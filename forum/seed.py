@@ -15,6 +15,7 @@ from forum.actions.twofactor import do_enable_two_factor, do_start_two_factor
 from forum.actions.users import do_create_user
 from forum.events import atomic
 from forum.models import Category, Post, PostingRight, Role, Topic, User, Visibility
+from knowledge.seed_entries import seed_entries
 from moderation.review import do_flag, hold_reply
 
 # (slug, name, description, visibility, posting right)
@@ -94,6 +95,7 @@ class SeedReport:
     created_topics: int
     created_administrations: int = 0
     created_pages: int = 0
+    created_entries: int = 0  # knowledge entries (knowledge/seed_entries.py)
     # Demo staff get two-factor authentication (staff powers need it): username -> secret,
     # for an authenticator app; filled only when the account was created by this run.
     two_factor_secrets: dict[str, str] = field(default_factory=dict)
@@ -210,6 +212,7 @@ async def seed_demo(password: str | None) -> SeedReport:
     if not await Topic.exists():
         topics = await _seed_demo_topics(users)
         await _seed_demo_queue(users)
+    knowledge_entries = await seed_entries(users)
     return SeedReport(
         password=password if created_accounts else None,
         generated_password=generated and bool(created_accounts),
@@ -218,5 +221,6 @@ async def seed_demo(password: str | None) -> SeedReport:
         created_topics=topics,
         created_administrations=administrations,
         created_pages=pages,
+        created_entries=knowledge_entries,
         two_factor_secrets=two_factor,
     )

@@ -64,6 +64,7 @@ def item_json(view: queue.ItemView) -> dict[str, Any]:
         "category": view.category.slug,
         "topic_id": item.topic_id,
         "post_id": item.post_id,
+        "entry_id": item.entry_id,
         "title": view.title,
         "html": view.html,
         "source": item.source if item.kind != ReviewKind.FLAGGED_POST else "",

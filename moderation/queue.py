@@ -56,7 +56,7 @@ class ItemView:
 
     @property
     def title(self) -> str:
-        if self.item.kind == ReviewKind.QUEUED_TOPIC:
+        if self.item.kind in (ReviewKind.QUEUED_TOPIC, ReviewKind.KNOWLEDGE_ENTRY):
             return self.item.title
         return self.topic.title if self.topic is not None else ""
 
@@ -216,7 +216,8 @@ async def own_items(user: User, *, topic_id: int | None = None) -> list[ItemView
     with `topic_id`, their replies there still awaiting approval."""
     queued = (ReviewKind.QUEUED_POST, ReviewKind.QUEUED_TOPIC)
     removed = (ReviewStatus.REJECTED, ReviewStatus.DELETED)
-    query = ReviewItem.filter(author_id=user.id)
+    # (knowledge entries are followed on /knowledge/mine)
+    query = ReviewItem.filter(author_id=user.id).exclude(kind=ReviewKind.KNOWLEDGE_ENTRY)
     if topic_id is not None:
         query = query.filter(
             topic_id=topic_id, status=ReviewStatus.PENDING, kind=ReviewKind.QUEUED_POST

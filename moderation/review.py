@@ -85,6 +85,10 @@ def reason_label(reason: str) -> str:
         return _("contains the watched word \u201c%(word)s\u201d") % {"word": word}
     if code == "flags":
         return _("flagged by members")
+    if code == "knowledge_new":
+        return _("a knowledge entry to publish")
+    if code == "knowledge_edit":
+        return _("an edit of a published knowledge entry")
     return reason
 
 
@@ -452,6 +456,8 @@ def check_decision(item: ReviewItem, action: str, reason: str) -> str:
             _("Choose a decision: %(actions)s.") % {"actions": ", ".join(DECISIONS)},
             field="action",
         )
+    if item.kind == ReviewKind.KNOWLEDGE_ENTRY and action not in ("approve", "reject"):
+        raise Invalid(_("A knowledge entry can be approved or rejected."), field="action")
     if item.kind in QUEUED and action not in QUEUED_DECISIONS:
         raise Invalid(
             _("A post awaiting approval can be approved, rejected or deleted."), field="action"
@@ -498,7 +504,11 @@ async def do_decide(
             raise Conflict(_("Another moderator decided this item first."), detail=item_state(item))
         item.status, item.decided_by_id, item.decided_at = status, actor.id, now
         item.decision, item.decision_reason = action, reason
-        if item.kind in QUEUED:
+        if item.kind == ReviewKind.KNOWLEDGE_ENTRY:  # knowledge/entries.py
+            from knowledge.entries import decide_entry_item
+
+            summary = await decide_entry_item(actor, item, action, reason, now)
+        elif item.kind in QUEUED:
             summary = await _decide_queued(actor, item, action, reason, now)
         else:
             summary = await _decide_flagged(actor, item, action, reason)
@@ -508,7 +518,12 @@ async def do_decide(
             "review_item",
             item.id,
             reason=reason,
-            data={"kind": item.kind.value, "post_id": item.post_id, "topic_id": item.topic_id},
+            data={
+                "kind": item.kind.value,
+                "post_id": item.post_id,
+                "topic_id": item.topic_id,
+                **({"entry_id": item.entry_id} if item.entry_id else {}),
+            },
             before={"status": "pending"},
             after={"status": status.value, **summary},
         )

@@ -60,6 +60,9 @@ def target_url(note: Notification) -> str:
         return f"/p/{note.post_id}"
     if note.topic_id is not None:
         return f"/t/{note.topic_id}"
+    link = note.data.get("link") if isinstance(note.data, dict) else None
+    if isinstance(link, str) and link.startswith("/") and not link.startswith("//"):
+        return link  # a local page (e.g. a knowledge entry's)
     return "/"
 
 

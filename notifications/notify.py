@@ -252,14 +252,18 @@ async def on_moderation(
     *,
     topic_id: int | None = None,
     post_id: int | None = None,
+    link: str | None = None,
 ) -> None:
-    """A moderation decision on a member's post or account (the member always hears it)."""
+    """A moderation decision on a member's post or account (the member always hears it);
+    `link`, a local path, is where the notification leads when it is about no post
+    (a knowledge entry)."""
+    data = {"decision": kind, "message": message, **({"link": link} if link else {})}
     note = Notification(
         user_id=user_id,
         kind=MODERATION,
         topic_id=topic_id,
         post_id=post_id,
-        data={"decision": kind, "message": message},
+        data=data,
     )
     await note.save()
     await _announce([note], {note.id: {"decision": kind, "message": message}})

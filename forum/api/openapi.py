@@ -30,6 +30,7 @@ from forum.models import (
     Visibility,
     WatchedAction,
 )
+from knowledge.models import AdoptionStage, EntryKind, EntryStatus, VersionStatus
 from moderation.settings import ModerationSettings
 
 JSON = dict[str, Any]
@@ -113,6 +114,7 @@ REVIEW_SCHEMAS: dict[str, JSON] = {
             "category": {**STRING, "description": "The category's slug."},
             "topic_id": nullable(ID),
             "post_id": nullable(ID),
+            "entry_id": {**nullable(ID), "description": "A knowledge entry under review."},
             "title": STRING,
             "html": {**STRING, "description": "The content under review, sanitised HTML."},
             "source": {**STRING, "description": "Markdown of content awaiting approval."},
@@ -159,6 +161,64 @@ REVIEW_SCHEMAS: dict[str, JSON] = {
         {"status": enum(["awaiting_approval"]), "message": STRING, "review_item": ID}
     ),
     "FlagResult": obj({"post_id": ID, "review_item": ID, "post_hidden": BOOLEAN}),
+}
+
+KNOWLEDGE_SUMMARY: JSON = {
+    "id": ID,
+    "url": {**STRING, "description": "The entry's page."},
+    "kind": enum(EntryKind),
+    "status": enum(EntryStatus),
+    "title": STRING,
+    "summary": STRING,
+    "technology": {**STRING, "description": "The technology's category slug."},
+    "administration": nullable(STRING),
+    "country_code": nullable(STRING),
+    "region": nullable(enum(Region)),
+    "stage": enum(AdoptionStage),
+    "maturity": {"type": "integer", "minimum": 1, "maximum": 5},
+    "language": enum(["en", "fr"]),
+    "helpful_count": INTEGER,
+    "author": ref("User"),
+    "published_at": nullable(DATETIME),
+}
+KNOWLEDGE_SCHEMAS: dict[str, JSON] = {
+    "KnowledgeEntrySummary": obj(KNOWLEDGE_SUMMARY),
+    "KnowledgeEntryList": obj(
+        {"entries": array(ref("KnowledgeEntrySummary")), "next_cursor": CURSOR_OUT}
+    ),
+    "KnowledgeEntry": obj(
+        {
+            **KNOWLEDGE_SUMMARY,
+            "context": STRING,
+            "what_was_done": STRING,
+            "outcome": STRING,
+            "lessons": STRING,
+            "costs_risks": STRING,
+            "html": {
+                "type": "object",
+                "additionalProperties": STRING,
+                "description": "Each markdown field rendered, sanitised HTML.",
+            },
+            "links": array(obj({"url": STRING, "title": STRING})),
+            "version": {**INTEGER, "description": "The published version shown (0: never)."},
+            "pending_version": {
+                **nullable(INTEGER),
+                "description": "A version awaiting review (its author and moderators see it).",
+            },
+            "versions": array(
+                obj({"number": INTEGER, "status": enum(VersionStatus), "created_at": DATETIME})
+            ),
+            "review_note": {**STRING, "description": "The reviewer's note (author and staff)."},
+            "topic_id": {**nullable(ID), "description": "Its discussion topic."},
+            "supersedes": nullable(ID),
+            "superseded_by": nullable(ID),
+            "marked_helpful": BOOLEAN,
+            "attachments": array(obj({"id": ID, "title": STRING})),
+            "created_at": DATETIME,
+            "submitted_at": nullable(DATETIME),
+        }
+    ),
+    "HelpfulMark": obj({"entry_id": ID, "helpful_count": INTEGER, "marked": BOOLEAN}),
 }
 
 SCHEMAS: dict[str, JSON] = {
@@ -304,6 +364,7 @@ SCHEMAS: dict[str, JSON] = {
     ),
     "Directory": obj({"members": array(ref("DirectoryEntry"))}),
     **REVIEW_SCHEMAS,
+    **KNOWLEDGE_SCHEMAS,
     "WatchedWord": obj(
         {
             "id": ID,
@@ -357,6 +418,7 @@ PATH_PARAMETERS: dict[str, JSON] = {
     "word_id": ID,
     "sanction_id": ID,
     "token_id": ID,
+    "entry_id": ID,
 }
 QUERY_PARAMETERS: dict[str, JSON] = {
     "cursor": {
@@ -376,6 +438,13 @@ QUERY_PARAMETERS: dict[str, JSON] = {
     "q": {"type": "string", "maxLength": 100, "description": "Part of a member's name."},
     "status": {**enum(ReviewStatus), "description": "Review items with this status."},
     "category": {"type": "string", "maxLength": 64, "description": "A category's slug."},
+    # knowledge entries
+    "kind": {**enum(EntryKind), "description": "A kind of knowledge entry."},
+    "technology": {"type": "string", "maxLength": 64, "description": "A technology's slug."},
+    "stage": {**enum(AdoptionStage), "description": "An adoption stage."},
+    "maturity": {**enum(["1", "2", "3", "4", "5"]), "description": "A maturity level."},
+    "lang": {**enum(["en", "fr"]), "description": "The entry's language."},
+    "sort": {**enum(["newest", "helpful"]), "description": "Newest (default) or most helpful."},
 }
 ERRORS: dict[int, str] = {
     301: "The topic was merged into another: `Location` is the same address under it.",
@@ -401,6 +470,7 @@ TAGS = [
     "directory",
     "review",
     "moderation",
+    "knowledge",
     "meta",
 ]
 DESCRIPTION = """\

@@ -212,6 +212,10 @@ class Body:
     def get_optional(self, field: Field[T]) -> T | None:
         return cast("T | None", self._values.get(field.name))
 
+    def has(self, field: Field[Any]) -> bool:
+        """Was this field sent (possibly as null)?"""
+        return field.name in self._values
+
 
 async def read_body(request: Request, spec: BodySpec) -> Body:
     raw = await request.body()

@@ -32,6 +32,8 @@ from forum.settings import Settings
 from forum.web.exports import directory_csv, directory_vcards
 from forum.web.forms import parse_id, redirect
 from forum.web.templating import render
+from knowledge.entries import template_labels
+from knowledge.entry_queries import published_by
 
 
 def require_member(request: Request) -> User:
@@ -88,7 +90,12 @@ async def administrations(request: Request) -> Response:
 async def administration(request: Request) -> Response:
     user = require_member(request)
     page = await administration_page(user, request.path_params["code"])
-    return render(request, "administration.html", {"page": page})
+    context = {
+        "page": page,
+        "knowledge_entries": await published_by(user, administration_id=page.administration.id),
+        "knowledge_labels": template_labels(),
+    }
+    return render(request, "administration.html", context)
 
 
 # --- your own profile --------------------------------------------------------------------

@@ -53,6 +53,23 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "NotificationsRead": {"all": True},
     "TopicMove": {"category": "drones"},
     "TopicMerge": {"into": 1},
+    "NewKnowledgeEntry": {
+        "kind": "pitfall",
+        "technology": "iot",
+        "stage": "pilot",
+        "maturity": 2,
+        "title": "Fuzzed entry",
+        "summary": "s",
+        "context": "c",
+        "what_was_done": "w",
+        "outcome": "o",
+        "lessons": "l",
+        "costs_risks": "r",
+        "language": "en",
+        "links": [{"url": "https://example.org", "title": "t"}],
+        "supersedes": None,
+    },
+    "KnowledgeEntryChanges": {"title": "Fuzzed title", "outcome": "o", "links": []},
 }
 # Bodies only administrators get past the gate with.
 ADMIN_BODIES = {"NewCategory", "CategoryChanges", "CategoryOrder", "Moderation"}
@@ -70,6 +87,7 @@ def operations(world: World) -> list[tuple[str, str, str | None]]:
         "user_id": str(world.alice_id),
         "sanction_id": "1",
         "token_id": "999999",  # nobody's: the walk keeps its own token
+        "entry_id": "1",
     }
     found = []
     for template, item in DOCUMENT["paths"].items():
@@ -172,6 +190,8 @@ async def test_crafted_cursors_and_query_values_are_400s_not_driver_errors(
         "/api/v1/latest",
         "/api/v1/categories/iot/topics",
         f"/api/v1/topics/{world.topic_id}",
+        "/api/v1/knowledge",
+        "/api/v1/knowledge?sort=helpful",
     ]
     for url in urls:
         for cursor in cursors:

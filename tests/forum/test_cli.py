@@ -68,6 +68,7 @@ def test_migrate_then_seed_twice_is_idempotent_and_the_demo_password_works(
 
     reseeded = run(["seed-demo"], tmp_path, FORUM_DATABASE_URL=db)
     assert "0 new categories, 0 new topics, 0 new accounts" in reseeded.stdout
+    assert "0 new knowledge entries" in reseeded.stdout and "6 new knowledge" in seeded.stdout
 
     check = subprocess.run(
         [sys.executable, "-c", _LOGIN_CHECK, db, password],
@@ -75,7 +76,8 @@ def test_migrate_then_seed_twice_is_idempotent_and_the_demo_password_works(
         text=True,
         timeout=60,
     )
-    assert check.stdout.split() == ["member", "True", "17", "5"], check.stderr
+    # 5 demo topics and the discussions of the 5 published demo knowledge entries
+    assert check.stdout.split() == ["member", "True", "17", "10"], check.stderr
 
 
 _LOGIN_CHECK = """
