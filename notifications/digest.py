@@ -52,6 +52,7 @@ from forum.models import (
 from forum.queries.sql import execute
 from forum.security import sign
 from forum.settings import Settings
+from knowledge.models import EntryStatus, KnowledgeEntry
 from notifications import outbox
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ log = logging.getLogger(__name__)
 BATCH = 500
 TOPICS_SHOWN = 10
 MEMBERS_SHOWN = 10
+ENTRIES_SHOWN = 10
+ENTRIES_READ = 200  # a round reads at most this many new entries (newest first)
 LONGEST_WINDOW = timedelta(days=31)  # a digest never reaches further back than this
 TEMPLATE = "digest"
 UNSUBSCRIBE_PURPOSE = "digest-unsubscribe"
@@ -160,6 +163,8 @@ class Round:
     since: datetime
     topics: list[ActiveTopic]  # most active first
     new_members: list[NewMember]  # newest first
+    entries: list[KnowledgeEntry] = field(default_factory=list)  # published, newest first
+    category_names: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -217,7 +222,21 @@ async def read_round(now: datetime, since: datetime) -> Round:
         if policy.is_member(u)
     ]
     new_members.sort(key=lambda m: m.since, reverse=True)
-    return Round(now=now, since=since, topics=active, new_members=new_members)
+    entries = (
+        await KnowledgeEntry.filter(
+            status=EntryStatus.PUBLISHED, published_at__gte=since, published_at__lte=now
+        )
+        .order_by("-published_at", "-id")
+        .limit(ENTRIES_READ)
+    )
+    return Round(
+        now=now,
+        since=since,
+        topics=active,
+        new_members=new_members,
+        entries=entries,
+        category_names={c.id: c.name for c in categories.values()},
+    )
 
 
 async def read_states(user_ids: list[int]) -> dict[int, MemberState]:
@@ -265,7 +284,16 @@ def build(
                 continue
             picked.append(item)
     members = [m for m in found.new_members if m.since >= since and m.user_id != user.id]
-    if not picked and not members:
+    entries = [
+        entry
+        for entry in found.entries
+        if entry.published_at is not None
+        and _aware(entry.published_at) >= since
+        and entry.author_id != user.id
+        and entry.technology_id not in state.muted_categories
+        and policy.can_see_entry(user, entry)
+    ][:ENTRIES_SHOWN]
+    if not picked and not members and not entries:
         return None
     topics = [
         {
@@ -288,8 +316,17 @@ def build(
             for m in members[:MEMBERS_SHOWN]
         ],
         "more_members": max(len(members) - MEMBERS_SHOWN, 0),
+        "entries": [
+            {
+                "title": entry.title,
+                "kind": str(entry.kind.value),
+                "url": f"{base}/knowledge/entries/{entry.id}",
+                "technology": found.category_names.get(entry.technology_id, ""),
+            }
+            for entry in entries
+        ],
         "unread": state.unread,
-        "notifications_url": f"{base}/",
+        "notifications_url": f"{base}/notifications",
         "settings_url": f"{base}/account/digest",
         "unsubscribe_url": unsubscribe_url(settings, user.id),
     }

@@ -28,7 +28,7 @@ from forum.models import (
     Visibility,
 )
 from forum.settings import Settings
-from notifications import digest
+from notifications import digest, mailer
 from notifications.outbox import send_due
 from tests.helpers import TEST_SECRET, categories, log_in, make_user
 from tests.mail import Inbox, SMTPServer
@@ -283,3 +283,34 @@ async def test_an_administrator_previews_a_members_digest_as_them(
     assert page.status_code == 200
     assert "Seals for everyone" in page.text and "Staff only" not in page.text
     assert not await OutboxMessage.exists() and not await DigestSent.exists()
+
+
+async def test_new_knowledge_entries_are_in_the_digest_as_each_member_may_see_them(
+    db: str,
+) -> None:
+    from knowledge.models import KnowledgeEntry
+    from tests.knowledge.entries_support import draft, place, published
+
+    cats = await categories()
+    mod = await make_user("mod", role=Role.MODERATOR)
+    author = await place(await make_user("author"))
+    alice, bob = await make_user("alice"), await make_user("bob")
+    entry = await published(author, mod, title="Risk scoring with machine learning")
+    await draft(author, title="A draft nobody else may read")
+    technology = (await KnowledgeEntry.get(id=entry.id)).technology_id
+    await CategoryNotification.create(
+        user_id=bob.id, category_id=technology, level=NotificationLevel.MUTED
+    )
+    await digest.run_round(SETTINGS, now=_soon())
+
+    alice_gets = await _queued(alice)
+    assert [e["title"] for e in alice_gets["entries"]] == ["Risk scoring with machine learning"]
+    assert alice_gets["entries"][0]["url"] == f"https://forum.example/knowledge/entries/{entry.id}"
+    bob_gets = await OutboxMessage.filter(user_id=bob.id).first()
+    assert bob_gets is None or bob_gets.context["entries"] == []  # muted technology
+    context = (await OutboxMessage.get(user_id=alice.id)).context
+    composed = mailer.compose("alice@example.org", "Digest", digest.TEMPLATE, context)
+    for part in (composed.text, composed.html or ""):
+        assert "Best practice: " in part and "Risk scoring with machine learning" in part
+        assert "A draft nobody else may read" not in part
+    assert cats["ai-ml"].id == technology
