@@ -140,7 +140,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=args.access_log,
-        proxy_headers=True,
+        # X-Forwarded-* only from the proxies named in FORUM_TRUSTED_PROXIES (default: none).
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
         **server_options(),
     )
     return 0

@@ -29,6 +29,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     # Run the outbox's sender in this process (off: only `forum send-mail` sends; tests).
     mail_sender: bool = True
+    # Addresses of reverse proxies whose X-Forwarded-For / -Proto are believed (none: the
+    # socket's peer is the client, whatever a local process claims).
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +44,11 @@ class Settings:
             secret_key=env.get("FORUM_SECRET_KEY", ""),
             base_url=env.get("FORUM_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             var_dir=var_dir,
+            trusted_proxies=tuple(
+                part.strip()
+                for part in env.get("FORUM_TRUSTED_PROXIES", "").split(",")
+                if part.strip()
+            ),
         )
         settings.validate()
         return settings

@@ -19,7 +19,12 @@ FORUM = [sys.executable, "-m", "forum.cli"]
 
 @contextlib.contextmanager
 def forum_serve(
-    tmp_path: Path, name: str, database_url: str, broker_url: str, *extra: str
+    tmp_path: Path,
+    name: str,
+    database_url: str,
+    broker_url: str,
+    *extra: str,
+    env_extra: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A server on a free port (its address, `127.0.0.1:port`, and its process); its output
     goes to `tmp_path / name.log`. Live events must come through the broker, not the log."""
@@ -31,6 +36,7 @@ def forum_serve(
         FORUM_VAR_DIR=str(tmp_path / "var"),
         FORUM_WS_POLL_SECONDS="60",
     )
+    env.update(env_extra or {})
     port = free_port()
     with (tmp_path / f"{name}.log").open("wb") as log:
         process = subprocess.Popen(
