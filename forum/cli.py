@@ -75,6 +75,27 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work))
 
 
+def cmd_unlock_login(settings: Settings, args: argparse.Namespace) -> int:
+    """Lift a login lock: forget the account's counted failures, from every address."""
+    from forum.actions.logins import clear_failures
+    from forum.actions.users import normalize_email
+    from forum.events import atomic
+    from forum.models import User
+    from moderation import audit
+
+    async def work() -> int:
+        user = await User.get_or_none(email=normalize_email(args.email))
+        if user is None:
+            return _fail(f"no account has the email {args.email!r}")
+        async with atomic():
+            await clear_failures(user.email)
+            await audit.append(None, "user.login_unlocked", "user", user.id, reason="forum CLI")
+        print(f"unlocked logins for {user.username} <{user.email}>")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     from forum.actions.users import do_create_user
     from forum.errors import ForumError
@@ -333,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--username", required=True)
     admin.add_argument("--name", default="")
     admin.set_defaults(handler=cmd_create_admin)
+
+    unlock = sub.add_parser(
+        "unlock-login", help="forget an account's failed logins (lift a lockout at once)"
+    )
+    unlock.add_argument("email")
+    unlock.set_defaults(handler=cmd_unlock_login)
 
     imp = sub.add_parser(
         "import-administrations",

@@ -91,6 +91,11 @@ async def clear(key: str) -> None:
     await RateHit.filter(key=_stored(key)).delete()
 
 
+async def clear_prefix(prefix: str) -> None:
+    """Forget every key that starts with `prefix` (short keys only: stored as they are)."""
+    await RateHit.filter(key__startswith=prefix).delete()
+
+
 async def prune(older_than: timedelta = LONGEST_WINDOW) -> int:
     """Delete hits too old for any limit; returns how many went."""
     return await RateHit.filter(created_at__lt=datetime.now(UTC) - older_than).delete()

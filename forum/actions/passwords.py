@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from forum import ratelimit
 from forum.actions.audit import record_audit
-from forum.actions.logins import do_check_current_password, login_key
+from forum.actions.logins import clear_failures, do_check_current_password
 from forum.actions.users import check_email, check_password, do_revoke_sessions
 from forum.errors import Invalid, NotFound, RateLimited
 from forum.events import atomic, record_event
@@ -123,7 +123,7 @@ async def do_reset_password(secret: str, password: str) -> User:
         await record_audit(user, "user.password_reset", "user", user.id)
     # Earlier failed logins guessed at the old password: the owner proved control of the
     # mailbox and chose a new one, so they are not locked out by those guesses any more.
-    await ratelimit.clear(login_key(user.email))
+    await clear_failures(user.email)
     return user
 
 
