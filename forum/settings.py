@@ -29,6 +29,9 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     # Run the outbox's sender in this process (off: only `forum send-mail` sends; tests).
     mail_sender: bool = True
+    # Knowledge documents: the largest file, and what one member's files may add up to.
+    document_max_bytes: int = 25 * 1024 * 1024
+    document_quota_bytes: int = 200 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +44,7 @@ class Settings:
             secret_key=env.get("FORUM_SECRET_KEY", ""),
             base_url=env.get("FORUM_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
             var_dir=var_dir,
+            document_quota_bytes=_megabytes(env, "FORUM_DOCUMENT_QUOTA_MB", 200),
         )
         settings.validate()
         return settings
@@ -72,6 +76,15 @@ class Settings:
         path.write_text(key)
         path.chmod(0o600)
         return key
+
+
+def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if not raw:
+        return default * 1024 * 1024
+    if not raw.isdigit() or not 0 < int(raw) <= 1_000_000:
+        raise SettingsError(f"{name}={raw!r}: a whole number of MiB between 1 and 1000000")
+    return int(raw) * 1024 * 1024
 
 
 def _check_scheme(name: str, url: str, allowed: set[str]) -> None:
