@@ -21,6 +21,7 @@ from forum.web import (
     users,
 )
 from forum.web.templating import render
+from knowledge import web_documents
 from moderation import web_audit, web_categories, web_sanctions, web_topics, web_words
 from moderation.web_review import routes as review_routes
 from notifications import web as notifications_web
@@ -104,4 +105,5 @@ routes: list[BaseRoute] = [
     *web_digest.routes,  # issue 10: the email digest
     *notifications_web.routes,  # issue 10: notifications, levels, their settings
     *web_outbox.routes,  # issue 10: the administrators' outbox page
+    *web_documents.routes,  # issue 11: documents, their versions and downloads; publications
 ]
