@@ -18,7 +18,7 @@ from forum.errors import BadRequest, NotFound
 from forum.i18n import _
 from forum.models import Administration, Category, User
 from forum.pagination import decode_cursor, encode_cursor
-from knowledge.documents import LANGUAGES, technologies_of
+from knowledge.documents import LANGUAGES, TYPE_LABELS, technologies_of
 from knowledge.models import (
     Document,
     DocumentTechnology,
@@ -26,6 +26,7 @@ from knowledge.models import (
     DocumentVersion,
     DocumentVisibility,
 )
+from knowledge.storage import megabytes
 
 PAGE_SIZE = 20
 RECENT = 10
@@ -89,6 +90,18 @@ class DocumentRow:
     technologies: list[Category]
     latest: DocumentVersion | None
     versions: list[DocumentVersion] = field(default_factory=list)  # the detail page's
+
+    @property
+    def type_label(self) -> str:
+        return _(TYPE_LABELS[self.document.doc_type])
+
+    @property
+    def language_name(self) -> str:
+        return LANGUAGES.get(self.document.language, self.document.language)
+
+    @property
+    def latest_size(self) -> str:
+        return megabytes(self.latest.size) if self.latest is not None else ""
 
 
 @dataclass
@@ -207,3 +220,8 @@ async def documents_of_administration(
 ) -> list[DocumentRow]:
     query = Document.filter(_visible(viewer), administration_id=administration.id)
     return await _rows(viewer, await query.order_by("-id").limit(limit))
+
+
+async def latest_publications(viewer: User | None, *, limit: int = 5) -> list[DocumentRow]:
+    """The newest public documents, for the public home page."""
+    return (await list_documents(viewer, DocumentFilter(), limit=limit, public_only=True)).rows

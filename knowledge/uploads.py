@@ -13,15 +13,19 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartCallbacks, MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from forum.errors import BadRequest
 from forum.i18n import _
 from forum.settings import Settings
 from knowledge.storage import Spool, clean_file_name, store_dir
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 # The streamed paths: the pages' and the API's uploads (new documents and new versions).
 UPLOAD_PATHS = re.compile(

@@ -32,6 +32,7 @@ from forum.settings import Settings
 from forum.web.exports import directory_csv, directory_vcards
 from forum.web.forms import parse_id, redirect
 from forum.web.templating import render
+from knowledge.document_queries import documents_of_administration
 
 
 def require_member(request: Request) -> User:
@@ -88,7 +89,8 @@ async def administrations(request: Request) -> Response:
 async def administration(request: Request) -> Response:
     user = require_member(request)
     page = await administration_page(user, request.path_params["code"])
-    return render(request, "administration.html", {"page": page})
+    documents = await documents_of_administration(user, page.administration)  # issue 11
+    return render(request, "administration.html", {"page": page, "documents": documents})
 
 
 # --- your own profile --------------------------------------------------------------------

@@ -9,6 +9,7 @@ from forum import policy
 from forum.auth import current_user
 from forum.queries.users import profile
 from forum.web.templating import render
+from knowledge.document_queries import documents_by
 
 
 async def show_profile(request: Request) -> Response:
@@ -16,4 +17,6 @@ async def show_profile(request: Request) -> Response:
     found = await profile(viewer, request.path_params["username"])
     # Staff see the way to this member's sanctions (the page itself asks for 2FA).
     sanctions = policy.has_staff_role(viewer) and not found.user.is_staff
-    return render(request, "profile.html", {"profile": found, "show_sanctions": sanctions})
+    documents = await documents_by(viewer, found.user)  # issue 11: what they shared
+    context = {"profile": found, "show_sanctions": sanctions, "documents": documents}
+    return render(request, "profile.html", context)

@@ -69,6 +69,8 @@ def operations(world: World) -> list[tuple[str, str, str | None]]:
         "item_id": "1",
         "user_id": str(world.alice_id),
         "sanction_id": "1",
+        "document_id": "1",
+        "version": "1",
     }
     found = []
     for template, item in DOCUMENT["paths"].items():
