@@ -121,9 +121,11 @@ async def get_document(request: Request) -> Response:
     return JSONResponse(document_json(viewer, row, versions=True))
 
 
-async def _upload(request: Request) -> Upload:
+async def _upload(request: Request, upload: Upload) -> Upload:
     settings = _settings(request)
-    return await receive_upload(request, settings, max_bytes=settings.document_max_bytes)
+    return await receive_upload(
+        request, settings, max_bytes=settings.document_max_bytes, into=upload
+    )
 
 
 @operation(
@@ -142,7 +144,7 @@ async def create_document(request: Request) -> Response:
         raise Forbidden(_("Only verified members may share documents."))
     upload = Upload()
     try:
-        upload = await _upload(request)
+        await _upload(request, upload)
         administration = upload.get("administration")
         if "administration" not in upload.fields and user.administration_id:
             own = await Administration.get_or_none(id=user.administration_id)
@@ -192,7 +194,7 @@ async def create_version(request: Request) -> Response:
         raise Forbidden(_("Only its uploader or an administrator may add a version."))
     upload = Upload()
     try:
-        upload = await _upload(request)
+        await _upload(request, upload)
         await do_add_version(
             _settings(request),
             user,

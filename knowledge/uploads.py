@@ -124,12 +124,18 @@ class _Reader:
         self.upload.fields.setdefault(self._name, []).append(text)
 
 
-async def receive_upload(request: Request, settings: Settings, *, max_bytes: int) -> Upload:
-    """The form's fields and its file (in a spool, or None when no file was chosen)."""
+async def receive_upload(
+    request: Request, settings: Settings, *, max_bytes: int, into: Upload | None = None
+) -> Upload:
+    """The form's fields and its file (in a spool, or None when no file was chosen), read
+    into `into` if given: after a refusal it still holds the fields read so far, for the
+    form to show again."""
     _kind, params = parse_options_header(request.headers.get("content-type", ""))
     if _kind != b"multipart/form-data" or not params.get(b"boundary"):
         raise BadRequest(_("Send the form as multipart/form-data, with the file in `file`."))
     reader = _Reader(settings, max_bytes)
+    if into is not None:
+        reader.upload = into
     callbacks: MultipartCallbacks = {
         "on_part_begin": reader.on_part_begin,
         "on_part_data": reader.on_part_data,

@@ -204,7 +204,7 @@ async def new_document(request: Request) -> Response:
     settings = _settings(request)
     upload = Upload()
     try:
-        upload = await receive_upload(request, settings, max_bytes=settings.document_max_bytes)
+        await receive_upload(request, settings, max_bytes=settings.document_max_bytes, into=upload)
         values = _posted(upload.fields)
         fields = await _check(user, values)
         document = await do_create_document(
@@ -252,7 +252,7 @@ async def new_version(request: Request) -> Response:
     settings = _settings(request)
     upload = Upload()
     try:
-        upload = await receive_upload(request, settings, max_bytes=settings.document_max_bytes)
+        await receive_upload(request, settings, max_bytes=settings.document_max_bytes, into=upload)
         await do_add_version(
             settings, user, document, upload.spool, upload.file_name, note=upload.get("note")
         )
