@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, Subquery
 
 from forum import policy
 from forum.errors import BadRequest, NotFound
@@ -168,7 +168,7 @@ async def list_documents(
         if category is None or not policy.can_see_category(viewer, category):
             return DocumentPage([], None)
         ids = DocumentTechnology.filter(technology_id=category.id).values("document_id")
-        query = query.filter(id__in=ids)
+        query = query.filter(id__in=Subquery(ids))
     if cursor:
         (last_id,) = decode_cursor(cursor, int)
         query = query.filter(id__lt=last_id)
