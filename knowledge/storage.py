@@ -285,9 +285,18 @@ def content_disposition(file_name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
 
 
-def leftover_spools(settings: Settings) -> list[Path]:
-    """Temporary files a crash left behind (the served process removes them at start)."""
+def remove_stale_spools(settings: Settings, *, older_than: float = 3600) -> int:
+    """Remove the temporary files a crashed process left behind (uploads still arriving in
+    another worker are younger than `older_than` seconds, and kept). Run at start-up."""
+    import time
+
     directory = store_dir(settings)
     if not directory.exists():
-        return []
-    return [p for p in directory.iterdir() if p.name.startswith(_SPOOL_PREFIX)]
+        return 0
+    removed = 0
+    limit = time.time() - older_than
+    for path in directory.iterdir():
+        if path.name.startswith(_SPOOL_PREFIX) and path.stat().st_mtime < limit:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
