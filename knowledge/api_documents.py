@@ -79,11 +79,14 @@ def document_json(viewer: User | None, row: DocumentRow, *, versions: bool = Fal
         "is_deliverable": d.is_deliverable,
         "deleted": d.is_deleted,
         "current_version": d.current_version,
+        # Members are named to members only (profiles belong to the restricted area).
         "uploaded_by": {
             "id": row.uploader.id,
             "username": row.uploader.username,
             "display_name": row.uploader.display_name,
-        },
+        }
+        if policy.can_see_profile(viewer, row.uploader)
+        else None,
         "created_at": d.created_at.isoformat(),
         "latest": version_json(d.id, row.latest) if row.latest else None,
         "can_change": policy.can_change_document(viewer, d),

@@ -55,7 +55,7 @@ class Spool:
     as it comes. `write()` past `max_bytes` removes the file and raises TooLarge."""
 
     def __init__(self, directory: Path, max_bytes: int) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # the server's alone
         self.directory = directory
         self.max_bytes = max_bytes
         self.path = directory / f"{_SPOOL_PREFIX}{secrets.token_hex(16)}"

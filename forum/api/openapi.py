@@ -178,7 +178,7 @@ DOCUMENT_FIELDS: JSON = {
     "is_deliverable": BOOLEAN,
     "deleted": {**BOOLEAN, "description": "Deleted (only administrators see these)."},
     "current_version": INTEGER,
-    "uploaded_by": ref("User"),
+    "uploaded_by": {**nullable(ref("User")), "description": "Null for visitors."},
     "created_at": DATETIME,
     "latest": nullable(ref("DocumentVersion")),
     "can_change": BOOLEAN,

@@ -79,6 +79,7 @@ async def test_the_api_list_and_detail_follow_the_policy(
     anonymous = (await client.get("/api/v1/documents")).json()
     assert [d["title"] for d in anonymous["documents"]] == ["AI in customs: a study"]
     assert anonymous["documents"][0]["latest"]["download_url"].endswith("/versions/1/download")
+    assert anonymous["documents"][0]["uploaded_by"] is None  # members are named to members
     newcomer = await bearer(await make_user("newcomer", verified=False))
     listed = (await client.get("/api/v1/documents", headers=newcomer)).json()["documents"]
     assert [d["title"] for d in listed] == ["AI in customs: a study"]
@@ -87,6 +88,7 @@ async def test_the_api_list_and_detail_follow_the_policy(
     member = await bearer(await make_user("bob"))
     listed = (await client.get("/api/v1/documents", headers=member)).json()["documents"]
     assert len(listed) == 3 and not any(d["can_change"] for d in listed)
+    assert {d["uploaded_by"]["username"] for d in listed} == {"secretariat", "alice"}
     detail = await client.get(f"/api/v1/documents/{members_only.id}", headers=member)
     assert detail.status_code == 200 and detail.json()["language"] == "fr"
 
