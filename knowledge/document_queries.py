@@ -26,7 +26,7 @@ from knowledge.models import (
     DocumentVersion,
     DocumentVisibility,
 )
-from knowledge.storage import megabytes
+from knowledge.storage import human_size
 
 PAGE_SIZE = 20
 RECENT = 10
@@ -101,7 +101,7 @@ class DocumentRow:
 
     @property
     def latest_size(self) -> str:
-        return megabytes(self.latest.size) if self.latest is not None else ""
+        return human_size(self.latest.size) if self.latest is not None else ""
 
 
 @dataclass

@@ -36,7 +36,7 @@ from knowledge.models import (
     DocumentVersion,
     DocumentVisibility,
 )
-from knowledge.storage import Spool, check_name_matches, clean_file_name, megabytes, sniff
+from knowledge.storage import Spool, check_name_matches, clean_file_name, human_size, sniff
 from moderation import audit, gate
 
 TITLE_MIN, TITLE_MAX = 3, 200
@@ -212,9 +212,9 @@ async def _check_quota(settings: Settings, actor: User, size: int) -> None:
                 "%(used)s already. Delete an old document or ask the Secretariat."
             )
             % {
-                "size": megabytes(size),
-                "quota": megabytes(settings.document_quota_bytes),
-                "used": megabytes(used),
+                "size": human_size(size),
+                "quota": human_size(settings.document_quota_bytes),
+                "used": human_size(used),
             },
             field="file",
         )

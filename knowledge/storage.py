@@ -39,8 +39,13 @@ def store_dir(settings: Settings) -> Path:
     return settings.var_dir / "documents"
 
 
-def megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MiB"
+def human_size(size: int) -> str:
+    """A size as people read it: 820 bytes, 64 KiB, 2.5 MiB."""
+    if size < 1024:
+        return _("%(n)d bytes") % {"n": size}
+    if size < 1024 * 1024:
+        return _("%(n)d KiB") % {"n": round(size / 1024)}
+    return _("%(n)s MiB") % {"n": f"{size / (1024 * 1024):.1f}".removesuffix(".0")}
 
 
 def stored_path(settings: Settings, stored_name: str) -> Path | None:
@@ -70,7 +75,7 @@ class Spool:
             self.discard()
             raise TooLarge(
                 _("The file is larger than the limit of %(limit)s.")
-                % {"limit": megabytes(self.max_bytes)},
+                % {"limit": human_size(self.max_bytes)},
                 field="file",
             )
         self._hash.update(data)

@@ -39,7 +39,7 @@ from knowledge.documents import (
 )
 from knowledge.downloads import file_response
 from knowledge.models import Document, DocumentType, DocumentVisibility
-from knowledge.storage import ACCEPTED, megabytes
+from knowledge.storage import ACCEPTED, human_size
 from knowledge.uploads import Upload, receive_upload
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
@@ -63,7 +63,7 @@ def _labels() -> dict[str, Any]:
         "types": [(t.value, _(label)) for t, label in TYPE_LABELS.items()],
         "type_labels": {t.value: _(label) for t, label in TYPE_LABELS.items()},
         "languages": LANGUAGES,
-        "megabytes": megabytes,
+        "human_size": human_size,
     }
 
 
@@ -161,9 +161,9 @@ async def _form_context(
         "administrations": administrations,
         "technologies": await visible_categories(user),
         "can_publish": policy.can_publish_documents(user),
-        "max_size": megabytes(settings.document_max_bytes),
-        "quota": megabytes(settings.document_quota_bytes),
-        "used": megabytes(await quota_used(user.id)),
+        "max_size": human_size(settings.document_max_bytes),
+        "quota": human_size(settings.document_quota_bytes),
+        "used": human_size(await quota_used(user.id)),
         "accepted": ACCEPTED,
         **_labels(),
         **extra,
@@ -230,7 +230,7 @@ async def _detail_context(
     return {
         "row": row,
         "can_change": policy.can_change_document(user, row.document),
-        "max_size": megabytes(settings.document_max_bytes),
+        "max_size": human_size(settings.document_max_bytes),
         "accepted": ACCEPTED,
         "saved": request.query_params.get("saved", ""),
         **_labels(),

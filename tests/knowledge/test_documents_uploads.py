@@ -101,7 +101,7 @@ REFUSED = [
     ("a truncated PDF", "cut.pdf", "cut-pdf", 422, "This PDF is truncated"),
     ("a truncated Word file", "cut.docx", "cut-docx", 422, "damaged or truncated"),
     ("a ZIP that is no Office file", "a.docx", "zip", 422, "not a Word, Excel or PowerPoint"),
-    ("a file over the size limit", "big.pdf", "big", 413, "larger than the limit of 0.1 MiB"),
+    ("a file over the size limit", "big.pdf", "big", 413, "larger than the limit of 64 KiB"),
 ]
 
 
@@ -209,7 +209,7 @@ async def test_the_quota_counts_every_version_a_member_uploaded(
     token = await log_in(client, alice)
     response = await _upload_page(client, token, "third.pdf", pdf(size=56_000))
     assert response.status_code == 413, response.text
-    assert "over your quota of 0.2 MiB" in response.text
+    assert "over your quota of 160 KiB" in response.text
     assert stored_files(settings) == before and await Document.all().count() == 2
     # A deleted document's files no longer count.
     first = await Document.get(title="Earlier 0")
