@@ -160,6 +160,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         )
         digests = asyncio.create_task(DigestScheduler(settings).run())
         immediate = asyncio.create_task(ImmediateSender(settings).run())
+        from knowledge.text import TextExtractor
+
+        document_text = asyncio.create_task(TextExtractor(settings).run())  # issue 11
         if manage_db:  # a served process (tests own their process and skip this)
             # What is alive after start-up (modules, templates) never needs collecting. Frozen,
             # and with a higher first threshold, full collections, which stall every socket
@@ -171,7 +174,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             yield
         finally:
             await app.state.hub.stop()  # every socket closes with 1012 and reconnects
-            for task in (flusher, read_flusher, mail_sender, digests, immediate):
+            for task in (flusher, read_flusher, mail_sender, digests, immediate, document_text):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -37,6 +37,7 @@ from knowledge.models import (
     DocumentVisibility,
 )
 from knowledge.storage import Spool, check_name_matches, clean_file_name, human_size, sniff
+from knowledge.text import initial_state
 from moderation import audit, gate
 
 TITLE_MIN, TITLE_MAX = 3, 200
@@ -305,6 +306,7 @@ async def _insert_version(
         content_type=content_type,
         size=spool.size,
         sha256=spool.sha256,
+        text_state=initial_state(content_type),  # PDFs are read after commit (knowledge/text.py)
         note=note,
         uploaded_by_id=actor.id,
     )
