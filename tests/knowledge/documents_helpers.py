@@ -1,10 +1,15 @@
-"""Files of every kind a test uploads, and documents made through the real actions."""
+"""Files of every kind a test uploads, documents made through the real actions, and the
+`settings` fixture of these tests, with limits small enough that a test of the size limit or
+the quota need not write 25 MiB (each module imports `small_limits`)."""
 
 from __future__ import annotations
 
 import io
 import zipfile
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from forum.models import User
 from forum.settings import Settings
@@ -15,6 +20,14 @@ from knowledge.storage import spool_bytes, store_dir
 
 TEST_MAX_BYTES = 64 * 1024
 TEST_QUOTA_BYTES = 160 * 1024
+
+
+@pytest.fixture(name="settings")
+def small_limits(settings: Settings) -> Settings:
+    return replace(
+        settings, document_max_bytes=TEST_MAX_BYTES, document_quota_bytes=TEST_QUOTA_BYTES
+    )
+
 
 WORD_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 EXCEL_MAIN = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"

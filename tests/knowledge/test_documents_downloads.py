@@ -13,7 +13,13 @@ from forum.settings import Settings
 from knowledge.documents import do_delete_document
 from knowledge.models import Document
 from tests.helpers import bearer, categories, log_in, make_user
-from tests.knowledge.documents_helpers import add_version, docx, make_document, pdf
+from tests.knowledge.documents_helpers import (
+    add_version,
+    docx,
+    make_document,
+    pdf,
+    small_limits,  # noqa: F401 (the settings fixture)
+)
 
 
 async def _world(settings: Settings) -> dict[str, int]:

@@ -9,7 +9,11 @@ from forum.models import Administration, AuditLog, Role
 from forum.settings import Settings
 from knowledge.models import Document, DocumentVersion
 from tests.helpers import bearer, categories, log_in, make_user
-from tests.knowledge.documents_helpers import make_document, stored_files
+from tests.knowledge.documents_helpers import (
+    make_document,
+    small_limits,  # noqa: F401 (the settings fixture)
+    stored_files,
+)
 
 
 async def _library(settings: Settings) -> None:

@@ -9,7 +9,10 @@ from forum.settings import Settings
 from knowledge.models import Document, DocumentVersion, DocumentVisibility
 from knowledge.seed_documents import DEMO_DOCUMENTS, seed_demo_documents
 from tests.helpers import PASSWORD
-from tests.knowledge.documents_helpers import stored_files
+from tests.knowledge.documents_helpers import (
+    small_limits,  # noqa: F401 (the settings fixture)
+    stored_files,
+)
 
 
 async def test_the_demo_seeds_documents_once(client: httpx.AsyncClient, settings: Settings) -> None:

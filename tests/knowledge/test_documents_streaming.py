@@ -11,7 +11,12 @@ from forum.settings import Settings
 from knowledge.models import Document
 from knowledge.storage import store_dir
 from tests.helpers import log_in, make_user
-from tests.knowledge.documents_helpers import TEST_MAX_BYTES, nothing_left, pdf
+from tests.knowledge.documents_helpers import (
+    TEST_MAX_BYTES,
+    nothing_left,
+    pdf,
+    small_limits,  # noqa: F401 (the settings fixture)
+)
 
 BOUNDARY = "streamed-boundary"
 CHUNK = 8 * 1024

@@ -9,7 +9,12 @@ from forum.settings import Settings
 from knowledge.models import DocumentVersion
 from knowledge.text import extract_pending
 from tests.helpers import categories, make_user
-from tests.knowledge.documents_helpers import docx, make_document, pdf
+from tests.knowledge.documents_helpers import (
+    docx,
+    make_document,
+    pdf,
+    small_limits,  # noqa: F401 (the settings fixture)
+)
 
 
 async def test_a_pdf_is_read_after_its_upload_and_other_files_are_not(

@@ -20,6 +20,7 @@ from tests.knowledge.documents_helpers import (
     make_document,
     nothing_left,
     pdf,
+    small_limits,  # noqa: F401 (the settings fixture)
     stored_files,
     xlsx,
 )
@@ -95,6 +96,13 @@ REFUSED = [
     ("an HTML page named .pdf", "study.pdf", HTML, 422, "This file is an HTML page."),
     ("an SVG image named .pdf", "study.pdf", SVG, 422, "This file is an SVG image."),
     ("an executable named .docx", "report.docx", EXE, 422, "This file is an executable program."),
+    (
+        "an ELF program named .pdf",
+        "a.pdf",
+        b"\x7fELF\x02\x01\x01" + b"\x00" * 64,
+        422,
+        "This file is an executable program.",
+    ),
     ("a PDF named .docx", "report.docx", None, 422, "named .docx but its content is a PDF"),
     ("a Word file named .pdf", "report.pdf", "docx", 422, "named .pdf but its content is a Word"),
     ("an empty file", "empty.pdf", b"", 422, "The file is empty."),
