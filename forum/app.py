@@ -139,6 +139,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_db:
             await init_db(settings.database_url)
+        from knowledge.storage import remove_stale_spools
+
+        remove_stale_spools(settings)  # uploads a crash interrupted (issue 11)
         broker = create_broker(settings.broker_url)
         await broker.connect()
         app.state.broker = broker
@@ -157,6 +160,9 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         )
         digests = asyncio.create_task(DigestScheduler(settings).run())
         immediate = asyncio.create_task(ImmediateSender(settings).run())
+        from knowledge.text import TextExtractor
+
+        document_text = asyncio.create_task(TextExtractor(settings).run())  # issue 11
         if manage_db:  # a served process (tests own their process and skip this)
             # What is alive after start-up (modules, templates) never needs collecting. Frozen,
             # and with a higher first threshold, full collections, which stall every socket
@@ -168,7 +174,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
             yield
         finally:
             await app.state.hub.stop()  # every socket closes with 1012 and reconnects
-            for task in (flusher, read_flusher, mail_sender, digests, immediate):
+            for task in (flusher, read_flusher, mail_sender, digests, immediate, document_text):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -46,6 +46,9 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work() -> int:
         report = await seed_demo(os.environ.get("FORUM_DEMO_PASSWORD"))
+        from knowledge.seed_documents import seed_demo_documents
+
+        documents = await seed_demo_documents(settings)  # issue 11
         print(
             f"seeded: {report.created_categories} new categories, "
             f"{report.created_topics} new topics, {len(report.created_accounts)} new accounts"
@@ -53,7 +56,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
         print(
             f"seeded: {report.created_administrations} new member administrations, "
             f"{report.created_pages} new public pages, "
-            f"{report.created_entries} new knowledge entries"
+            f"{report.created_entries} new knowledge entries, {documents} new documents"
         )
         print(
             "demo accounts: admin@example.org, moderator@example.org, member@example.org,"

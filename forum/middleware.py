@@ -213,17 +213,27 @@ class BodyLimitMiddleware:
     """Refuse request bodies over the limit with 413, whether announced or streamed."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        per_path: dict[str, int] | None = None,
+        streamed: tuple[re.Pattern[str], int] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.per_path = per_path or {}  # larger limits for upload endpoints
+        # Upload paths whose body goes to the endpoint as it arrives (knowledge/uploads.py),
+        # never buffered here: only its total is capped.
+        self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in BODILESS_METHODS:
             await self.app(scope, receive, send)  # nothing here reads the body of a GET
             return
         length = Headers(scope=scope).get("content-length")
+        if self.streamed is not None and self.streamed[0].fullmatch(scope["path"]):
+            await self._stream(scope, receive, send, length, self.streamed[1])
+            return
         max_bytes = self.per_path.get(scope["path"], self.max_bytes)
         too_large = (
             _("The request body is larger than 1 MiB.")
@@ -253,6 +263,31 @@ class BodyLimitMiddleware:
         # The whole body is read once here; later layers (CSRF, the endpoint) replay it.
         scope.setdefault("state", {})["body"] = bytes(body)
         await self.app(scope, _replay(bytes(body), receive), send)
+
+    async def _stream(
+        self, scope: Scope, receive: Receive, send: Send, length: str | None, max_bytes: int
+    ) -> None:
+        from forum.errors import TooLarge
+
+        too_large = _("The upload is too large.")
+        if length is not None:
+            if not length.isdigit():
+                await send_error(scope, send, 400, "bad_request", _("Bad Content-Length."))
+                return
+            if int(length) > max_bytes:
+                await send_error(scope, send, 413, "too_large", too_large)
+                return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > max_bytes:
+                raise TooLarge(too_large)  # the endpoint's handler answers 413
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -405,11 +440,18 @@ def middleware(settings: Settings, secret_key: str) -> list[Middleware]:
     """Outermost first: HEAD as a bodiless GET, headers on every response (errors too), then
     the body limit, then identity."""
     from forum.actions.profiles import AVATAR_MAX_BYTES, AVATAR_UPLOAD_PATH
+    from knowledge.uploads import UPLOAD_PATHS, upload_limit
 
     uploads = {AVATAR_UPLOAD_PATH: AVATAR_MAX_BYTES + 64 * 1024}  # the file and its envelope
+    streamed = (UPLOAD_PATHS, upload_limit(settings))  # documents: streamed to their store
     return [
         Middleware(HeadAsGetMiddleware),
         Middleware(SecurityHeadersMiddleware),
-        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, per_path=uploads),
+        Middleware(
+            BodyLimitMiddleware,
+            max_bytes=settings.max_body_bytes,
+            per_path=uploads,
+            streamed=streamed,
+        ),
         Middleware(AuthMiddleware, settings=settings, secret_key=secret_key),
     ]

@@ -297,3 +297,44 @@ def entry_event_channels(entry: KnowledgeEntry, category_slug: str) -> list[str]
     if _entry_status(entry) in _ENTRY_OPEN:
         return [f"category:{category_slug}"]
     return [f"user:{entry.author_id}"]
+
+
+# --- knowledge documents (knowledge/documents.py) -------------------------------------------
+# Public documents are for everyone, visitors included; members documents for verified
+# members; a deleted one for administrators only. Every download asks `can_see_document`
+# again. Members contribute members-only documents; only administrators publish publicly or
+# as a project deliverable (their acts go through moderation.gate and the audit log).
+
+from knowledge.models import Document, DocumentVisibility  # noqa: E402
+
+
+def can_see_document(user: User | None, document: Document) -> bool:
+    if document.is_deleted:
+        return is_admin(user)
+    if document.visibility == DocumentVisibility.PUBLIC:
+        return True
+    return is_member(user)
+
+
+def can_upload_document(user: User | None) -> bool:
+    return may_participate(user)
+
+
+def can_change_document(user: User | None, document: Document) -> bool:
+    """Edit its details, add a version, delete it: its uploader (a member who may post) or an
+    administrator."""
+    if not can_see_document(user, document):
+        return False
+    if is_admin(user):
+        return True
+    return (
+        may_participate(user)
+        and user is not None
+        and document.uploaded_by_id == user.id
+        and not document.is_deleted
+    )
+
+
+def can_publish_documents(user: User | None) -> bool:
+    """Public visibility and the deliverable mark are the administrators' (with 2FA)."""
+    return is_admin(user)

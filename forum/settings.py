@@ -32,6 +32,9 @@ class Settings:
     # Addresses of reverse proxies whose X-Forwarded-For / -Proto are believed (none: the
     # socket's peer is the client, whatever a local process claims).
     trusted_proxies: tuple[str, ...] = ()
+    # Knowledge documents: the largest file, and what one member's files may add up to.
+    document_max_bytes: int = 25 * 1024 * 1024
+    document_quota_bytes: int = 200 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,6 +52,7 @@ class Settings:
                 for part in env.get("FORUM_TRUSTED_PROXIES", "").split(",")
                 if part.strip()
             ),
+            document_quota_bytes=_megabytes(env, "FORUM_DOCUMENT_QUOTA_MB", 200),
         )
         settings.validate()
         return settings
@@ -80,6 +84,15 @@ class Settings:
         path.write_text(key)
         path.chmod(0o600)
         return key
+
+
+def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if not raw:
+        return default * 1024 * 1024
+    if not raw.isdigit() or not 0 < int(raw) <= 1_000_000:
+        raise SettingsError(f"{name}={raw!r}: a whole number of MiB between 1 and 1000000")
+    return int(raw) * 1024 * 1024
 
 
 def _check_scheme(name: str, url: str, allowed: set[str]) -> None:

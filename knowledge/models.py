@@ -249,7 +249,11 @@ class DocumentVersion(Model):
     content_type = fields.CharField(max_length=100)  # sniffed from the content
     size = fields.BigIntField()
     sha256 = fields.CharField(max_length=64)
-    text = fields.TextField(default="")  # extracted at upload, for search
+    text = fields.TextField(default="")  # extracted after upload, for search
+    # Text extraction (knowledge/text.py) runs outside any request: "" nothing to extract
+    # (not a PDF), else pending -> working (claimed at `text_claimed_at`) -> done | failed.
+    text_state = fields.CharField(max_length=8, default="")
+    text_claimed_at = fields.DatetimeField(null=True)
     note = fields.TextField(default="")  # what changed in this version
     uploaded_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "forum.User", related_name=False, on_delete=fields.CASCADE
@@ -260,7 +264,7 @@ class DocumentVersion(Model):
     class Meta:
         table = "knowledge_document_versions"
         unique_together = (("document", "number"),)
-        indexes = [Index(fields=("uploaded_by_id",))]
+        indexes = [Index(fields=("uploaded_by_id",)), Index(fields=("text_state", "id"))]
 
 
 class EntryAttachment(Model):

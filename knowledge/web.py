@@ -23,6 +23,7 @@ from forum.web.staff import require_staff
 from forum.web.templating import render
 from knowledge import entries
 from knowledge import entry_queries as queries
+from knowledge.document_queries import DocumentFilter, list_documents
 from knowledge.models import AdoptionStage, EntryKind, EntryStatus, KnowledgeEntry
 from moderation import review
 
@@ -61,6 +62,7 @@ async def home(request: Request) -> Response:
         "helpful": [r for r in helpful.rows if r.entry.helpful_count > 0],
         "mine": mine,
         "technologies": await entries.technologies(),
+        "documents": (await list_documents(user, DocumentFilter(), limit=5)).rows,
         **choices(),
     }
     return render(request, "knowledge/home.html", context)

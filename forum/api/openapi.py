@@ -31,6 +31,7 @@ from forum.models import (
     WatchedAction,
 )
 from knowledge.models import AdoptionStage, EntryKind, EntryStatus, VersionStatus
+from knowledge.models import DocumentType, DocumentVisibility
 from moderation.settings import ModerationSettings
 
 JSON = dict[str, Any]
@@ -219,6 +220,74 @@ KNOWLEDGE_SCHEMAS: dict[str, JSON] = {
         }
     ),
     "HelpfulMark": obj({"entry_id": ID, "helpful_count": INTEGER, "marked": BOOLEAN}),
+# Issue 11: documents (knowledge/api_documents.py).
+DOCUMENT_FIELDS: JSON = {
+    "id": ID,
+    "title": STRING,
+    "abstract": {**STRING, "description": "Markdown."},
+    "abstract_html": {**STRING, "description": "The abstract as sanitised HTML."},
+    "authors": STRING,
+    "administration": {**nullable(STRING), "description": "Its country code."},
+    "technologies": {**array(STRING), "description": "Category slugs."},
+    "doc_type": enum(DocumentType),
+    "language": enum(["en", "fr"]),
+    "published_on": {**nullable(STRING), "description": "YYYY-MM-DD."},
+    "visibility": enum(DocumentVisibility),
+    "is_deliverable": BOOLEAN,
+    "deleted": {**BOOLEAN, "description": "Deleted (only administrators see these)."},
+    "current_version": INTEGER,
+    "uploaded_by": {**nullable(ref("User")), "description": "Null for visitors."},
+    "created_at": DATETIME,
+    "latest": nullable(ref("DocumentVersion")),
+    "can_change": BOOLEAN,
+}
+UPLOAD_FIELDS: JSON = {
+    "file": {"type": "string", "format": "binary", "description": "PDF, DOCX, XLSX or PPTX."},
+    "note": {"type": "string", "maxLength": 1000, "description": "What this version changes."},
+}
+DOCUMENT_SCHEMAS: dict[str, JSON] = {
+    "DocumentVersion": obj(
+        {
+            "number": INTEGER,
+            "file_name": STRING,
+            "content_type": STRING,
+            "size": INTEGER,
+            "sha256": STRING,
+            "note": STRING,
+            "created_at": DATETIME,
+            "download_url": STRING,
+        }
+    ),
+    "DocumentSummary": obj(DOCUMENT_FIELDS),
+    "Document": obj({**DOCUMENT_FIELDS, "versions": array(ref("DocumentVersion"))}),
+    "DocumentList": obj({"documents": array(ref("DocumentSummary")), "next_cursor": CURSOR_OUT}),
+    "DocumentUpload": {
+        "type": "object",
+        "required": ["file", "title", "doc_type"],
+        "properties": {
+            **UPLOAD_FIELDS,
+            "title": {"type": "string", "minLength": 3, "maxLength": 200},
+            "abstract": {"type": "string", "maxLength": 20_000, "description": "Markdown."},
+            "authors": {"type": "string", "maxLength": 500},
+            "administration": {
+                "type": "string",
+                "description": "A country code (members: their own); default: the uploader's.",
+            },
+            "technologies": {**array(STRING), "description": "Category slugs, one per part."},
+            "doc_type": enum(DocumentType),
+            "language": enum(["en", "fr"]),
+            "published_on": {"type": "string", "description": "YYYY-MM-DD."},
+            "visibility": {
+                **enum(DocumentVisibility),
+                "description": "public: administrators only.",
+            },
+            "is_deliverable": {
+                **enum(["0", "1"]),
+                "description": "1: a project deliverable (administrators only).",
+            },
+        },
+    },
+    "VersionUpload": {"type": "object", "required": ["file"], "properties": UPLOAD_FIELDS},
 }
 
 SCHEMAS: dict[str, JSON] = {
@@ -406,6 +475,7 @@ SCHEMAS: dict[str, JSON] = {
         }
     ),
     "SanctionList": obj({"user_id": ID, "sanctions": array(ref("Sanction"))}),
+    **DOCUMENT_SCHEMAS,
 }
 
 PATH_PARAMETERS: dict[str, JSON] = {
@@ -419,6 +489,8 @@ PATH_PARAMETERS: dict[str, JSON] = {
     "sanction_id": ID,
     "token_id": ID,
     "entry_id": ID,
+    "document_id": ID,
+    "version": ID,
 }
 QUERY_PARAMETERS: dict[str, JSON] = {
     "cursor": {
@@ -443,8 +515,14 @@ QUERY_PARAMETERS: dict[str, JSON] = {
     "technology": {"type": "string", "maxLength": 64, "description": "A technology's slug."},
     "stage": {**enum(AdoptionStage), "description": "An adoption stage."},
     "maturity": {**enum(["1", "2", "3", "4", "5"]), "description": "A maturity level."},
-    "lang": {**enum(["en", "fr"]), "description": "The entry's language."},
+    "lang": {**enum(["en", "fr"]), "description": "Entries or documents in this language."},
     "sort": {**enum(["newest", "helpful"]), "description": "Newest (default) or most helpful."},
+    "type": {**enum(DocumentType), "description": "Documents of this type."},
+
+    "deliverable": {
+        **enum(["0", "1"]),
+        "description": "1: project deliverables; 0: member contributions.",
+    },
 }
 ERRORS: dict[int, str] = {
     301: "The topic was merged into another: `Location` is the same address under it.",
@@ -468,6 +546,7 @@ TAGS = [
     "notifications",
     "auth",
     "directory",
+    "documents",
     "review",
     "moderation",
     "knowledge",
@@ -489,7 +568,13 @@ opaque cursors: pass `next_cursor` back as `?cursor=` until it is null.
 def _responses(path: str, method: str, endpoint: ApiEndpoint) -> JSON:
     op = endpoint.operation
     responses: JSON = {}
-    if op.response is None:
+    if op.download:
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        responses[str(op.status)] = {
+            "description": op.summary,
+            "content": {media: binary for media in op.download},
+        }
+    elif op.response is None:
         responses[str(op.status)] = {"description": "Done; no content."}
     else:
         responses[str(op.status)] = {
@@ -508,7 +593,7 @@ def _responses(path: str, method: str, endpoint: ApiEndpoint) -> JSON:
         statuses.add(401)
     if method in UNSAFE:
         statuses.add(403)
-    if op.body is not None:
+    if op.body is not None or op.upload is not None:
         statuses.update((400, 413, 422))
     error = {"content": {"application/json": {"schema": ref("Error")}}}
     for status in sorted(statuses):
@@ -556,6 +641,11 @@ def _operation(path: str, method: str, endpoint: ApiEndpoint) -> JSON:
         described["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": ref(op.body.name)}},
+        }
+    if op.upload is not None:
+        described["requestBody"] = {
+            "required": True,
+            "content": {"multipart/form-data": {"schema": ref(op.upload)}},
         }
     return described
 

@@ -30,6 +30,8 @@ class Operation:
     errors: tuple[int, ...] = ()  # the 4xx statuses worth listing besides the default
     description: str = ""
     may_hold: bool = False  # a post that may be kept for approval: 202 AwaitingApproval
+    upload: str | None = None  # a multipart/form-data body: its component schema name
+    download: tuple[str, ...] = ()  # a file answer: the media types it may have
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ def operation(
     errors: tuple[int, ...] = (),
     description: str = "",
     may_hold: bool = False,
+    upload: str | None = None,
+    download: tuple[str, ...] = (),
 ) -> Callable[[Handler], ApiEndpoint]:
     """Declare a handler's contract; the result is routed and documented as one unit."""
     described = Operation(
@@ -70,6 +74,8 @@ def operation(
         errors=errors,
         description=description,
         may_hold=may_hold,
+        upload=upload,
+        download=download,
     )
 
     def wrap(handler: Handler) -> ApiEndpoint:

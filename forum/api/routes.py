@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute
 from forum.api import auth, bookmarks, categories, directory, posts, reactions, topics
 from forum.api.openapi import openapi_document
 from forum.api.operation import ApiRoute
+from knowledge import api_documents
 from knowledge.api import routes as knowledge_routes
 from moderation import api_categories, api_sanctions, api_topics, api_words
 from moderation.api_review import routes as review_routes
@@ -61,4 +62,5 @@ routes: list[BaseRoute] = [
     *api_topics.routes,
     *notifications_api.routes,  # issue 10
     *knowledge_routes,  # issue 11: knowledge entries (knowledge/api.py)
+    *api_documents.routes,  # issue 11: documents
 ]

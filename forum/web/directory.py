@@ -32,6 +32,7 @@ from forum.settings import Settings
 from forum.web.exports import directory_csv, directory_vcards
 from forum.web.forms import parse_id, redirect
 from forum.web.templating import render
+from knowledge.document_queries import documents_of_administration
 from knowledge.entries import template_labels
 from knowledge.entry_queries import published_by
 
@@ -94,6 +95,7 @@ async def administration(request: Request) -> Response:
         "page": page,
         "knowledge_entries": await published_by(user, administration_id=page.administration.id),
         "knowledge_labels": template_labels(),
+        "documents": await documents_of_administration(user, page.administration),
     }
     return render(request, "administration.html", context)
 

@@ -12,6 +12,7 @@ from forum.queries.pages import access_public_page, menu_pages
 from forum.queries.topics import list_topics
 from forum.web import categories
 from forum.web.templating import render
+from knowledge.document_queries import latest_publications
 
 
 async def home(request: Request) -> Response:
@@ -24,6 +25,7 @@ async def home(request: Request) -> Response:
         "pages": await menu_pages(),
         "categories": await visible_categories(user),
         "topics": await list_topics(user, cursor=request.query_params.get("cursor") or None),
+        "publications": await latest_publications(user),  # issue 11: public documents
     }
     return render(request, "public_home.html", context)
 

@@ -22,6 +22,7 @@ from forum.web import (
 )
 from forum.web.templating import render
 from knowledge import web as knowledge_web
+from knowledge import web_documents
 from moderation import web_audit, web_categories, web_sanctions, web_topics, web_words
 from moderation.web_review import routes as review_routes
 from notifications import web as notifications_web
@@ -107,4 +108,5 @@ routes: list[BaseRoute] = [
     *notifications_web.routes,  # issue 10: notifications, levels, their settings
     *web_outbox.routes,  # issue 10: the administrators' outbox page
     *knowledge_web.routes,  # issue 11: knowledge entries (knowledge/web.py)
+    *web_documents.routes,  # issue 11: documents, their versions and downloads; publications
 ]

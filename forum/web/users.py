@@ -9,6 +9,7 @@ from forum import policy
 from forum.auth import current_user
 from forum.queries.users import profile
 from forum.web.templating import render
+from knowledge.document_queries import documents_by
 from knowledge.entries import template_labels
 from knowledge.entry_queries import published_by
 
@@ -23,5 +24,6 @@ async def show_profile(request: Request) -> Response:
         "show_sanctions": sanctions,
         "knowledge_entries": await published_by(viewer, author=found.user),  # issue 11
         "knowledge_labels": template_labels(),
+        "documents": await documents_by(viewer, found.user),  # issue 11: what they shared
     }
     return render(request, "profile.html", context)

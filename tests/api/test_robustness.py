@@ -88,6 +88,8 @@ def operations(world: World) -> list[tuple[str, str, str | None]]:
         "sanction_id": "1",
         "token_id": "999999",  # nobody's: the walk keeps its own token
         "entry_id": "1",
+        "document_id": "1",
+        "version": "1",
     }
     found = []
     for template, item in DOCUMENT["paths"].items():
