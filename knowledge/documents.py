@@ -21,10 +21,10 @@ from datetime import date
 from typing import Any
 
 from forum import policy
-from forum.api.parsing import clean_text
 from forum.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from forum.events import atomic, record_event
 from forum.i18n import _
+from forum.inputs import clean_text
 from forum.models import Administration, Category, User
 from forum.queries.categories import visible_categories
 from forum.rendering import render_markdown

@@ -30,8 +30,14 @@ from forum.models import (
     Visibility,
     WatchedAction,
 )
-from knowledge.models import AdoptionStage, EntryKind, EntryStatus, VersionStatus
-from knowledge.models import DocumentType, DocumentVisibility
+from knowledge.models import (
+    AdoptionStage,
+    DocumentType,
+    DocumentVisibility,
+    EntryKind,
+    EntryStatus,
+    VersionStatus,
+)
 from moderation.settings import ModerationSettings
 
 JSON = dict[str, Any]
@@ -220,6 +226,8 @@ KNOWLEDGE_SCHEMAS: dict[str, JSON] = {
         }
     ),
     "HelpfulMark": obj({"entry_id": ID, "helpful_count": INTEGER, "marked": BOOLEAN}),
+}
+
 # Issue 11: documents (knowledge/api_documents.py).
 DOCUMENT_FIELDS: JSON = {
     "id": ID,
@@ -518,7 +526,6 @@ QUERY_PARAMETERS: dict[str, JSON] = {
     "lang": {**enum(["en", "fr"]), "description": "Entries or documents in this language."},
     "sort": {**enum(["newest", "helpful"]), "description": "Newest (default) or most helpful."},
     "type": {**enum(DocumentType), "description": "Documents of this type."},
-
     "deliverable": {
         **enum(["0", "1"]),
         "description": "1: project deliverables; 0: member contributions.",
