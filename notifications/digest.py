@@ -52,7 +52,7 @@ from forum.models import (
 from forum.queries.sql import execute
 from forum.security import sign
 from forum.settings import Settings
-from knowledge.models import EntryStatus, KnowledgeEntry
+from knowledge.models import Document, EntryStatus, KnowledgeEntry
 from notifications import outbox
 
 log = logging.getLogger(__name__)
@@ -165,6 +165,7 @@ class Round:
     new_members: list[NewMember]  # newest first
     entries: list[KnowledgeEntry] = field(default_factory=list)  # published, newest first
     category_names: dict[int, str] = field(default_factory=dict)
+    documents: list[Document] = field(default_factory=list)  # new, newest first
 
 
 @dataclass
@@ -229,12 +230,18 @@ async def read_round(now: datetime, since: datetime) -> Round:
         .order_by("-published_at", "-id")
         .limit(ENTRIES_READ)
     )
+    documents = (
+        await Document.filter(is_deleted=False, created_at__gte=since, created_at__lte=now)
+        .order_by("-id")
+        .limit(ENTRIES_READ)
+    )
     return Round(
         now=now,
         since=since,
         topics=active,
         new_members=new_members,
         entries=entries,
+        documents=documents,
         category_names={c.id: c.name for c in categories.values()},
     )
 
@@ -293,7 +300,14 @@ def build(
         and entry.technology_id not in state.muted_categories
         and policy.can_see_entry(user, entry)
     ][:ENTRIES_SHOWN]
-    if not picked and not members and not entries:
+    documents = [
+        document
+        for document in found.documents
+        if _aware(document.created_at) >= since
+        and document.uploaded_by_id != user.id
+        and policy.can_see_document(user, document)
+    ][:ENTRIES_SHOWN]
+    if not picked and not members and not entries and not documents:
         return None
     topics = [
         {
@@ -324,6 +338,9 @@ def build(
                 "technology": found.category_names.get(entry.technology_id, ""),
             }
             for entry in entries
+        ],
+        "documents": [
+            {"title": d.title, "url": f"{base}/knowledge/documents/{d.id}"} for d in documents
         ],
         "unread": state.unread,
         "notifications_url": f"{base}/notifications",

@@ -314,3 +314,24 @@ async def test_new_knowledge_entries_are_in_the_digest_as_each_member_may_see_th
         assert "Best practice: " in part and "Risk scoring with machine learning" in part
         assert "A draft nobody else may read" not in part
     assert cats["ai-ml"].id == technology
+
+
+async def test_new_documents_are_in_the_digest_but_not_deleted_ones_or_ones_own(
+    db: str, settings: Settings
+) -> None:
+    from knowledge.documents import do_delete_document
+    from tests.knowledge.documents_helpers import make_document
+
+    await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    await make_document(settings, bob, title="Our risk engine, described")
+    gone = await make_document(settings, bob, title="A withdrawn draft")
+    await do_delete_document(bob, gone)
+    await digest.run_round(SETTINGS, now=_soon())
+
+    alice_gets = await _queued(alice)
+    assert [d["title"] for d in alice_gets["documents"]] == ["Our risk engine, described"]
+    composed = mailer.compose("alice@example.org", "Digest", digest.TEMPLATE, alice_gets)
+    assert "New documents" in composed.text and "Our risk engine, described" in composed.text
+    bob_gets = await OutboxMessage.filter(user_id=bob.id).first()
+    assert bob_gets is None or bob_gets.context["documents"] == []  # not their own
