@@ -280,6 +280,11 @@ def can_edit_entry(user: User | None, entry: KnowledgeEntry) -> bool:
     )
 
 
+def can_attach_to_entry(user: User | None, entry: KnowledgeEntry) -> bool:
+    """Its author attaches documents (and removes them) while they may edit it."""
+    return can_edit_entry(user, entry)
+
+
 def can_mark_entry_helpful(user: User | None, entry: KnowledgeEntry) -> bool:
     """Any member who may speak, on someone else's published or superseded entry."""
     return (

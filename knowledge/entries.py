@@ -57,6 +57,8 @@ from forum.queries.sql import execute
 from forum.rendering import render_markdown
 from knowledge.models import (
     AdoptionStage,
+    Document,
+    EntryAttachment,
     EntryKind,
     EntryStatus,
     EntryVersion,
@@ -750,3 +752,43 @@ async def do_set_helpful(user: User, entry: KnowledgeEntry, helpful: bool = True
             await _entry_event(entry, "knowledge.entry.helpful", {"helpful_count": count})
     entry.helpful_count = int(count)  # type: ignore[call-overload]
     return entry.helpful_count
+
+
+# --- attachments ------------------------------------------------------------------------
+
+
+async def do_attach_document(user: User, entry: KnowledgeEntry, document_id: int) -> None:
+    """Attach a document the author may see (their own, or any in the repository)."""
+    if not policy.can_attach_to_entry(user, entry):
+        raise Forbidden(_("Only the entry's author may attach documents, while it may be edited."))
+    document = await Document.get_or_none(id=document_id)
+    if document is None or document.is_deleted or not policy.can_see_document(user, document):
+        raise NotFound(_("No such document."))
+    async with atomic():
+        await EntryAttachment.bulk_create(
+            [EntryAttachment(entry_id=entry.id, document_id=document.id)], ignore_conflicts=True
+        )
+        await _entry_event(entry, "knowledge.entry.saved", {"status": entry.status.value})
+
+
+async def do_detach_document(user: User, entry: KnowledgeEntry, document_id: int) -> None:
+    if not policy.can_attach_to_entry(user, entry):
+        raise Forbidden(
+            _("Only the entry's author may remove attachments, while it may be edited.")
+        )
+    async with atomic():
+        removed = await EntryAttachment.filter(entry_id=entry.id, document_id=document_id).delete()
+        if not removed:
+            raise NotFound(_("That document is not attached to this entry."))
+        await _entry_event(entry, "knowledge.entry.saved", {"status": entry.status.value})
+
+
+async def attachable_documents(user: User, entry: KnowledgeEntry) -> list[Document]:
+    """The author's own documents not yet attached (newest first, at most 50)."""
+    attached = await EntryAttachment.filter(entry_id=entry.id).values_list("document_id", flat=True)
+    return (
+        await Document.filter(uploaded_by_id=user.id, is_deleted=False)
+        .exclude(id__in=list(attached))
+        .order_by("-id")
+        .limit(50)
+    )

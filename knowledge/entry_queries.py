@@ -287,11 +287,15 @@ async def entry_view(user: User | None, entry_id: int) -> EntryView:
     document_ids = await EntryAttachment.filter(entry_id=entry.id).values_list(
         "document_id", flat=True
     )
-    attachments = (
-        await Document.filter(id__in=list(document_ids), is_deleted=False).order_by("title")
-        if document_ids
-        else []
-    )
+    attachments = [
+        document
+        for document in (
+            await Document.filter(id__in=list(document_ids)).order_by("title")
+            if document_ids
+            else []
+        )
+        if policy.can_see_document(user, document) and not document.is_deleted
+    ]
     supersedes = await _visible(user, entry.supersedes_id)
     superseded_by = await _visible(user, entry.superseded_by_id)
     topic = None

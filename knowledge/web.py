@@ -18,7 +18,7 @@ from forum.auth import current_user
 from forum.errors import Conflict, Forbidden, ForumError, Invalid, NotAuthenticated, NotFound
 from forum.i18n import _
 from forum.models import Category, Region, User
-from forum.web.forms import path_id, read_form, redirect
+from forum.web.forms import parse_id, path_id, read_form, redirect
 from forum.web.staff import require_staff
 from forum.web.templating import render
 from knowledge import entries
@@ -139,15 +139,37 @@ async def show_entry(request: Request, *, error: ForumError | None = None) -> Re
         (n for n in ("saved", "submitted", "decided", "superseded") if request.query_params.get(n)),
         "",
     )
+    can_attach = policy.can_attach_to_entry(user, view.entry)
     context = {
         "view": view,
         "entry": view.entry,
         "error": error,
         "notice": notice,
+        "can_attach": can_attach,
+        "attachable": await entries.attachable_documents(user, view.entry) if can_attach else [],
         **choices(),
     }
     status = error.status if error is not None else 200
     return render(request, "knowledge/entry.html", context, status=status)
+
+
+async def attach(request: Request) -> Response:
+    user = require_member(request)
+    entry = await queries.access_entry(user, path_id(request))
+    form = await read_form(request)
+    document_id = parse_id(form.get("document_id"))
+    if document_id is None:
+        return await show_entry(request, error=Invalid(_("Choose a document to attach.")))
+    await entries.do_attach_document(user, entry, document_id)
+    return redirect(f"/knowledge/entries/{entry.id}#attachments")
+
+
+async def detach(request: Request) -> Response:
+    user = require_member(request)
+    entry = await queries.access_entry(user, path_id(request))
+    await read_form(request)
+    await entries.do_detach_document(user, entry, path_id(request, "document_id"))
+    return redirect(f"/knowledge/entries/{entry.id}#attachments")
 
 
 async def edit_entry(request: Request) -> Response:
@@ -272,6 +294,8 @@ routes: list[BaseRoute] = [
     Route("/knowledge/entries/{id:int}/helpful", helpful, methods=POST),
     Route("/knowledge/entries/{id:int}/decide", decide, methods=POST),
     Route("/knowledge/entries/{id:int}/supersede", supersede, methods=POST),
+    Route("/knowledge/entries/{id:int}/attachments", attach, methods=POST),
+    Route("/knowledge/entries/{id:int}/attachments/{document_id:int}/remove", detach, methods=POST),
     Route("/knowledge/entries/{id:int}/versions", history, methods=GET),
     Route("/knowledge/entries/{id:int}/versions/{number:int}", show_version, methods=GET),
 ]
