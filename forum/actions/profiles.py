@@ -6,6 +6,7 @@ import asyncio
 import re
 import secrets
 import warnings
+import weakref
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -24,7 +25,10 @@ from forum.settings import Settings
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
 AVATAR_UPLOAD_PATH = "/account/avatar"  # forum.middleware allows this path a larger body
 AVATAR_SIZE = 256
-AVATAR_MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
+# Refused from the header, before decoding: a 12-megapixel phone photo fits, while a small,
+# highly compressed PNG of 6,320 x 6,320 (40 MP) would have cost ~600 MB to decode.
+AVATAR_MAX_PIXELS = 16_000_000
+AVATAR_WORKERS = 2  # images decoded at once, whatever the number of uploads
 AVATAR_FORMATS = frozenset({"PNG", "JPEG", "GIF", "WEBP"})
 _AVATAR_NAME = re.compile(r"[A-Za-z0-9_-]{16,64}\.png")
 _PHONE = re.compile(r"\+?[0-9 ().\-/]{5,40}(?:\s*(?:ext\.?|x)\s*[0-9]{1,6})?")
@@ -132,12 +136,20 @@ def reencode_avatar(data: bytes) -> bytes:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(BytesIO(data), formats=sorted(AVATAR_FORMATS)) as image:
                 width, height = image.size
-                if width < 1 or height < 1 or width * height > AVATAR_MAX_PIXELS:
+                if width < 1 or height < 1:
                     raise not_an_image
+                if width * height > AVATAR_MAX_PIXELS:
+                    raise Invalid(
+                        _("That image is too large: at most 16 megapixels (e.g. 4000 x 4000)."),
+                        field="avatar",
+                    )
                 image.seek(0)
+                # Shrink while decoding (JPEG decodes at 1/2 ... 1/8 scale), then work on the
+                # small picture: nothing the size of the original is copied or converted.
+                image.draft("RGB", (AVATAR_SIZE * 2, AVATAR_SIZE * 2))
+                image.thumbnail((AVATAR_SIZE, AVATAR_SIZE), Image.Resampling.LANCZOS)
                 oriented = ImageOps.exif_transpose(image) or image
                 picture = oriented.convert("RGBA")
-        picture.thumbnail((AVATAR_SIZE, AVATAR_SIZE), Image.Resampling.LANCZOS)
         out = BytesIO()
         picture.save(out, format="PNG", optimize=True)
     except (
@@ -177,8 +189,22 @@ def _remove(settings: Settings, name: str) -> None:
         path.unlink(missing_ok=True)
 
 
+_decoding: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def _reencode_bounded(data: bytes) -> bytes:
+    """At most AVATAR_WORKERS images are decoded at once (per event loop, i.e. per worker);
+    the others wait their turn."""
+    loop = asyncio.get_running_loop()
+    gate = _decoding.setdefault(loop, asyncio.Semaphore(AVATAR_WORKERS))
+    async with gate:
+        return await asyncio.to_thread(reencode_avatar, data)
+
+
 async def do_set_avatar(settings: Settings, user: User, data: bytes) -> str:
-    png = await asyncio.to_thread(reencode_avatar, data)
+    png = await _reencode_bounded(data)
     name = secrets.token_urlsafe(18) + ".png"
     path = avatar_path(settings, name)
     assert path is not None

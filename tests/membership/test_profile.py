@@ -172,3 +172,24 @@ async def test_avatars_are_shown_to_members_and_their_owner_only(
     assert (await other_client.get(f"/avatars/{name}")).status_code == 200
     for bad in ("../../etc/passwd", "..%2F..%2Fsecret_key", "x.png", name.replace(".png", ".txt")):
         assert (await other_client.get(f"/avatars/{bad}")).status_code == 404, bad
+
+
+async def test_a_small_file_of_huge_dimensions_is_refused_before_it_is_decoded(
+    client: httpx.AsyncClient, settings: Settings, world: dict[str, Administration]
+) -> None:
+    """A ~130 KB PNG of 6,320 x 6,320 pixels used to be decoded whole (hundreds of MB)."""
+    alice = await make_user("alice")
+    await log_in(client, alice)
+    out = BytesIO()
+    Image.new("L", (6320, 6320), 0).save(out, format="PNG", optimize=True)
+    assert len(out.getvalue()) < 2 * 1024 * 1024  # small enough to be uploaded at all
+    refused = await _upload(client, out.getvalue(), "bomb.png")
+    assert refused.status_code == 422
+    assert "at most 16 megapixels" in refused.text
+    assert (await User.get(id=alice.id)).avatar == ""
+    # A phone photo's size is fine, and comes out small.
+    photo = await _upload(client, _image("JPEG", (4000, 3000), quality=60), "photo.jpg")
+    assert photo.status_code == 303
+    name = (await User.get(id=alice.id)).avatar
+    with Image.open(settings.var_dir / "avatars" / name) as image:
+        assert max(image.size) == 256
