@@ -21,6 +21,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 log = logging.getLogger(__name__)
 
 CHANNEL = "forum:events"
+OUTGOING_MAX = 10_000  # events waiting to be published; beyond, live delivery gives up
+PUBLISH_TIMEOUT = 2.0  # seconds for one publish (a frozen Redis: give up, the log has it)
+HEALTH_TIMEOUT = 1.0
 
 OnReady = Callable[[], None] | None
 
@@ -94,21 +97,70 @@ class RedisBroker:
             retry_on_error=[RedisConnectionError],
         )
 
+        # Publishing happens in the background, in order, from a bounded queue: a request
+        # that committed never waits for Redis (a frozen Redis held every write for 10 s).
+        self._outgoing: asyncio.Queue[str] | None = None
+        self._sender: asyncio.Task[None] | None = None
+        self._dropped = 0
+
     async def connect(self) -> None:
-        await self._redis.ping()
+        await asyncio.wait_for(self._redis.ping(), timeout=HEALTH_TIMEOUT * 2)
+        self.start()
+
+    def start(self) -> None:
+        """Start the background publisher (`connect` does; tests may skip the ping)."""
+        if self._sender is None:
+            self._outgoing = asyncio.Queue(maxsize=OUTGOING_MAX)
+            self._sender = asyncio.create_task(self._send_loop(), name="redis-publisher")
 
     async def disconnect(self) -> None:
+        if self._sender is not None and self._outgoing is not None:
+            with contextlib.suppress(TimeoutError):  # what is left is in the log anyway
+                await asyncio.wait_for(self._outgoing.join(), timeout=2)
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+            self._sender = self._outgoing = None
         await self._redis.aclose()
 
     async def publish(self, event: dict[str, Any]) -> None:
         # Losing Redis must not lose a post: the event is already in the log, and
         # clients catch up from there when the broker returns.
+        message = json.dumps(event, separators=(",", ":"), default=str)
+        if self._outgoing is None:  # not started (a script): publish now, bounded
+            await self._send(message)
+            return
         try:
-            await self._redis.publish(
-                self.channel, json.dumps(event, separators=(",", ":"), default=str)
+            self._outgoing.put_nowait(message)
+        except asyncio.QueueFull:
+            self._dropped += 1
+            if self._dropped == 1 or self._dropped % 1000 == 0:
+                log.warning(
+                    "broker publish queue full: %s events not sent live (clients catch up"
+                    " from the log)",
+                    self._dropped,
+                )
+
+    async def _send(self, message: str) -> None:
+        try:
+            await asyncio.wait_for(
+                self._redis.publish(self.channel, message), timeout=PUBLISH_TIMEOUT
             )
         except Exception as exc:
-            log.warning("broker publish failed (clients will catch up from the log): %s", exc)
+            log.warning("broker publish failed (clients will catch up from the log): %r", exc)
+
+    async def _send_loop(self) -> None:
+        assert self._outgoing is not None
+        while True:
+            message = await self._outgoing.get()
+            try:
+                await self._send(message)
+            finally:
+                self._outgoing.task_done()
+
+    def pending(self) -> int:
+        """Events waiting to be published."""
+        return self._outgoing.qsize() if self._outgoing is not None else 0
 
     async def subscribe(self, on_ready: OnReady = None) -> AsyncGenerator[dict[str, Any], None]:
         pubsub = self._redis.pubsub()
@@ -132,7 +184,7 @@ class RedisBroker:
 
     async def healthy(self) -> bool:
         try:
-            return bool(await self._redis.ping())
+            return bool(await asyncio.wait_for(self._redis.ping(), timeout=HEALTH_TIMEOUT))
         except Exception:
             return False
 
