@@ -8,6 +8,7 @@ import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from forum.settings import Settings, SettingsError
 
@@ -128,6 +129,30 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work))
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+ACCESS_FORMAT = (
+    '%(asctime)s %(levelname)s %(name)s: %(client_addr)s "%(request_line)s" %(status_code)s'
+)
+
+
+def log_config(level: str = "info") -> dict[str, object]:
+    """uvicorn's logging, with a timestamp, the level and the logger's name on every line,
+    the app's own loggers (forum, notifications, ...) included through the root logger."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["default"] = {"format": LOG_FORMAT}
+    config["formatters"]["access"] = {
+        "()": "uvicorn.logging.AccessFormatter",
+        "fmt": ACCESS_FORMAT,
+        "use_colors": False,
+    }
+    config["root"] = {"handlers": ["default"], "level": level.upper()}
+    return config
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -163,6 +188,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         log_level=args.log_level,
+        log_config=log_config(args.log_level),
         access_log=args.access_log,
         # X-Forwarded-* only from the proxies named in FORUM_TRUSTED_PROXIES (default: none).
         proxy_headers=bool(settings.trusted_proxies),
