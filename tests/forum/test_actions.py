@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import pytest
 
 from forum.actions.posts import do_create_post, do_delete_post, do_edit_post
@@ -162,3 +165,47 @@ async def test_unread_counts_follow_the_read_position(db: str) -> None:
     assert listing.rows[0].unread == 3
     page = await topic_page(bob, topic.id)
     assert page.first_unread_number == 2
+
+
+async def test_a_rolled_back_transaction_publishes_nothing_and_nesting_publishes_once_at_the_end(
+    db: str,
+) -> None:
+    """Events recorded inside `atomic()` reach the broker only after the OUTERMOST commit:
+    a failure after the event was recorded (inside the transaction) publishes nothing and
+    leaves no row; a nested block's events wait for the outer block."""
+    from forum.events import atomic, record_event
+    from forum.models import Event
+
+    broker = MemoryBroker()
+    set_broker(broker)
+    heard: list[dict[str, object]] = []
+    stream = broker.subscribe()
+
+    async def listen() -> None:
+        async for message in stream:
+            heard.append(message)
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0)  # the subscription is registered on its first step
+    try:
+        with pytest.raises(RuntimeError):
+            async with atomic():
+                await record_event("test.rolled_back", "category:iot", {"n": 1})
+                raise RuntimeError("after the event was written")
+        assert not await Event.filter(type="test.rolled_back").exists()
+        async with atomic():
+            await record_event("test.outer", "category:iot", {"n": 2})
+            async with atomic():
+                await record_event("test.inner", "category:iot", {"n": 3})
+            await asyncio.sleep(0)
+            assert heard == []  # the inner block's commit published nothing yet
+        for _ in range(100):  # both arrive, in order, once the outer block committed
+            if len(heard) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert [m["type"] for m in heard] == ["test.outer", "test.inner"]
+    finally:
+        set_broker(None)
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
