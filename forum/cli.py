@@ -111,6 +111,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from realtime.endpoint import server_options
 
     async def preflight() -> None:
+        from readiness.questionnaires import load_catalogue
+
+        load_catalogue()  # a malformed questionnaire file stops start-up with its name
         await init_db(settings.database_url)
         await close_db()
         broker = create_broker(settings.broker_url)

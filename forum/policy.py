@@ -228,3 +228,23 @@ def can_see_profile(viewer: User | None, profile: User) -> bool:
     if viewer is not None and viewer.id == profile.id:
         return True
     return is_member(viewer)
+
+
+# --- readiness (issue 12): self-assessment results and benchmarks ----------------------------
+
+
+def can_see_readiness(user: User | None, administration_id: int) -> bool:
+    """An administration's self-assessments: its own verified members and administrators."""
+    if is_admin(user):
+        return True
+    return is_member(user) and user is not None and user.administration_id == administration_id
+
+
+def can_take_readiness(user: User | None) -> bool:
+    """Members answer for their administration (one must be set on their profile)."""
+    return is_member(user) and user is not None and user.administration_id is not None
+
+
+def can_see_benchmarks(user: User | None) -> bool:
+    """Aggregated, anonymised figures: the restricted area."""
+    return is_member(user)
