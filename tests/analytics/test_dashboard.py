@@ -72,8 +72,12 @@ async def _forum(now: datetime) -> dict[str, object]:
 
     decided = week10 + 10 * hour
     for wait in (1, 3, 5):
-        item = await ReviewItem.create(kind=ReviewKind.QUEUED_POST, category_id=ai.id,
-                                       author_id=carol.id, status=ReviewStatus.APPROVED)  # fmt: skip
+        item = await ReviewItem.create(
+            kind=ReviewKind.QUEUED_POST,
+            category_id=ai.id,
+            author_id=carol.id,
+            status=ReviewStatus.APPROVED,
+        )
         await ReviewItem.filter(id=item.id).update(
             created_at=decided - wait * hour, decided_at=decided
         )
