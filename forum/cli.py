@@ -52,7 +52,8 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
         )
         print(
             f"seeded: {report.created_administrations} new member administrations, "
-            f"{report.created_pages} new public pages"
+            f"{report.created_pages} new public pages, "
+            f"{report.created_assessments} new readiness self-assessments"
         )
         print(
             "demo accounts: admin@example.org, moderator@example.org, member@example.org,"
