@@ -3,9 +3,16 @@ aggregate (GROUP BY, COUNT, a median by ORDER BY ... OFFSET on SQLite or percent
 PostgreSQL), never a loop over posts in Python, so the dashboard stays fast on a large forum.
 
 Weeks start on Monday (UTC). Posts count what was written in the window, including posts
-deleted since (participation happened). Indexes that keep these reads short are created by
-migration 0009: posts (created_at, author_id), (author_id, created_at), (topic_id,
-created_at, author_id).
+deleted since (participation happened).
+
+Summed days: scanning a million posts per load would take seconds, so every finished day
+(UTC, ended over an hour ago) of the last 90 days is summed once, on the first load that
+needs it, into `analytics_counts` (day, category, author, posts: one INSERT ... SELECT ...
+GROUP BY per run of missing days, marked done in `analytics_days`; two workers doing it at
+once insert the same rows, and ON CONFLICT DO NOTHING keeps one). Every figure is then a
+GROUP BY over those sums plus today's posts read directly (index posts (created_at,
+author_id, topic_id), migration 0009). A post counts in the category its topic was in when
+its day was summed; regions follow the author's administration today.
 """
 
 from __future__ import annotations
@@ -15,12 +22,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
-from forum.queries.sql import fetch
+from forum.queries.sql import execute, fetch
+from readiness.models import ActivityDay
 
 WEEKS = 12
 INACTIVE_DAYS = 90
 TOP_TOPICS = 10
+GRACE = timedelta(hours=1)  # a day is summed once it ended this long ago
 
 
 def _dialect() -> str:
@@ -32,9 +42,16 @@ def _param(value: datetime) -> Any:
     return value if _dialect() == "postgres" else str(value)
 
 
-def _week_expr(column: str) -> str:
+def _day_expr(column: str) -> str:
     if _dialect() == "postgres":
-        return f"to_char(date_trunc('week', {column} AT TIME ZONE 'UTC'), 'YYYY-MM-DD')"
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    return f"date({column})"
+
+
+def _week_of_day(column: str) -> str:
+    """The Monday of a YYYY-MM-DD day's week."""
+    if _dialect() == "postgres":
+        return f"to_char(date_trunc('week', CAST({column} AS date)), 'YYYY-MM-DD')"
     return f"date({column}, '-6 days', 'weekday 1')"
 
 
@@ -127,33 +144,110 @@ def window(now: datetime) -> tuple[datetime, list[str]]:
     return datetime.combine(first, datetime.min.time(), tzinfo=UTC), weeks
 
 
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+
+
+def summed_range(now: datetime) -> tuple[date, date]:
+    """The first day of the 90 days kept, and the last finished day (summed)."""
+    first = (now - timedelta(days=INACTIVE_DAYS)).astimezone(UTC).date()
+    last = (now - GRACE).astimezone(UTC).date() - timedelta(days=1)
+    return first, last
+
+
+async def sum_days(now: datetime) -> int:
+    """Sum every finished day of the last 90 days not summed yet; returns how many."""
+    first, last = summed_range(now)
+    if last < first:
+        return 0
+    summed = await ActivityDay.filter(
+        day__gte=first.isoformat(), day__lte=last.isoformat()
+    ).values_list("day", flat=True)
+    done = {str(day) for day in summed}
+    wanted = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    missing = [d for d in wanted if d.isoformat() not in done]
+    runs: list[list[date]] = []
+    for day in missing:
+        if runs and (day - runs[-1][-1]).days == 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    day_expr = _day_expr("p.created_at")
+    for run in runs:
+        async with in_transaction() as conn:
+            await execute(
+                conn,
+                "INSERT INTO analytics_counts (day, category_id, author_id, posts) "
+                f"SELECT {day_expr}, t.category_id, p.author_id, COUNT(*) "
+                "FROM posts p JOIN topics t ON t.id = p.topic_id "
+                "WHERE p.created_at >= ? AND p.created_at < ? "
+                f"GROUP BY {day_expr}, t.category_id, p.author_id "
+                "ON CONFLICT (day, category_id, author_id) DO NOTHING",
+                _day_start(run[0]),
+                _day_start(run[-1] + timedelta(days=1)),
+            )
+            for day in run:
+                await execute(
+                    conn,
+                    "INSERT INTO analytics_days (day, created_at) VALUES (?, ?) "
+                    "ON CONFLICT (day) DO NOTHING",
+                    day.isoformat(),
+                    now,
+                )
+    return len(missing)
+
+
+def _activity(now: datetime) -> tuple[str, list[Any]]:
+    """A common table `activity (day, category_id, author_id, posts)`: the summed days and
+    the posts since the last of them, read directly."""
+    first, last = summed_range(now)
+    day_expr = _day_expr("p.created_at")
+    sql = (
+        "WITH activity AS ("
+        "SELECT day, category_id, author_id, posts FROM analytics_counts "
+        "WHERE day >= ? AND day <= ? "
+        "UNION ALL "
+        f"SELECT {day_expr} AS day, t.category_id AS category_id, p.author_id AS author_id, "
+        "COUNT(*) AS posts FROM posts p JOIN topics t ON t.id = p.topic_id "
+        f"WHERE p.created_at >= ? GROUP BY {day_expr}, t.category_id, p.author_id) "
+    )
+    return sql, [first.isoformat(), last.isoformat(), _param(_day_start(last + timedelta(days=1)))]
+
+
 async def dashboard(now: datetime | None = None) -> Dashboard:
     now = now or datetime.now(UTC)
+    await sum_days(now)
     since, weeks = window(now)
     start = _param(since)
-    week = _week_expr("p.created_at")
+    since_day = since.date().isoformat()
+    activity, args = _activity(now)
+    week = _week_of_day("a.day")
     rows = await fetch(
-        f"SELECT {week} AS week, COUNT(*) AS posts, COUNT(DISTINCT p.author_id) AS active "
-        f"FROM posts p WHERE p.created_at >= ? GROUP BY {week}",
-        start,
+        f"{activity}SELECT {week} AS week, SUM(a.posts) AS posts, "
+        "COUNT(DISTINCT a.author_id) AS active FROM activity a WHERE a.day >= ? "
+        f"GROUP BY {week}",
+        *args,
+        since_day,
         remember=False,
     )
     per_week = {str(r["week"]): (int(r["posts"]), int(r["active"])) for r in rows}
     categories = await fetch(
-        "SELECT c.slug AS slug, c.name AS name, COUNT(p.id) AS posts, "
-        "COUNT(DISTINCT p.author_id) AS active FROM categories c "
-        "JOIN topics t ON t.category_id = c.id "
-        "JOIN posts p ON p.topic_id = t.id AND p.created_at >= ? "
+        f"{activity}SELECT c.slug AS slug, c.name AS name, SUM(a.posts) AS posts, "
+        "COUNT(DISTINCT a.author_id) AS active FROM activity a "
+        "JOIN categories c ON c.id = a.category_id WHERE a.day >= ? "
         "GROUP BY c.id, c.slug, c.name ORDER BY posts DESC, c.name",
-        start,
+        *args,
+        since_day,
         remember=False,
     )
     regions = await fetch(
-        "SELECT a.region AS region, COUNT(p.id) AS posts, COUNT(DISTINCT u.id) AS active "
-        "FROM users u LEFT JOIN administrations a ON a.id = u.administration_id "
-        "JOIN posts p ON p.author_id = u.id AND p.created_at >= ? "
-        "GROUP BY a.region ORDER BY posts DESC",
-        start,
+        f"{activity}SELECT ad.region AS region, SUM(a.posts) AS posts, "
+        "COUNT(DISTINCT a.author_id) AS active FROM activity a "
+        "JOIN users u ON u.id = a.author_id "
+        "LEFT JOIN administrations ad ON ad.id = u.administration_id WHERE a.day >= ? "
+        "GROUP BY ad.region ORDER BY posts DESC",
+        *args,
+        since_day,
         remember=False,
     )
     return Dashboard(
@@ -182,19 +276,23 @@ async def dashboard(now: datetime | None = None) -> Dashboard:
 
 
 async def _administrations(now: datetime) -> AdministrationActivity:
-    current = _param(now)
-    recent = _param(now - timedelta(days=INACTIVE_DAYS))
+    """Administrations with verified NCPs, and those whose members posted in the last 90
+    days (by day: from the day 90 days ago)."""
+    activity, args = _activity(now)
+    recent_day = (now - timedelta(days=INACTIVE_DAYS)).astimezone(UTC).date().isoformat()
     rows = await fetch(
-        "SELECT a.name AS name, a.region AS region, "
-        "(SELECT COUNT(*) FROM users u WHERE u.administration_id = a.id AND u.is_active = ? "
+        f"{activity}SELECT ad.name AS name, ad.region AS region, "
+        "(SELECT COUNT(*) FROM users u WHERE u.administration_id = ad.id AND u.is_active = ? "
         "AND u.is_verified = ? AND (u.verified_until IS NULL OR u.verified_until > ?)) AS ncps, "
-        "(SELECT COUNT(*) FROM users u WHERE u.administration_id = a.id AND EXISTS ("
-        "SELECT 1 FROM posts p WHERE p.author_id = u.id AND p.created_at >= ?)) AS active "
-        "FROM administrations a ORDER BY a.name",
+        "(CASE WHEN ad.id IN (SELECT u.administration_id FROM activity a "
+        "JOIN users u ON u.id = a.author_id WHERE a.day >= ? "
+        "AND u.administration_id IS NOT NULL) THEN 1 ELSE 0 END) AS active "
+        "FROM administrations ad ORDER BY ad.name",
+        *args,
         True,
         True,
-        current,
-        recent,
+        _param(now),
+        recent_day,
         remember=False,
     )
     return AdministrationActivity(

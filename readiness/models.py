@@ -68,3 +68,30 @@ class Score(Model):
     class Meta:
         table = "readiness_scores"
         unique_together = (("submission", "dimension"),)
+
+
+class ActivityDay(Model):
+    """A day (UTC, YYYY-MM-DD) whose posts are already summed in ActivityCount rows."""
+
+    day = fields.CharField(max_length=10, primary_key=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "analytics_days"
+
+
+class ActivityCount(Model):
+    """Posts written on one past day (UTC) in one category by one author."""
+
+    # Participation analytics read these sums instead of every post (readiness/analytics.py).
+
+    id = fields.IntField(primary_key=True)
+    day = fields.CharField(max_length=10)
+    category_id = fields.IntField()
+    author_id = fields.IntField()
+    posts = fields.IntField()
+
+    class Meta:
+        table = "analytics_counts"
+        unique_together = (("day", "category_id", "author_id"),)
+        indexes = [Index(fields=("day", "author_id"))]

@@ -24,7 +24,8 @@ from forum.models import (
     Topic,
     User,
 )
-from readiness.analytics import dashboard, window
+from readiness.analytics import dashboard, summed_range, window
+from readiness.models import ActivityCount, ActivityDay
 from tests.helpers import categories, log_in, make_user
 from tests.readiness.support import administration, ncp
 from tests.readiness.test_assessment import svg_bars
@@ -67,6 +68,7 @@ async def _forum(now: datetime) -> dict[str, object]:
     t2 = await topic(bob, chain, "Certificates", week10 + 57 * hour)
     await reply(alice, t2, week10 + 57.5 * hour)  # after 30 min
     t3 = await topic(carol, ai, "Nobody answers", week10 + 80 * hour)
+    await reply(carol, t2, now - timedelta(minutes=1))  # today: read from the posts directly
     for t, views in ((t0, 100), (t1, 50), (t2, 10), (t3, 5), (t4, 0)):
         await Topic.filter(id=t.id).update(views=views)
 
@@ -97,13 +99,13 @@ async def test_figures_on_a_seeded_forum(db: str) -> None:
     made = await _forum(now)
     data = await dashboard(now)
     assert data.weeks == made["weeks"]
-    assert data.posts_per_week == [0] * 9 + [4, 4, 0]
-    assert data.active_per_week == [0] * 9 + [3, 3, 0]
+    assert data.posts_per_week == [0] * 9 + [4, 4, 1]
+    assert data.active_per_week == [0] * 9 + [3, 3, 1]
     assert [(c.key, c.posts, c.active) for c in data.by_category] == [
-        ("ai-ml", 4, 3), ("blockchain", 4, 3)
+        ("blockchain", 5, 3), ("ai-ml", 4, 3)
     ]  # fmt: skip
     assert {(c.key, c.posts, c.active) for c in data.by_region} == {
-        ("EUR", 3, 1), ("", 3, 1), ("ESA", 2, 1)
+        ("EUR", 3, 1), ("", 4, 1), ("ESA", 2, 1)
     }  # fmt: skip
     a = data.administrations
     assert (a.total, a.with_ncps, a.active) == (3, 3, 2)
@@ -112,9 +114,9 @@ async def test_figures_on_a_seeded_forum(db: str) -> None:
         "Long ago", "Risk targeting pilots", "Certificates", "Nobody answers",
         "Ledgers for origin",
     ]  # fmt: skip
-    # Ties (one reply each) go to the newer topic first.
+    # Ties (two replies each) go to the newer topic first.
     assert [(t.title, t.replies) for t in data.most_replied[:3]] == [
-        ("Risk targeting pilots", 2), ("Certificates", 1), ("Ledgers for origin", 1)
+        ("Certificates", 2), ("Risk targeting pilots", 2), ("Ledgers for origin", 1)
     ]  # fmt: skip
     # First replies after 30 min, 2 h and 1 day: the median is 2 h; one topic waits.
     assert (data.first_reply.count, data.first_reply.waiting) == (3, 1)
@@ -123,6 +125,16 @@ async def test_figures_on_a_seeded_forum(db: str) -> None:
     assert abs((data.review.median_seconds or 0) - 3 * 3600) < 1
     assert (data.access.count, data.access.waiting) == (2, 1)
     assert abs((data.access.median_seconds or 0) - 86400) < 1  # the lower of 1 and 3 days
+
+    # Finished days were summed once: a second load reads the sums and adds nothing.
+    first, last = summed_range(now)
+    assert await ActivityDay.all().count() == (last - first).days + 1
+    summed = await ActivityCount.all().values_list("posts", flat=True)
+    assert sum(summed) == 8  # the window's posts before today (the old topic is older)
+    again = await dashboard(now)
+    assert again.posts_per_week == data.posts_per_week
+    assert again.by_category == data.by_category
+    assert await ActivityCount.all().count() == len(summed)
 
 
 async def test_the_page_charts_and_csv_show_the_same_figures(
@@ -140,7 +152,7 @@ async def test_the_page_charts_and_csv_show_the_same_figures(
     active = [
         int(b.get("data-value") or 0) for b in bars if b.get("data-series") == "Active members"
     ]
-    assert posts == [0] * 9 + [4, 4, 0] and active == [0] * 9 + [3, 3, 0]
+    assert posts == [0] * 9 + [4, 4, 1] and active == [0] * 9 + [3, 3, 1]
     heights = [float(b.get("height") or 0) for b in bars if b.get("data-series") == "Posts"]
     tallest = max(heights)
     act_h = [float(b.get("height") or 0) for b in bars if b.get("data-series") == "Active members"]
@@ -156,10 +168,11 @@ async def test_the_page_charts_and_csv_show_the_same_figures(
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     weeks = [r for r in rows if r["section"] == "week"]
-    assert [int(r["posts"]) for r in weeks] == [0] * 9 + [4, 4, 0]
+    assert [int(r["posts"]) for r in weeks] == [0] * 9 + [4, 4, 1]
     by = {(r["section"], r["label"]): r for r in rows}
     assert by[("category", "ai-ml")]["posts"] == "4"
-    assert by[("region", "none")]["posts"] == "3"
+    assert by[("category", "blockchain")]["posts"] == "5"
+    assert by[("region", "none")]["posts"] == "4"
     assert by[("administrations", "with_ncps_inactive_90_days")]["value"] == "1"
     assert by[("first_reply", "median_seconds")]["value"] == "7200"
 
