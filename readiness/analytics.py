@@ -1,6 +1,7 @@
 """Participation analytics for the Secretariat's administrators: every figure is one SQL
-aggregate (GROUP BY, COUNT, a median by ORDER BY ... OFFSET on SQLite or percentile_disc on
-PostgreSQL), never a loop over posts in Python, so the dashboard stays fast on a large forum.
+aggregate (GROUP BY, COUNT, a median by ROW_NUMBER() OVER (ORDER BY ...) on SQLite or
+percentile_disc on PostgreSQL), never a loop over posts in Python, so the dashboard stays
+fast on a large forum.
 
 Weeks start on Monday (UTC). Posts count what was written in the window, including posts
 deleted since (participation happened).
@@ -63,25 +64,21 @@ def _seconds_between(start: str, end: str) -> str:
 
 async def _median(values_sql: str, *args: Any) -> tuple[int, float | None]:
     """How many values the subquery `values_sql` (one column, `v`) answers, and their lower
-    median (the middle one, or the lower of the two middle ones)."""
-    counted = await fetch(f"SELECT COUNT(*) AS n FROM ({values_sql}) x", *args, remember=False)
-    n = int(counted[0]["n"])
-    if n == 0:
-        return 0, None
+    median (the middle one, or the lower of the two middle ones), in one query."""
     if _dialect() == "postgres":
-        rows = await fetch(
-            f"SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY v) AS m FROM ({values_sql}) x",
-            *args,
-            remember=False,
+        query = (
+            "SELECT COUNT(*) AS c, percentile_disc(0.5) WITHIN GROUP (ORDER BY v) AS m "
+            f"FROM ({values_sql}) x"
         )
     else:
-        rows = await fetch(
-            f"SELECT v AS m FROM ({values_sql}) x ORDER BY v LIMIT 1 OFFSET ?",
-            *args,
-            (n - 1) // 2,
-            remember=False,
+        query = (
+            "SELECT c, v AS m FROM (SELECT v, ROW_NUMBER() OVER (ORDER BY v) AS rn, "
+            f"COUNT(*) OVER () AS c FROM ({values_sql}) x) y WHERE rn = (c + 1) / 2"
         )
-    return n, float(rows[0]["m"])
+    rows = await fetch(query, *args, remember=False)
+    if not rows or not int(rows[0]["c"]):
+        return 0, None
+    return int(rows[0]["c"]), float(rows[0]["m"])
 
 
 @dataclass(frozen=True)
@@ -222,29 +219,33 @@ async def dashboard(now: datetime | None = None) -> Dashboard:
     since_day = since.date().isoformat()
     activity, args = _activity(now)
     week = _week_of_day("a.day")
+    # Each query first sums the activity by what it groups on and by author (a few thousand
+    # rows at most), then counts distinct authors in that.
     rows = await fetch(
-        f"{activity}SELECT {week} AS week, SUM(a.posts) AS posts, "
-        "COUNT(DISTINCT a.author_id) AS active FROM activity a WHERE a.day >= ? "
-        f"GROUP BY {week}",
+        f"{activity}SELECT {week} AS week, SUM(a.n) AS posts, "
+        "COUNT(DISTINCT a.author_id) AS active FROM (SELECT day, author_id, "
+        "SUM(posts) AS n FROM activity WHERE day >= ? "
+        f"GROUP BY day, author_id) a GROUP BY {week}",
         *args,
         since_day,
         remember=False,
     )
     per_week = {str(r["week"]): (int(r["posts"]), int(r["active"])) for r in rows}
     categories = await fetch(
-        f"{activity}SELECT c.slug AS slug, c.name AS name, SUM(a.posts) AS posts, "
-        "COUNT(DISTINCT a.author_id) AS active FROM activity a "
-        "JOIN categories c ON c.id = a.category_id WHERE a.day >= ? "
+        f"{activity}SELECT c.slug AS slug, c.name AS name, SUM(a.n) AS posts, "
+        "COUNT(*) AS active FROM (SELECT category_id, author_id, SUM(posts) AS n "
+        "FROM activity WHERE day >= ? GROUP BY category_id, author_id) a "
+        "JOIN categories c ON c.id = a.category_id "
         "GROUP BY c.id, c.slug, c.name ORDER BY posts DESC, c.name",
         *args,
         since_day,
         remember=False,
     )
     regions = await fetch(
-        f"{activity}SELECT ad.region AS region, SUM(a.posts) AS posts, "
-        "COUNT(DISTINCT a.author_id) AS active FROM activity a "
-        "JOIN users u ON u.id = a.author_id "
-        "LEFT JOIN administrations ad ON ad.id = u.administration_id WHERE a.day >= ? "
+        f"{activity}SELECT ad.region AS region, SUM(a.n) AS posts, COUNT(*) AS active "
+        "FROM (SELECT author_id, SUM(posts) AS n FROM activity WHERE day >= ? "
+        "GROUP BY author_id) a JOIN users u ON u.id = a.author_id "
+        "LEFT JOIN administrations ad ON ad.id = u.administration_id "
         "GROUP BY ad.region ORDER BY posts DESC",
         *args,
         since_day,
@@ -284,8 +285,8 @@ async def _administrations(now: datetime) -> AdministrationActivity:
         f"{activity}SELECT ad.name AS name, ad.region AS region, "
         "(SELECT COUNT(*) FROM users u WHERE u.administration_id = ad.id AND u.is_active = ? "
         "AND u.is_verified = ? AND (u.verified_until IS NULL OR u.verified_until > ?)) AS ncps, "
-        "(CASE WHEN ad.id IN (SELECT u.administration_id FROM activity a "
-        "JOIN users u ON u.id = a.author_id WHERE a.day >= ? "
+        "(CASE WHEN ad.id IN (SELECT u.administration_id FROM users u WHERE u.id IN ("
+        "SELECT DISTINCT author_id FROM activity WHERE day >= ?) "
         "AND u.administration_id IS NOT NULL) THEN 1 ELSE 0 END) AS active "
         "FROM administrations ad ORDER BY ad.name",
         *args,
@@ -330,8 +331,9 @@ async def _topics(order: str) -> list[TopicStat]:
 async def _first_reply(start: Any) -> Wait:
     seconds = _seconds_between("t.created_at", "p.created_at")
     answered, median = await _median(
-        f"SELECT {seconds} AS v FROM topics t JOIN posts p ON p.topic_id = t.id AND p.number = 2 "
-        "WHERE t.created_at >= ? AND t.deleted_at IS NULL",
+        # CROSS JOIN: SQLite reads the window's topics first, then each one's post 2.
+        f"SELECT {seconds} AS v FROM topics t CROSS JOIN posts p WHERE p.topic_id = t.id "
+        "AND p.number = 2 AND t.created_at >= ? AND t.deleted_at IS NULL",
         start,
     )
     unanswered = await fetch(

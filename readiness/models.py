@@ -94,4 +94,5 @@ class ActivityCount(Model):
     class Meta:
         table = "analytics_counts"
         unique_together = (("day", "category_id", "author_id"),)
-        indexes = [Index(fields=("day", "author_id"))]
+        # Covering: the dashboard reads these sums from the index alone.
+        indexes = [Index(fields=("day", "author_id", "category_id", "posts"))]

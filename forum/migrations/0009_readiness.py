@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('author_id', fields.IntField()),
                 ('posts', fields.IntField()),
             ],
-            options={'table': 'analytics_counts', 'app': 'forum', 'unique_together': (('day', 'category_id', 'author_id'),), 'indexes': [Index(fields=['day', 'author_id'])], 'pk_attr': 'id', 'table_description': 'Posts written on one past day (UTC) in one category by one author.'},
+            options={'table': 'analytics_counts', 'app': 'forum', 'unique_together': (('day', 'category_id', 'author_id'),), 'indexes': [Index(fields=['day', 'author_id', 'category_id', 'posts'])], 'pk_attr': 'id', 'table_description': 'Posts written on one past day (UTC) in one category by one author.'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -64,10 +64,19 @@ class Migration(migrations.Migration):
             options={'table': 'readiness_scores', 'app': 'forum', 'unique_together': (('submission', 'dimension'),), 'pk_attr': 'id', 'table_description': 'The level one submitted submission reached in one dimension (1 to 5).'},
             bases=['Model'],
         ),
-            # Participation analytics (readiness/analytics.py) read a window of posts by time.
+            # Participation analytics (readiness/analytics.py): today's posts by time, and the
+        # most viewed and most replied topics without sorting every topic.
         ops.RunSQL(
-            "CREATE INDEX IF NOT EXISTS idx_posts_created_author_topic"
-            " ON posts (created_at, author_id, topic_id)",
-            reverse_sql="DROP INDEX IF EXISTS idx_posts_created_author_topic",
+            [
+                "CREATE INDEX IF NOT EXISTS idx_posts_created_author_topic"
+                " ON posts (created_at, author_id, topic_id)",
+                "CREATE INDEX IF NOT EXISTS idx_topics_views ON topics (views)",
+                "CREATE INDEX IF NOT EXISTS idx_topics_post_count ON topics (post_count)",
+            ],
+            reverse_sql=[
+                "DROP INDEX IF EXISTS idx_posts_created_author_topic",
+                "DROP INDEX IF EXISTS idx_topics_views",
+                "DROP INDEX IF EXISTS idx_topics_post_count",
+            ],
         ),
     ]
