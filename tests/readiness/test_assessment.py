@@ -248,3 +248,58 @@ async def test_members_without_administration_cannot_take_it(
     assert (await client.get("/readiness/nothing/take")).status_code == 404
     bad = await client.post("/readiness/ai-ml/take", data={"csrf_token": csrf, "action": "x"})
     assert bad.status_code == 400
+
+
+async def test_results_link_knowledge_about_the_technology(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    from knowledge.models import (
+        AdoptionStage,
+        Document,
+        DocumentTechnology,
+        DocumentType,
+        EntryKind,
+        EntryStatus,
+        KnowledgeEntry,
+    )
+    from tests.helpers import categories
+
+    cats = await categories()
+    france = await administration("FR")
+    alice = await ncp("alice", france)
+
+    async def entry(title: str, status: EntryStatus, slug: str = "ai-ml") -> KnowledgeEntry:
+        return await KnowledgeEntry.create(
+            kind=EntryKind.LESSON_LEARNED, status=status, author_id=alice.id,
+            technology_id=cats[slug].id, stage=AdoptionStage.PILOT, maturity=2, title=title,
+            summary="What we learnt.",
+        )  # fmt: skip
+
+    quality = await entry("Data quality before training", EntryStatus.PUBLISHED)
+    general = await entry("Our first model in production", EntryStatus.PUBLISHED)
+    draft = await entry("Unpublished data notes", EntryStatus.DRAFT)
+    other = await entry("Ledger data pilot", EntryStatus.PUBLISHED, "blockchain")
+    document = await Document.create(
+        title="WCO study on AI", doc_type=DocumentType.STUDY, uploaded_by_id=alice.id
+    )
+    await DocumentTechnology.create(document_id=document.id, technology_id=cats["ai-ml"].id)
+    removed = await Document.create(
+        title="Withdrawn study", doc_type=DocumentType.STUDY, uploaded_by_id=alice.id,
+        is_deleted=True,
+    )  # fmt: skip
+    await DocumentTechnology.create(document_id=removed.id, technology_id=cats["ai-ml"].id)
+
+    mine = await submit(alice, 2)
+    await log_in(client, alice)
+    page = await client.get(f"/readiness/results/{mine.id}")
+    assert page.status_code == 200
+    helps = page.text.split("Knowledge that helps")[1].split("<h2>Answers")[0]
+    data_part = helps.split("<h3>Data</h3>")[1].split("</ul>")[0]
+    assert f'href="/knowledge/entries/{quality.id}"' in data_part
+    assert f'href="/knowledge/entries/{general.id}"' not in data_part
+    assert f'href="/knowledge/entries/{general.id}"' in helps
+    assert f'href="/knowledge/entries/{draft.id}"' not in helps
+    assert f'href="/knowledge/entries/{other.id}"' not in helps
+    assert f'href="/knowledge/documents/{document.id}"' in helps
+    assert f'href="/knowledge/documents/{removed.id}"' not in helps
+    assert 'href="/readiness">Readiness</a>' in page.text  # in the restricted area's navigation
