@@ -72,11 +72,15 @@ class Migration(migrations.Migration):
                 " ON posts (created_at, author_id, topic_id)",
                 "CREATE INDEX IF NOT EXISTS idx_topics_views ON topics (views)",
                 "CREATE INDEX IF NOT EXISTS idx_topics_post_count ON topics (post_count)",
+                # The first reply of each topic, for the median time to it.
+                "CREATE INDEX IF NOT EXISTS idx_posts_first_reply"
+                " ON posts (topic_id, number, created_at) WHERE number = 2",
             ],
             reverse_sql=[
                 "DROP INDEX IF EXISTS idx_posts_created_author_topic",
                 "DROP INDEX IF EXISTS idx_topics_views",
                 "DROP INDEX IF EXISTS idx_topics_post_count",
+                "DROP INDEX IF EXISTS idx_posts_first_reply",
             ],
         ),
     ]
