@@ -96,3 +96,17 @@ class ActivityCount(Model):
         unique_together = (("day", "category_id", "author_id"),)
         # Covering: the dashboard reads these sums from the index alone.
         indexes = [Index(fields=("day", "author_id", "category_id", "posts"))]
+
+
+class ActivityAuthorDay(Model):
+    """Posts written on one past day (UTC) by one author, in every category together."""
+
+    id = fields.IntField(primary_key=True)
+    day = fields.CharField(max_length=10)
+    author_id = fields.IntField()
+    posts = fields.IntField()
+
+    class Meta:
+        table = "analytics_author_days"
+        unique_together = (("day", "author_id"),)
+        indexes = [Index(fields=("day", "author_id", "posts"))]  # covering

@@ -14,6 +14,17 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
+            name='ActivityAuthorDay',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('day', fields.CharField(max_length=10)),
+                ('author_id', fields.IntField()),
+                ('posts', fields.IntField()),
+            ],
+            options={'table': 'analytics_author_days', 'app': 'forum', 'unique_together': (('day', 'author_id'),), 'indexes': [Index(fields=['day', 'author_id', 'posts'])], 'pk_attr': 'id', 'table_description': 'Posts written on one past day (UTC) by one author, in every category together.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='ActivityCount',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),

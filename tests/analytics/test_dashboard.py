@@ -25,7 +25,7 @@ from forum.models import (
     User,
 )
 from readiness.analytics import dashboard, summed_range, window
-from readiness.models import ActivityCount, ActivityDay
+from readiness.models import ActivityAuthorDay, ActivityCount, ActivityDay
 from tests.helpers import categories, log_in, make_user
 from tests.readiness.support import administration, ncp
 from tests.readiness.test_assessment import svg_bars
@@ -131,6 +131,8 @@ async def test_figures_on_a_seeded_forum(db: str) -> None:
     assert await ActivityDay.all().count() == (last - first).days + 1
     summed = await ActivityCount.all().values_list("posts", flat=True)
     assert sum(summed) == 8  # the window's posts before today (the old topic is older)
+    by_author = await ActivityAuthorDay.all().values_list("posts", flat=True)
+    assert sum(by_author) == 8 and len(by_author) == 7  # one row per author and day
     again = await dashboard(now)
     assert again.posts_per_week == data.posts_per_week
     assert again.by_category == data.by_category
