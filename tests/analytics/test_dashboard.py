@@ -165,6 +165,12 @@ async def test_the_page_charts_and_csv_show_the_same_figures(
     assert re.search(r'id="wait-review".*?<td>3.0 h</td><td>3</td><td>1</td>', page.text)
     assert re.search(r'id="wait-access".*?<td>24.0 h</td><td>2</td><td>1</td>', page.text)
     assert "Customs of BR (AMS)" in page.text
+    regions = page.text.split('id="regions"')[1].split("</section>")[0]
+    drawn = {(b.get("data-label"), b.get("data-series")): b.get("data-value")
+             for b in svg_bars(regions)}  # fmt: skip
+    assert drawn[("EUR", "Posts")] == "3" and drawn[("ESA", "Posts")] == "2"
+    assert drawn[("—", "Posts")] == "4" and drawn[("—", "Active members")] == "1"
+    assert re.search(r"No administration</th><td>4</td><td>1</td>", regions)
 
     exported = await client.get("/admin/analytics.csv")
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")

@@ -303,3 +303,59 @@ async def test_results_link_knowledge_about_the_technology(
     assert f'href="/knowledge/documents/{document.id}"' in helps
     assert f'href="/knowledge/documents/{removed.id}"' not in helps
     assert 'href="/readiness">Readiness</a>' in page.text  # in the restricted area's navigation
+
+
+async def test_a_second_questionnaire_and_a_retake_prefilled_from_the_last(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    france = await administration("FR")
+    alice = await ncp("alice", france)
+    csrf = await log_in(client, alice)
+    blockchain = load_catalogue().current("blockchain")
+    assert blockchain is not None
+    answers = all_at(blockchain, 2)
+    answers["q-bc-legal"] = "5"
+    done = await client.post(
+        "/readiness/blockchain/take", data={"csrf_token": csrf, "action": "submit", **answers}
+    )
+    assert done.status_code == 303
+    result = await client.get(done.headers["location"])
+    assert "Blockchain readiness: Customs of FR" in result.text
+    assert "Overall level: <strong>2 Experimental</strong>" in result.text
+    assert [b.get("data-value") for b in svg_bars(result.text)] == ["2"] * 5 + ["5"]
+    # Taking it again starts from the last answers; a new submission leaves the first alone.
+    again = await client.get("/readiness/blockchain/take")
+    assert re.search(r'name="q-bc-legal" value="5" checked', again.text)
+    answers["q-bc-legal"] = "3"
+    await client.post(
+        "/readiness/blockchain/take", data={"csrf_token": csrf, "action": "submit", **answers}
+    )
+    first, second = await Submission.filter(questionnaire="blockchain").order_by("id")
+    assert first.answers["bc-legal"] == 5 and second.answers["bc-legal"] == 3
+    index = await client.get("/readiness")
+    assert index.text.count('href="/readiness/results/') == 2
+
+
+async def test_a_draft_begun_on_an_older_version_is_finished_on_the_newest(
+    db: str, app: Starlette, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    france = await administration("FR")
+    alice = await ncp("alice", france)
+    csrf = await log_in(client, alice)
+    app.state.questionnaires = load_catalogue(copy_questionnaires(tmp_path / "one"))
+    await client.post(
+        "/readiness/ai-ml/take",
+        data={"csrf_token": csrf, "action": "draft", "q-strategy-vision": "4"},
+    )
+    v2 = load_catalogue(copy_questionnaires(tmp_path / "two", {"title": "AI readiness v2"}))
+    app.state.questionnaires = v2
+    form = await client.get("/readiness/ai-ml/take")
+    assert "AI readiness v2" in form.text and "Version 2." in form.text
+    assert re.search(r'name="q-strategy-vision" value="4" checked', form.text)
+    ai2 = v2.current("ai-ml")
+    assert ai2 is not None
+    await client.post(
+        "/readiness/ai-ml/take", data={"csrf_token": csrf, "action": "submit", **all_at(ai2, 3)}
+    )
+    only = await Submission.get(administration_id=france.id)
+    assert (only.version, only.status, only.overall) == (2, SubmissionStatus.SUBMITTED, 3)
