@@ -8,6 +8,7 @@ what is drawn can be checked against what is counted. All text is escaped.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import count
 
@@ -30,6 +31,36 @@ def _fmt(value: float) -> str:
 
 def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
+
+
+def nice_ticks(top: float) -> list[float]:
+    """Axis ticks from 0 past `top` in steps of 1, 2 or 5 times a power of ten (never below
+    1: the figures are counts or levels)."""
+    if top <= 0:
+        return [0.0, 1.0]
+    raw = top / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = max(step, 1.0)
+    return [i * step for i in range(math.ceil(top / step) + 1)]
+
+
+def _legend(
+    names: list[str], colours: list[str], x0: int, width: int, top: int
+) -> tuple[list[str], int]:
+    """Colour keys in rows that fit the width; returns the markup and the rows' height."""
+    parts: list[str] = []
+    x, y = x0, top
+    for name, colour in zip(names, colours, strict=True):
+        w = 14 + 7 * len(name) + 14
+        if x > x0 and x + w > width:
+            x, y = x0, y + 16
+        parts.append(
+            f'<rect class="key" x="{x}" y="{y}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{x + 14}" y="{y + 9}" font-size="11">{escape(name)}</text>'
+        )
+        x += w
+    return parts, y - top + 16
 
 
 def _head(width: int, height: int, title: str, description: str, kind: str) -> list[str]:
@@ -58,12 +89,20 @@ def bar_chart(
     """Vertical bars, grouped by label (one bar per series in each group). Bar heights are
     proportional to the values on a scale from 0 to `max_value` (default: the largest)."""
     top = max([v for s in series for v in s.values] + [0.0])
-    scale_max = float(max_value if max_value is not None else top) or 1.0
-    left, right, top_pad, bottom = 44, 8, 10, 48 + (16 if len(series) > 1 else 0)
+    if ticks is None:
+        ticks = nice_ticks(float(max_value) if max_value is not None else top)
+    scale_max = float(max_value if max_value is not None else ticks[-1]) or 1.0
+    slanted = len(labels) > 6  # many groups: labels slant so they do not overlap
+    colours = [PALETTE[i % len(PALETTE)] for i in range(len(series))]
+    legend, legend_h = (
+        _legend([s.name for s in series], colours, 44, width - 8, 0) if len(series) > 1 else ([], 0)
+    )
+    bottom = (96 if slanted else 30) + legend_h
+    height += legend_h
+    left, right, top_pad = 44, 8, 10
     plot_w, plot_h = width - left - right, height - top_pad - bottom
     parts = _head(width, height, title, description, "bars")
-    axis_ticks = ticks if ticks is not None else [scale_max * i / 4 for i in range(5)]
-    for tick in axis_ticks:
+    for tick in ticks:
         y = top_pad + plot_h - plot_h * tick / scale_max
         parts.append(
             f'<line class="grid" x1="{left}" x2="{width - right}" y1="{_fmt(y)}" '
@@ -88,24 +127,26 @@ def bar_chart(
                 f'data-series="{escape(s.name)}" data-value="{escape(_number(value))}">'
                 f"<title>{escape(label)}, {escape(s.name)}: {escape(_number(value))}</title></rect>"
             )
-        parts.append(
-            f'<text class="label" x="{_fmt(gx + group_w * 0.4)}" y="{top_pad + plot_h + 14}" '
-            f'text-anchor="middle" font-size="10">{escape(label)}</text>'
-        )
+        lx, ly = _fmt(gx + group_w * 0.4), top_pad + plot_h + 14
+        shown = label if len(label) <= 24 else label[:23] + "…"  # whole in the table
+        if slanted:
+            parts.append(
+                f'<text class="label" x="{lx}" y="{ly}" text-anchor="end" font-size="10" '
+                f'transform="rotate(-35 {lx} {ly})">{escape(shown)}</text>'
+            )
+        else:
+            parts.append(
+                f'<text class="label" x="{lx}" y="{ly}" text-anchor="middle" '
+                f'font-size="10">{escape(shown)}</text>'
+            )
     parts.append(
         f'<line class="axis" x1="{left}" x2="{width - right}" y1="{top_pad + plot_h}" '
         f'y2="{top_pad + plot_h}" stroke="#333"/>'
     )
-    if len(series) > 1:
-        x = left
-        for s_index, s in enumerate(series):
-            colour = PALETTE[s_index % len(PALETTE)]
-            parts.append(
-                f'<rect class="key" x="{x}" y="{height - 14}" width="10" height="10" '
-                f'fill="{colour}"/><text x="{x + 14}" y="{height - 5}" font-size="11">'
-                f"{escape(s.name)}</text>"
-            )
-            x += 14 + 7 * len(s.name) + 16
+    if legend:
+        parts.append(f'<g class="legend" transform="translate(0 {height - legend_h})">')
+        parts += legend
+        parts.append("</g>")
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text above went through escape()
 
@@ -122,7 +163,10 @@ def stacked_bars(
     """One horizontal bar per row, split into segments in proportion to their counts (a
     distribution: each row's bar is its whole). `values[row][segment]`."""
     label_w, right, row_h, gap, top_pad = 170, 8, 22, 8, 6
-    height = top_pad + len(rows) * (row_h + gap) + 28
+    colours = [LEVEL_COLOURS[i % len(LEVEL_COLOURS)] for i in range(len(segments))]
+    legend, legend_h = _legend(segments, colours, label_w, width - right, 0)
+    legend_top = top_pad + len(rows) * (row_h + gap) + 6
+    height = legend_top + legend_h + 4
     plot_w = width - label_w - right
     parts = _head(width, height, title, description, "stacked")
     for r, row in enumerate(rows):
@@ -144,14 +188,7 @@ def stacked_bars(
                 "</rect>"
             )
             x += w
-    x = label_w
-    for s_index, segment in enumerate(segments):
-        colour = LEVEL_COLOURS[s_index % len(LEVEL_COLOURS)]
-        parts.append(
-            f'<rect class="key" x="{x}" y="{height - 16}" width="10" height="10" '
-            f'fill="{colour}"/><text x="{x + 14}" y="{height - 7}" font-size="11">'
-            f"{escape(segment)}</text>"
-        )
-        x += 14 + 7 * len(segment) + 14
-    parts.append("</svg>")
+    parts.append(f'<g class="legend" transform="translate(0 {legend_top})">')
+    parts += legend
+    parts.append("</g></svg>")
     return Markup("".join(parts))  # noqa: S704 - every text above went through escape()
