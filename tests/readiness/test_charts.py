@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from readiness.charts import Series, bar_chart, stacked_bars
+from readiness.charts import Series, bar_chart, nice_ticks, stacked_bars
 from tests.readiness.support import parse_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -50,3 +50,11 @@ def test_stacked_bars_split_each_row_in_proportion() -> None:
     assert abs(widths[("Data", "3")] / row - 0.5) < 1e-6
     assert abs(widths[("Legal", "2")] - row) < 1e-6 and widths[("Legal", "1")] == 0
     assert [b.get("data-value") for b in bars] == ["1", "1", "2", "0", "3", "0"]
+
+
+def test_axis_ticks_are_round_counts() -> None:
+    assert nice_ticks(0) == [0, 1]
+    assert nice_ticks(2) == [0, 1, 2]
+    assert nice_ticks(6) == [0, 2, 4, 6]
+    assert nice_ticks(37) == [0, 10, 20, 30, 40]
+    assert nice_ticks(11_000) == [0, 5000, 10000, 15000]
