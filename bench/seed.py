@@ -327,10 +327,20 @@ async def _update_category_counters(places: list[Category], posts: int) -> None:
 
 
 async def seed_forum(
-    database_url: str, *, topics: int, posts: int, members: int = 1, progress: Progress = print
+    database_url: str,
+    *,
+    topics: int,
+    posts: int,
+    members: int = 1,
+    progress: Progress = print,
+    days: float = 90,
+    revisions: bool = True,
+    reactions: bool = True,
 ) -> SeedResult:
     """A fresh database holding `topics` topics of `posts` posts each, and `members` logged-in
-    members (the first one has read some topics part way and bookmarked a few posts)."""
+    members (the first one has read some topics part way and bookmarked a few posts). Posts
+    are spread evenly over the last `days` days; `revisions=False` / `reactions=False` skip
+    rows a benchmark does not read (bench/analytics.py)."""
     started = time.perf_counter()
     await fresh_database(database_url, progress)
     await init_db(database_url)
@@ -344,16 +354,17 @@ async def seed_forum(
             if c.visibility == Visibility.MEMBERS and c.posting_right == PostingRight.MEMBERS
         ]
         places = _topic_categories(categories, topics)
-        step = timedelta(days=90) / max(topics * posts, 1)
-        start = datetime.now(UTC) - timedelta(days=90)
+        step = timedelta(days=days) / max(topics * posts, 1)
+        start = datetime.now(UTC) - timedelta(days=days)
         async with in_transaction():
             rows = await _insert_topics(places, authors, posts, start, step)
             await _insert_tags(rows)
             progress(f"topics: {len(rows)}")
             await _insert_posts(rows, authors, posts, start, step, progress)
-            await _insert_revisions()
-            reactions = await _insert_reactions(authors)
-            progress(f"reactions: {reactions}")
+            if revisions:
+                await _insert_revisions()
+            reacted = await _insert_reactions(authors) if reactions else 0
+            progress(f"reactions: {reacted}")
             bench = next(t for t in rows if t.category_id == places[0].id)
             await _member_state(member, rows, bench)
             await _update_category_counters(places, posts)
@@ -383,6 +394,6 @@ async def seed_forum(
         category_slug=places[0].slug,
         topics=topics,
         posts=topics * posts,
-        reactions=reactions,
+        reactions=reacted,
         seconds=time.perf_counter() - started,
     )

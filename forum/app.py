@@ -33,6 +33,7 @@ from forum.web.routes import routes as web_routes
 from notifications.digest import DigestScheduler
 from notifications.immediate import ImmediateSender
 from notifications.outbox import OutboxSender
+from readiness.questionnaires import load_catalogue
 from realtime.broker import create_broker
 from realtime.endpoint import route as websocket_route
 from realtime.hub import Hub
@@ -134,6 +135,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     """Build the ASGI app. `manage_db=False` lets a caller (tests) own the DB connection."""
     settings = settings or Settings.from_env()
     secret_key = settings.resolved_secret_key()
+    # Issue 12: the readiness questionnaires are data files; a bad one stops start-up here.
+    questionnaires = load_catalogue()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -209,6 +212,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         middleware=middleware(settings, secret_key),
     )
     app.state.settings = settings
+    app.state.questionnaires = questionnaires
     app.state.secret_key = secret_key
     app.state.caches = Caches.from_env()
     app.state.views = ViewBuffer()

@@ -57,7 +57,8 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
         print(
             f"seeded: {report.created_administrations} new member administrations, "
             f"{report.created_pages} new public pages, "
-            f"{report.created_entries} new knowledge entries, {documents} new documents"
+            f"{report.created_entries} new knowledge entries, {documents} new documents, "
+            f"{report.created_assessments} new readiness self-assessments"
         )
         print(
             "demo accounts: admin@example.org, moderator@example.org, member@example.org,"
@@ -161,6 +162,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from realtime.endpoint import server_options
 
     async def preflight() -> None:
+        from readiness.questionnaires import load_catalogue
+
+        load_catalogue()  # a malformed questionnaire file stops start-up with its name
         await init_db(settings.database_url)
         await close_db()
         broker = create_broker(settings.broker_url)

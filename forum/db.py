@@ -18,6 +18,7 @@ from forum.settings import SettingsError
 APP_LABEL = "forum"
 MODELS_MODULE = "forum.models"
 KNOWLEDGE_MODELS = "knowledge.models"  # the knowledge space's tables, in the same app
+READINESS_MODELS = "readiness.models"  # the readiness self-assessment's tables
 MIGRATIONS_MODULE = "forum.migrations"
 
 
@@ -38,7 +39,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "connections": {"default": connection},
         "apps": {
             APP_LABEL: {
-                "models": [MODELS_MODULE, KNOWLEDGE_MODELS],
+                "models": [MODELS_MODULE, KNOWLEDGE_MODELS, READINESS_MODELS],
                 "default_connection": "default",
                 "migrations": MIGRATIONS_MODULE,
             }

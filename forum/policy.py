@@ -343,3 +343,23 @@ def can_change_document(user: User | None, document: Document) -> bool:
 def can_publish_documents(user: User | None) -> bool:
     """Public visibility and the deliverable mark are the administrators' (with 2FA)."""
     return is_admin(user)
+
+
+# --- readiness (issue 12): self-assessment results and benchmarks ----------------------------
+
+
+def can_see_readiness(user: User | None, administration_id: int) -> bool:
+    """An administration's self-assessments: its own verified members and administrators."""
+    if is_admin(user):
+        return True
+    return is_member(user) and user is not None and user.administration_id == administration_id
+
+
+def can_take_readiness(user: User | None) -> bool:
+    """Members answer for their administration (one must be set on their profile)."""
+    return is_member(user) and user is not None and user.administration_id is not None
+
+
+def can_see_benchmarks(user: User | None) -> bool:
+    """Aggregated, anonymised figures: the restricted area."""
+    return is_member(user)

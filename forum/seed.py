@@ -96,6 +96,7 @@ class SeedReport:
     created_administrations: int = 0
     created_pages: int = 0
     created_entries: int = 0  # knowledge entries (knowledge/seed_entries.py)
+    created_assessments: int = 0  # readiness self-assessments (issue 12)
     # Demo staff get two-factor authentication (staff powers need it): username -> secret,
     # for an authenticator app; filled only when the account was created by this run.
     two_factor_secrets: dict[str, str] = field(default_factory=dict)
@@ -208,6 +209,9 @@ async def seed_demo(password: str | None) -> SeedReport:
         },
     )
     categories += int(room_created)
+    from readiness.seed import seed_demo_assessments
+
+    assessments = await seed_demo_assessments(users.get("member"))
     topics = 0
     if not await Topic.exists():
         topics = await _seed_demo_topics(users)
@@ -222,5 +226,6 @@ async def seed_demo(password: str | None) -> SeedReport:
         created_administrations=administrations,
         created_pages=pages,
         created_entries=knowledge_entries,
+        created_assessments=assessments,
         two_factor_secrets=two_factor,
     )

@@ -27,6 +27,8 @@ from moderation import web_audit, web_categories, web_sanctions, web_topics, web
 from moderation.web_review import routes as review_routes
 from notifications import web as notifications_web
 from notifications import web_digest, web_outbox
+from readiness import web as readiness_web
+from readiness import web_analytics
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
 
@@ -109,4 +111,6 @@ routes: list[BaseRoute] = [
     *web_outbox.routes,  # issue 10: the administrators' outbox page
     *knowledge_web.routes,  # issue 11: knowledge entries (knowledge/web.py)
     *web_documents.routes,  # issue 11: documents, their versions and downloads; publications
+    *readiness_web.routes,  # issue 12: the readiness self-assessment
+    *web_analytics.routes,  # issue 12: the administrators' participation analytics
 ]
