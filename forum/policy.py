@@ -227,6 +227,17 @@ def can_moderate_topic(user: User | None, topic: Topic, category: Category) -> b
     return can_see_topic(user, topic, category) and moderates(user, category.id)
 
 
+def is_topic_author(user: User | None, topic: Topic) -> bool:
+    """The topic's author, still a member of the restricted area."""
+    return user is not None and user.id == topic.author_id and is_member(user)
+
+
+def can_retitle_topic(user: User | None, topic: Topic) -> bool:
+    """Its author retitles or retags a topic while it is open (anything more, or someone
+    else's topic, is a moderation act)."""
+    return is_topic_author(user, topic) and not topic.closed
+
+
 def can_see_profile(viewer: User | None, profile: User) -> bool:
     """Profiles belong to the restricted area; you can always see your own."""
     if viewer is not None and viewer.id == profile.id:

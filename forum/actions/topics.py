@@ -110,7 +110,7 @@ async def do_update_topic(
 ) -> Topic:
     """Its author may retitle or retag a topic while it is open; closing, pinning and changing
     someone else's topic are moderation acts (moderation.topics.do_moderate_topic)."""
-    is_author = user.id == topic.author_id and policy.is_member(user)
+    is_author = policy.is_topic_author(user, topic)
     staff_act = closed is not None or pinned is not None or not is_author
     if staff_act or (topic.closed and policy.moderates(user, category.id)):
         # moderation.topics builds on this module's checks, so it is imported when needed.
@@ -119,7 +119,7 @@ async def do_update_topic(
         return await do_moderate_topic(
             user, topic, category, closed=closed, pinned=pinned, title=title, tags=tags
         )
-    if topic.closed:
+    if not policy.can_retitle_topic(user, topic):
         raise Forbidden(_("You may not edit this topic."))
     changes: dict[str, object] = {}
     if title is not None:

@@ -37,6 +37,6 @@ def require_staff(request: HTTPConnection) -> User:
 def require_admin(request: HTTPConnection) -> User:
     """Like require_staff, for administrators only."""
     user = require_staff(request)
-    if not user.is_admin:
+    if not policy.is_admin(user):
         raise Forbidden(_("Only administrators may do this."))
     return user
