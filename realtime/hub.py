@@ -383,9 +383,17 @@ class Hub:
     async def _close(self, conn: Connection, code: int, reason: str) -> None:
         # The writer is cancelled first: a close may wait for a full socket buffer to drain,
         # and a client that never reads again is given up after close_timeout.
-        with contextlib.suppress(TimeoutError, WebSocketDisconnect, RuntimeError, OSError):
+        # If even the close frame cannot be written in time (the client stopped reading and the
+        # transport is paused), the transport is aborted: the client sees the connection end
+        # and reconnects with `since`, and the read loop wakes to its disconnect.
+        try:
             async with asyncio.timeout(self.limits.close_timeout):
                 await conn.websocket.close(code, reason)
+        except TimeoutError:
+            if conn.direct is not None:
+                conn.direct.abort()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
 
     def _forget(self, conn: Connection) -> None:
         for key in list(conn.keys):

@@ -81,6 +81,10 @@ class Direct:
         _forget_handshake(protocol)
         return cls(websocket, protocol)
 
+    def abort(self) -> None:
+        """End the connection at once, unsent bytes dropped (a client that never reads)."""
+        self.transport.abort()
+
     def write(self, frame: bytes) -> bool:
         """Write `frame` now if uvicorn's own send() would have written it at once (the
         checks it and websockets make, in the same order); False, with nothing written, when

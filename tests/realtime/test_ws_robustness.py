@@ -161,6 +161,40 @@ async def test_a_client_that_stops_reading_is_closed_and_never_slows_the_others(
             slow.close()
 
 
+async def test_a_client_that_never_reads_again_is_cut_off_after_the_close_timeout(
+    settings: Settings,
+) -> None:
+    """Its queue fills, the hub closes it with 1013, but the close frame cannot be written
+    either (the transport is paused): after close_timeout the transport is aborted, so the
+    connection really ends instead of lingering as a zombie that receives nothing."""
+    cats = await categories()
+    alice = await make_user("alice")
+    topic, _ = await do_create_topic(alice, cats["welcome"], "Firehose", "x")
+    channel = f"topic:{topic.id}"
+    async with serving(settings, limits=Limits(queue_size=8, close_timeout=0.5)) as served:
+        slow = await RawClient.connect(served)
+        try:
+            await slow.send_text(json.dumps({"type": "subscribe", "channels": [channel]}))
+            await eventually(lambda: len(served.hub._subs.get(channel, ())) == 1)
+            [conn] = served.hub._subs[channel]
+            assert conn.direct is not None  # served by uvicorn's sans-I/O protocol
+            transport = conn.direct.transport
+            pad = 60_000
+            count = (kernel_send_buffer() * 5 // 4 + 256 * 1024) // pad + 16
+            async with atomic():
+                for n in range(count):
+                    await record_event(
+                        "post.edited",
+                        channel,
+                        {"topic_id": topic.id, "n": n, "pad": "x" * pad},
+                        category_id=cats["welcome"].id,
+                    )
+            await eventually(lambda: served.hub.connection_count == 0)
+            await eventually(transport.is_closing)  # aborted, though the client never read
+        finally:
+            slow.close()
+
+
 def kernel_send_buffer() -> int:
     try:
         return int(Path("/proc/sys/net/ipv4/tcp_wmem").read_text().split()[2])
