@@ -7,8 +7,9 @@ import contextlib
 import gc
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -22,7 +23,7 @@ import forum.reads
 from forum import events
 from forum.api.routes import routes as api_routes
 from forum.cache import Caches
-from forum.db import close_db, init_db
+from forum.db import BACKGROUND, close_db, init_db
 from forum.errors import ForumError, Held, TopicMerged, TwoFactorSetupRequired, retry_headers
 from forum.middleware import middleware
 from forum.reads import ReadBuffer
@@ -39,6 +40,10 @@ from realtime.endpoint import route as websocket_route
 from realtime.hub import Hub
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+async def _idle() -> None:
+    await asyncio.Event().wait()
 
 
 async def healthz(request: Request) -> Response:
@@ -156,16 +161,21 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         forum.cache.install(app.state.caches)
         app.state.hub.listeners[forum.reads.MESSAGE_TYPE] = reads.heard
         await app.state.hub.start(broker)
-        flusher = asyncio.create_task(app.state.views.run())
-        read_flusher = asyncio.create_task(reads.run())
-        mail_sender = asyncio.create_task(
-            OutboxSender(settings).run() if settings.mail_sender else asyncio.Event().wait()
+
+        def background(name: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+            return asyncio.create_task(work, name=f"{BACKGROUND}{name}")
+
+        flusher = background("views", app.state.views.run())
+        read_flusher = background("reads", reads.run())
+        mail_sender = background(
+            "outbox",
+            OutboxSender(settings).run() if settings.mail_sender else _idle(),
         )
-        digests = asyncio.create_task(DigestScheduler(settings).run())
-        immediate = asyncio.create_task(ImmediateSender(settings).run())
+        digests = background("digests", DigestScheduler(settings).run())
+        immediate = background("immediate", ImmediateSender(settings).run())
         from knowledge.text import TextExtractor
 
-        document_text = asyncio.create_task(TextExtractor(settings).run())  # issue 11
+        document_text = background("document-text", TextExtractor(settings).run())  # issue 11
         if manage_db:  # a served process (tests own their process and skip this)
             # What is alive after start-up (modules, templates) never needs collecting. Frozen,
             # and with a higher first threshold, full collections, which stall every socket

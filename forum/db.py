@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Iterator
@@ -92,6 +93,17 @@ def _redact(url: str) -> str:
     return url
 
 
+BACKGROUND = "background:"  # the name prefix of the app's own periodic tasks
+
+
+def _in_background() -> bool:
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop
+        return False
+    return task is not None and task.get_name().startswith(BACKGROUND)
+
+
 class QueryCounter(logging.Handler):
     """Counts the SQL statements Tortoise sends (it logs each one at DEBUG)."""
 
@@ -102,6 +114,8 @@ class QueryCounter(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
         if message.startswith(("Created connection", "Closed connection")):
+            return
+        if _in_background():  # the app's own loops (outbox, digests, ...): not the request's
             return
         self.statements.append(message)
 
