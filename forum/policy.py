@@ -228,3 +228,10 @@ def can_see_profile(viewer: User | None, profile: User) -> bool:
     if viewer is not None and viewer.id == profile.id:
         return True
     return is_member(viewer)
+
+
+def searchable_category_ids(user: User | None, categories: Iterable[Category]) -> list[int]:
+    """The categories whose topics and posts search may show this user: those they may see.
+    Search indexes only what any reader of a category may read (no hidden, deleted or held
+    posts, no deleted topics), so the category decides the rest."""
+    return [c.id for c in categories if can_see_category(user, c)]
