@@ -419,8 +419,8 @@ SUGGEST_LIMIT = 5
 
 async def suggest(viewer: User | None, raw: str) -> list[Suggestion]:
     """Topic titles (and, for directory readers, people) starting with what was typed."""
-    if "\x00" in raw or len(raw) > 100:
-        raise BadRequest(_("Type at most 100 characters."))
+    if "\x00" in raw or len(raw) > MAX_QUERY_CHARS:
+        raise BadRequest(_("Search for at most %(count)d characters.") % {"count": MAX_QUERY_CHARS})
     found = words(raw)
     if not found or len(found[-1]) < 2:
         return []

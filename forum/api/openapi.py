@@ -294,6 +294,35 @@ SCHEMAS: dict[str, JSON] = {
         }
     ),
     "Directory": obj({"members": array(ref("DirectoryEntry"))}),
+    "SearchResult": obj(
+        {
+            "kind": enum(("topic", "post", "entry", "document", "member")),
+            "id": ID,
+            "title": STRING,
+            "title_html": {**STRING, "description": "Escaped; only <mark> tags."},
+            "snippet_html": {**STRING, "description": "Escaped; only <mark> tags."},
+            "url": STRING,
+            "created_at": DATETIME,
+            "topic_id": nullable(ID),
+            "category": nullable(STRING),
+            "author": nullable(STRING),
+        }
+    ),
+    "SearchResults": obj(
+        {
+            "results": array(ref("SearchResult")),
+            "count": INTEGER,
+            "more_than": BOOLEAN,
+            "next_cursor": CURSOR_OUT,
+        }
+    ),
+    "SearchSuggestions": obj(
+        {
+            "suggestions": array(
+                obj({"kind": enum(("topic", "member")), "label": STRING, "url": STRING})
+            )
+        }
+    ),
     **REVIEW_SCHEMAS,
     "WatchedWord": obj(
         {
@@ -363,7 +392,34 @@ QUERY_PARAMETERS: dict[str, JSON] = {
         "description": "An administration's ISO 3166-1 alpha-2 country code.",
     },
     "expertise": {"type": "string", "maxLength": 64, "description": "A category slug."},
-    "q": {"type": "string", "maxLength": 100, "description": "Part of a member's name."},
+    "q": {
+        "type": "string",
+        "maxLength": 500,
+        "description": "Search text; the directory takes part of a name (100 characters).",
+    },
+    # issue 13: search
+    "kind": {
+        **enum(("topic", "post", "entry", "document", "member")),
+        "description": "Only this kind.",
+    },
+    "author": {"type": "string", "maxLength": 40, "description": "An author's username."},
+    "tag": {
+        "type": "string",
+        "maxLength": 30,
+        "description": "Topics (and their posts) with this tag.",
+    },
+    "from": {
+        "type": "string",
+        "format": "date",
+        "description": "Created on or after this day (UTC).",
+    },
+    "to": {
+        "type": "string",
+        "format": "date",
+        "description": "Created on or before this day (UTC).",
+    },
+    "topic": {**ID, "description": "Only in this topic."},
+    "sort": {**enum(("relevance", "date")), "description": "Relevance (default) or newest first."},
     "status": {**enum(ReviewStatus), "description": "Review items with this status."},
     "category": {"type": "string", "maxLength": 64, "description": "A category's slug."},
 }
@@ -389,6 +445,7 @@ TAGS = [
     "notifications",
     "auth",
     "directory",
+    "search",
     "review",
     "moderation",
     "meta",

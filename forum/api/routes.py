@@ -11,6 +11,7 @@ from forum.api.operation import ApiRoute
 from moderation import api_categories, api_sanctions, api_topics, api_words
 from moderation.api_review import routes as review_routes
 from notifications import api as notifications_api
+from search import api as search_api
 
 V1 = "/api/v1"
 
@@ -58,4 +59,5 @@ routes: list[BaseRoute] = [
     *api_sanctions.routes,
     *api_topics.routes,
     *notifications_api.routes,  # issue 10
+    *search_api.routes,  # issue 13
 ]

@@ -25,6 +25,7 @@ from moderation import web_audit, web_categories, web_sanctions, web_topics, web
 from moderation.web_review import routes as review_routes
 from notifications import web as notifications_web
 from notifications import web_digest, web_outbox
+from search import web as search_web
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
 
@@ -104,4 +105,5 @@ routes: list[BaseRoute] = [
     *web_digest.routes,  # issue 10: the email digest
     *notifications_web.routes,  # issue 10: notifications, levels, their settings
     *web_outbox.routes,  # issue 10: the administrators' outbox page
+    *search_web.routes,  # issue 13: search
 ]
