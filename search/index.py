@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise import connections
@@ -33,6 +33,18 @@ from search.text import MAX_STORED_CHARS, plain_text, terms
 
 KINDS = ("topic", "post", "entry", "document", "member")
 BATCH = 500
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+ID_SLOTS = 16  # ids per microsecond; a taken id moves to the next free one
+MAX_TRIES = 256
+
+
+def doc_id(when: datetime) -> int:
+    """A row's id from its creation time: id order is time order, so "newest first" reads
+    the full-text index backwards and stops early, and a date range is an id range."""
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    micros = (when - EPOCH) // timedelta(microseconds=1)
+    return max(micros, 0) * ID_SLOTS
+
 
 Progress = Callable[[str, int, int], None]  # kind, done, total
 
@@ -100,30 +112,30 @@ async def _insert(conn: BaseDBAsyncClient, docs: Sequence[Doc]) -> None:
     postgres = is_postgres(conn)
     for doc in docs:
         title_terms, body_terms = terms(doc.title), terms(doc.body)
-        if postgres:
+        extra = (f", {_PG_TERMS}", [title_terms, body_terms]) if postgres else ("", [])
+        wanted = doc_id(doc.created_at)
+        for attempt in range(MAX_TRIES):  # another row of the same microsecond: the next id
+            rows = await execute(
+                conn,
+                f"INSERT INTO search_docs (id, {_COLUMNS}{', terms' if postgres else ''})"
+                f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{extra[0]})"
+                " ON CONFLICT (id) DO NOTHING RETURNING id",
+                wanted + attempt,
+                *_values(doc, postgres),
+                *extra[1],
+            )
+            if rows:
+                break
+        else:
+            raise RuntimeError(f"search: no free id near {wanted}")
+        if not postgres:
             await execute(
                 conn,
-                f"INSERT INTO search_docs ({_COLUMNS}, terms)"
-                f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {_PG_TERMS})",
-                *_values(doc, postgres),
+                "INSERT INTO search_fts (rowid, title, body) VALUES (?, ?, ?)",
+                rows[0]["id"],
                 title_terms,
                 body_terms,
             )
-            continue
-        rows = await execute(
-            conn,
-            f"INSERT INTO search_docs ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " RETURNING id",
-            *_values(doc, postgres),
-        )
-        doc_id = rows[0]["id"]
-        await execute(
-            conn,
-            "INSERT INTO search_fts (rowid, title, body) VALUES (?, ?, ?)",
-            doc_id,
-            title_terms,
-            body_terms,
-        )
 
 
 async def _delete_where(conn: BaseDBAsyncClient, condition: str, *args: Any) -> None:
@@ -379,8 +391,22 @@ async def index_member(user_id: int) -> None:
 # --- rebuilding everything -------------------------------------------------------------------
 
 
-async def _bulk(conn: BaseDBAsyncClient, docs: list[Doc], first_id: int) -> None:
+def _free_ids(docs: list[Doc], taken: set[int]) -> list[int]:
+    ids = []
+    for doc in docs:
+        wanted = doc_id(doc.created_at)
+        for _attempt in range(MAX_TRIES * 64):  # bounded: a rebuild's own ids only
+            if wanted not in taken:
+                break
+            wanted += 1
+        taken.add(wanted)
+        ids.append(wanted)
+    return ids
+
+
+async def _bulk(conn: BaseDBAsyncClient, docs: list[Doc], taken: set[int]) -> None:
     postgres = is_postgres(conn)
+    ids = _free_ids(docs, taken)
     if postgres:
         sql = (
             f"INSERT INTO search_docs (id, {_COLUMNS}, terms) VALUES"
@@ -391,18 +417,18 @@ async def _bulk(conn: BaseDBAsyncClient, docs: list[Doc], first_id: int) -> None
         await conn.execute_many(
             sql,
             [
-                [first_id + i, *_values(d, True), terms(d.title), terms(d.body)]
+                [ids[i], *_values(d, True), terms(d.title), terms(d.body)]
                 for i, d in enumerate(docs)
             ],
         )
         return
     await conn.execute_many(
         f"INSERT INTO search_docs (id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[first_id + i, *_values(d, False)] for i, d in enumerate(docs)],
+        [[ids[i], *_values(d, False)] for i, d in enumerate(docs)],
     )
     await conn.execute_many(
         "INSERT INTO search_fts (rowid, title, body) VALUES (?, ?, ?)",
-        [[first_id + i, terms(d.title), terms(d.body)] for i, d in enumerate(docs)],
+        [[ids[i], terms(d.title), terms(d.body)] for i, d in enumerate(docs)],
     )
 
 
@@ -423,7 +449,7 @@ async def rebuild(progress: Progress | None = None, batch: int = BATCH) -> dict[
         if not postgres:
             await execute(conn, "DELETE FROM search_fts")
         await execute(conn, "DELETE FROM search_docs")
-        next_id = 1
+        taken: set[int] = set()
         names = await _expertise_names(conn)
         sources: list[tuple[str, str, str, Callable[[dict[str, Any]], Doc]]] = [
             ("topic", _TOPICS, "t.id", _topic_doc),
@@ -442,8 +468,7 @@ async def rebuild(progress: Progress | None = None, batch: int = BATCH) -> dict[
                 if not rows:
                     break
                 docs = [build(row) for row in rows]
-                await _bulk(conn, docs, next_id)
-                next_id += len(docs)
+                await _bulk(conn, docs, taken)
                 done += len(docs)
                 last = int(rows[-1]["id"])
                 if progress is not None:
@@ -451,13 +476,7 @@ async def rebuild(progress: Progress | None = None, batch: int = BATCH) -> dict[
             counts[kind] = done
             if progress is not None and not done:
                 progress(kind, 0, 0)
-        if postgres:
-            await execute(
-                conn,
-                "SELECT setval(pg_get_serial_sequence('search_docs', 'id'),"
-                " GREATEST((SELECT MAX(id) FROM search_docs), 1))",
-            )
-        else:
+        if not postgres:
             await execute(conn, "INSERT INTO search_fts (search_fts) VALUES ('optimize')")
     return counts
 

@@ -23,12 +23,13 @@ from forum.models import Administration, Region, Tag, User
 from forum.pagination import decode_cursor, encode_cursor
 from forum.queries.categories import all_categories
 from forum.queries.sql import as_datetime, fetch
-from search.index import KINDS, stored_time
+from search.index import KINDS, doc_id
 from search.text import MAX_QUERY_CHARS, Query, parse_query, snippet, stem, words
 
 PAGE_SIZE = 20
 MAX_OFFSET = 1000  # 50 pages: past that, narrow the search
 COUNT_CAP = 1000  # "more than 1,000 results"
+CANDIDATES = 5000  # relevance ranks the newest this many matches the viewer may see
 SORTS = ("relevance", "date")
 
 
@@ -191,10 +192,6 @@ def _in(values: list[int]) -> str:
     return ",".join(str(int(v)) for v in values) or "NULL"
 
 
-def _db_time(value: datetime, postgres: bool) -> Any:
-    return stored_time(value, postgres)
-
-
 def _users_time(value: datetime, postgres: bool) -> Any:
     """A time compared with `users` columns, as Tortoise stores them."""
     return value if postgres else str(value)
@@ -224,7 +221,7 @@ async def permission_filter(viewer: User | None, sql: _Sql, postgres: bool) -> N
     sql.add("(" + " OR ".join(options) + ")", *args)
 
 
-async def _filters(request: SearchRequest, sql: _Sql, postgres: bool) -> bool:
+async def _filters(request: SearchRequest, sql: _Sql, id_column: str) -> bool:
     """The request's filters; False when one names something that does not exist (no
     results, rather than an error: a filter link may outlive its target)."""
     if request.kind:
@@ -253,12 +250,14 @@ async def _filters(request: SearchRequest, sql: _Sql, postgres: bool) -> bool:
         sql.add("d.topic_id IN (SELECT tt.topic_id FROM topic_tags tt WHERE tt.tag_id = ?)", tag.id)
     if request.topic is not None:
         sql.add("d.topic_id = ? AND d.kind IN ('topic', 'post')", request.topic)
+    # Ids are made from creation times (search.index.doc_id): a date range is an id range,
+    # which FTS5 and the primary key narrow without reading rows.
     if request.date_from is not None:
         start = datetime.combine(request.date_from, time.min, UTC)
-        sql.add("d.created_at >= ?", _db_time(start, postgres))
+        sql.add(f"{id_column} >= ?", doc_id(start))
     if request.date_to is not None:
         end = datetime.combine(request.date_to + timedelta(days=1), time.min, UTC)
-        sql.add("d.created_at < ?", _db_time(end, postgres))
+        sql.add(f"{id_column} < ?", doc_id(end))
     return True
 
 
@@ -303,32 +302,45 @@ async def search(viewer: User | None, request: SearchRequest) -> Page:
     postgres = connections.get("default").capabilities.dialect == "postgres"
     sql = _Sql()
     await permission_filter(viewer, sql, postgres)
-    if not await _filters(request, sql, postgres):
-        return page
-    by_date = request.sort == "date"
     if postgres:
         source = "search_docs d"
         match = "d.terms @@ to_tsquery('simple', ?)"
         match_args: list[Any] = [tsquery_expression(query)]
         rank = "ts_rank(d.terms, to_tsquery('simple', ?))"
         rank_args: list[Any] = list(match_args)
-        order = "d.created_at DESC, d.id DESC" if by_date else "score DESC, d.id DESC"
+        newest, best = "d.id DESC", "c.score DESC, c.id DESC"
+        id_column = "d.id"
     else:
         source = "search_fts f JOIN search_docs d ON d.id = f.rowid"
         match = "search_fts MATCH ?"
         match_args = [fts5_expression(query)]
         rank = "bm25(search_fts, 4.0, 1.0)"
         rank_args = []
-        order = "d.created_at DESC, d.id DESC" if by_date else "score, d.id DESC"
+        newest, best = "f.rowid DESC", "c.score, c.id DESC"
+        id_column = "f.rowid"
+    if not await _filters(request, sql, id_column):
+        return page
     where = f"{match} AND {sql.where}"
-    rows = await fetch(
-        f"SELECT {_SELECT}, {rank} AS score FROM {source} WHERE {where}"
-        f" ORDER BY {order} LIMIT {PAGE_SIZE + 1} OFFSET {int(request.offset)}",
-        *rank_args,
-        *match_args,
-        *sql.args,
-        remember=False,
-    )
+    page_sql = f"LIMIT {PAGE_SIZE + 1} OFFSET {int(request.offset)}"
+    if request.sort == "date":
+        # Newest first is id order: the engine walks its index backwards and stops early.
+        rows = await fetch(
+            f"SELECT {_SELECT} FROM {source} WHERE {where} ORDER BY {newest} {page_sql}",
+            *match_args,
+            *sql.args,
+            remember=False,
+        )
+    else:
+        # Relevance ranks the newest CANDIDATES matches the viewer may see: a word found in
+        # half the forum is not scored half a million times (older ones: sort by date).
+        rows = await fetch(
+            f"SELECT * FROM (SELECT {_SELECT}, {rank} AS score FROM {source} WHERE {where}"
+            f" ORDER BY {newest} LIMIT {CANDIDATES}) c ORDER BY {best} {page_sql}",
+            *rank_args,
+            *match_args,
+            *sql.args,
+            remember=False,
+        )
     counted = await fetch(
         f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {source} WHERE {where}"
         f" LIMIT {COUNT_CAP + 1}) AS c",

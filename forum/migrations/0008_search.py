@@ -1,4 +1,5 @@
 """The search index (search/index.py): one row per searchable thing and its full-text terms.
+Row ids are made from the creation time (search.index.doc_id), so id order is time order.
 
 Hand-written: SQLite gets an FTS5 table beside the rows, PostgreSQL a tsvector column with a
 GIN index. `forum reindex` fills it from what exists.
@@ -32,7 +33,7 @@ SQLITE = [
 
 POSTGRES = [
     """CREATE TABLE IF NOT EXISTS search_docs (
-        id BIGSERIAL PRIMARY KEY,
+        id BIGINT PRIMARY KEY,
         kind VARCHAR(16) NOT NULL,
         ref_id INT NOT NULL,
         topic_id INT,
