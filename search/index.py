@@ -33,7 +33,7 @@ from search.text import MAX_STORED_CHARS, plain_text, terms
 
 KINDS = ("topic", "post", "entry", "document", "member")
 BATCH = 500
-EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ID_SLOTS = 16  # ids per microsecond; a taken id moves to the next free one
 MAX_TRIES = 256
 

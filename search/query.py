@@ -80,9 +80,12 @@ def _date(params: Mapping[str, str], name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         raise BadRequest(_("Give dates as YYYY-MM-DD.")) from None
+    if not date(1970, 1, 1) <= parsed <= date(2999, 12, 30):
+        raise BadRequest(_("Give a date between 1970 and 2999."))
+    return parsed
 
 
 def parse_request(params: Mapping[str, str], *, cursor_name: str = "cursor") -> SearchRequest:

@@ -206,3 +206,41 @@ async def test_the_api_pages_with_a_cursor(client: httpx.AsyncClient) -> None:
     assert len(body["results"]) == 2 and body["next_cursor"] is None
     ids = {r["id"] for r in first["results"]} | {r["id"] for r in body["results"]}
     assert len(ids) == 22
+
+
+NASTY_VALUES = [
+    "", " ", "%00", "a%00b", "%ff", "%ED%A0%80", "x" * 2000, "-1", "0", "2147483648",
+    "1e3", "NaN", "null", "[]", "%22", "*", "NEAR(", "\u202e", "é" * 300, "2024-02-30",
+    "9999-12-31", "0001-01-01",
+]  # fmt: skip
+PARAMETERS = [
+    "q", "kind", "category", "author", "administration", "region", "tag", "from", "to",
+    "topic", "sort", "cursor", "page",
+]  # fmt: skip
+
+
+async def test_every_parameter_survives_every_nasty_value(
+    client: httpx.AsyncClient, member: dict[str, str]
+) -> None:
+    for name in PARAMETERS:
+        for value in NASTY_VALUES:
+            for path in ("/api/v1/search", "/search"):
+                url = f"{path}?q=risk&{name}={value}"
+                response = await client.get(url, headers=member)
+                assert response.status_code in (200, 400), (url[:80], response.status_code)
+    for value in NASTY_VALUES:
+        response = await client.get(f"/api/v1/search/suggest?q={value}", headers=member)
+        assert response.status_code in (200, 400), (value[:30], response.status_code)
+
+
+async def test_the_topic_page_searches_in_its_topic(client: httpx.AsyncClient) -> None:
+    cats = await categories()
+    alice = await make_user("alice")
+    here, _p = await do_create_topic(alice, cats["iot"], "Here topic", "the walrus is here")
+    await do_create_topic(alice, cats["iot"], "Elsewhere topic", "the walrus is elsewhere")
+    await log_in(client, alice)
+    page = await client.get(f"/t/{here.id}")
+    assert f'<input type="hidden" name="topic" value="{here.id}">' in page.text
+    found = await client.get(f"/search?q=walrus&topic={here.id}")
+    assert "1 result" in found.text and "Here topic" in found.text
+    assert "Elsewhere" not in found.text and f"Only in topic #{here.id}" in found.text
