@@ -29,7 +29,7 @@ from search.text import MAX_QUERY_CHARS, Query, parse_query, snippet, stem, word
 PAGE_SIZE = 20
 MAX_OFFSET = 1000  # 50 pages: past that, narrow the search
 COUNT_CAP = 1000  # "more than 1,000 results"
-CANDIDATES = 5000  # relevance ranks the newest this many matches the viewer may see
+CANDIDATES = 2000  # relevance ranks the newest this many matches the viewer may see
 SORTS = ("relevance", "date")
 
 
@@ -311,7 +311,7 @@ async def search(viewer: User | None, request: SearchRequest) -> Page:
         match_args: list[Any] = [tsquery_expression(query)]
         rank = "ts_rank(d.terms, to_tsquery('simple', ?))"
         rank_args: list[Any] = list(match_args)
-        newest, best = "d.id DESC", "c.score DESC, c.id DESC"
+        newest = "d.id DESC"
         id_column = "d.id"
     else:
         source = "search_fts f JOIN search_docs d ON d.id = f.rowid"
@@ -319,40 +319,57 @@ async def search(viewer: User | None, request: SearchRequest) -> Page:
         match_args = [fts5_expression(query)]
         rank = "bm25(search_fts, 4.0, 1.0)"
         rank_args = []
-        newest, best = "f.rowid DESC", "c.score, c.id DESC"
+        newest = "f.rowid DESC"
         id_column = "f.rowid"
     if not await _filters(request, sql, id_column):
         return page
     where = f"{match} AND {sql.where}"
-    page_sql = f"LIMIT {PAGE_SIZE + 1} OFFSET {int(request.offset)}"
+    offset = int(request.offset)
     if request.sort == "date":
         # Newest first is id order: the engine walks its index backwards and stops early.
         rows = await fetch(
-            f"SELECT {_SELECT} FROM {source} WHERE {where} ORDER BY {newest} {page_sql}",
+            f"SELECT {_SELECT} FROM {source} WHERE {where} ORDER BY {newest}"
+            f" LIMIT {PAGE_SIZE + 1} OFFSET {offset}",
             *match_args,
             *sql.args,
             remember=False,
         )
+        counted = await fetch(
+            f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {source} WHERE {where}"
+            f" LIMIT {COUNT_CAP + 1}) AS c",
+            *match_args,
+            *sql.args,
+            remember=False,
+        )
+        total = int(counted[0]["n"])
     else:
-        # Relevance ranks the newest CANDIDATES matches the viewer may see: a word found in
-        # half the forum is not scored half a million times (older ones: sort by date).
-        rows = await fetch(
-            f"SELECT * FROM (SELECT {_SELECT}, {rank} AS score FROM {source} WHERE {where}"
-            f" ORDER BY {newest} LIMIT {CANDIDATES}) c ORDER BY {best} {page_sql}",
+        # Relevance ranks the newest CANDIDATES matches the viewer may see (a word found in
+        # half the forum is not scored half a million times; older ones: sort by date). The
+        # candidates are the count too: exact up to COUNT_CAP, since CANDIDATES is larger.
+        scored = await fetch(
+            f"SELECT d.id AS id, {rank} AS score FROM {source} WHERE {where}"
+            f" ORDER BY {newest} LIMIT {CANDIDATES}",
             *rank_args,
             *match_args,
             *sql.args,
             remember=False,
         )
-    counted = await fetch(
-        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {source} WHERE {where}"
-        f" LIMIT {COUNT_CAP + 1}) AS c",
-        *match_args,
-        *sql.args,
-        remember=False,
-    )
-    page.count = min(int(counted[0]["n"]), COUNT_CAP)
-    page.more_than = int(counted[0]["n"]) > COUNT_CAP
+        total = len(scored)
+        sign = -1 if postgres else 1  # ts_rank: higher is better; bm25: lower is better
+        ranked = sorted(scored, key=lambda r: (sign * float(r["score"]), -int(r["id"])))
+        wanted = [int(r["id"]) for r in ranked[offset : offset + PAGE_SIZE + 1]]
+        rows = []
+        if wanted:
+            by_id = {
+                int(r["id"]): r
+                for r in await fetch(
+                    f"SELECT {_SELECT} FROM search_docs d WHERE d.id IN ({_in(wanted)})",
+                    remember=False,
+                )
+            }
+            rows = [by_id[i] for i in wanted if i in by_id]
+    page.count = min(total, COUNT_CAP)
+    page.more_than = total > COUNT_CAP
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]
         if request.offset + PAGE_SIZE <= MAX_OFFSET:
