@@ -177,6 +177,8 @@ async def test_suggestions_over_http_follow_the_policy(client: httpx.AsyncClient
 
     as_member = await client.get("/api/v1/search/suggest?q=hero", headers=await bearer(alice))
     assert labels(as_member) == ["Heron sensors", "Heron welcome", "Heronwatcher"]
+    two_words = await client.get("/api/v1/search/suggest?q=heron+sens", headers=await bearer(alice))
+    assert labels(two_words) == ["Heron sensors"]
     as_staff = await client.get("/api/v1/search/suggest?q=hero", headers=await bearer(mod))
     assert "Heron staff plans" in labels(as_staff)
     anonymous = await client.get("/api/v1/search/suggest?q=hero")
