@@ -446,7 +446,9 @@ async def rebuild(progress: Progress | None = None, batch: int = BATCH) -> dict[
     async with atomic():
         conn = _conn()
         postgres = is_postgres(conn)
-        if not postgres:
+        if postgres:  # fresh statistics, or a bulk-loaded forum's reads plan as if empty
+            await execute(conn, "ANALYZE posts, topics, users, knowledge_entries")
+        else:
             await execute(conn, "DELETE FROM search_fts")
         await execute(conn, "DELETE FROM search_docs")
         taken: set[int] = set()
@@ -476,7 +478,9 @@ async def rebuild(progress: Progress | None = None, batch: int = BATCH) -> dict[
             counts[kind] = done
             if progress is not None and not done:
                 progress(kind, 0, 0)
-        if not postgres:
+        if postgres:  # the planner must know the new rows: newest-first walks the primary key
+            await execute(conn, "ANALYZE search_docs")
+        else:
             await execute(conn, "INSERT INTO search_fts (search_fts) VALUES ('optimize')")
     return counts
 
