@@ -139,7 +139,7 @@ async def do_move_topic(actor: User, topic: Topic, category: Category, to: Categ
         )
         topic.category_id = to.id
         await touch_topics([topic.id])
-        await search_index.move_topic(topic.id, to.id)
+        await search_index.reindex_topic(topic.id)  # its rows answer to the new category
         await audit.append(
             actor,
             "topic.move",

@@ -23,7 +23,7 @@ from forum.models import Administration, Region, Tag, User
 from forum.pagination import decode_cursor, encode_cursor
 from forum.queries.categories import all_categories
 from forum.queries.sql import as_datetime, fetch
-from search.index import KINDS, doc_id
+from search.index import KINDS, category_token, doc_id
 from search.text import MAX_QUERY_CHARS, Query, parse_query, snippet, stem, words
 
 PAGE_SIZE = 20
@@ -305,19 +305,24 @@ async def search(viewer: User | None, request: SearchRequest) -> Page:
     postgres = connections.get("default").capabilities.dialect == "postgres"
     sql = _Sql()
     await permission_filter(viewer, sql, postgres)
+    # A category filter is also a term of the match (search.index.category_token).
+    category = next((c.id for c in await all_categories() if c.slug == request.category), None)
+    token = category_token(category) if request.category and category is not None else ""
     if postgres:
         source = "search_docs d"
         match = "d.terms @@ to_tsquery('simple', ?)"
-        match_args: list[Any] = [tsquery_expression(query)]
+        expression = tsquery_expression(query)
+        match_args: list[Any] = [f"({expression}) & '{token}':D" if token else expression]
         rank = "ts_rank(d.terms, to_tsquery('simple', ?))"
-        rank_args: list[Any] = list(match_args)
+        rank_args: list[Any] = [expression]
         newest = "d.id DESC"
         id_column = "d.id"
     else:
         source = "search_fts f JOIN search_docs d ON d.id = f.rowid"
         match = "search_fts MATCH ?"
-        match_args = [fts5_expression(query)]
-        rank = "bm25(search_fts, 4.0, 1.0)"
+        expression = fts5_expression(query, column="{title body}")
+        match_args = [f'{expression} AND meta : "{token}"' if token else expression]
+        rank = "bm25(search_fts, 4.0, 1.0, 0.0)"
         rank_args = []
         newest = "f.rowid DESC"
         id_column = "f.rowid"

@@ -28,7 +28,7 @@ SQLITE = [
     "CREATE INDEX IF NOT EXISTS idx_search_docs_topic ON search_docs (topic_id)",
     "CREATE INDEX IF NOT EXISTS idx_search_docs_created ON search_docs (created_at)",
     "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
-    "title, body, tokenize = 'unicode61 remove_diacritics 2', detail = full)",
+    "title, body, meta, tokenize = 'unicode61 remove_diacritics 2', detail = full)",
 ]
 
 POSTGRES = [
