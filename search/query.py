@@ -318,7 +318,9 @@ async def search(viewer: User | None, request: SearchRequest) -> Page:
         newest = "d.id DESC"
         id_column = "d.id"
     else:
-        source = "search_fts f JOIN search_docs d ON d.id = f.rowid"
+        # CROSS JOIN: the full-text index drives, in rowid order; left to itself the planner
+        # may scan every row and ask the index about each.
+        source = "search_fts f CROSS JOIN search_docs d ON d.id = f.rowid"
         match = "search_fts MATCH ?"
         expression = fts5_expression(query, column="{title body}")
         match_args = [f'{expression} AND meta : "{token}"' if token else expression]
@@ -475,7 +477,7 @@ async def suggest(viewer: User | None, raw: str) -> list[Suggestion]:
             expression = tsquery_expression(query, prefix_last=True, weight="A")
             order = "d.created_at DESC"
         else:
-            source = "search_fts f JOIN search_docs d ON d.id = f.rowid"
+            source = "search_fts f CROSS JOIN search_docs d ON d.id = f.rowid"
             match = "search_fts MATCH ?"
             expression = fts5_expression(query, prefix_last=True, column="title")
             order = "f.rank"
