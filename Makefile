@@ -22,8 +22,8 @@ run: install
 	FORUM_BASE_URL=$${FORUM_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/forum serve --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check forum realtime notifications moderation knowledge readiness tests bench
-	$(BIN)/ruff format --check forum realtime notifications moderation knowledge readiness tests bench
+	$(BIN)/ruff check forum realtime notifications moderation knowledge readiness search tests bench
+	$(BIN)/ruff format --check forum realtime notifications moderation knowledge readiness search tests bench
 	$(BIN)/mypy
 
 test: install lint

@@ -361,6 +361,31 @@ def cmd_send_digests(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work))
 
 
+def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
+    """Rebuild the search index from everything searchable, with a progress bar."""
+    import time
+
+    from search.index import rebuild
+
+    started = time.perf_counter()
+
+    def progress(kind: str, done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total if total else width
+        bar = "#" * filled + "-" * (width - filled)
+        end = "\n" if done >= total else ""
+        print(f"\r{kind:<9} [{bar}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    async def work() -> int:
+        counts = await rebuild(progress=progress)
+        seconds = time.perf_counter() - started
+        summary = ", ".join(f"{count} {kind}s" for kind, count in counts.items())
+        print(f"search index rebuilt: {summary} in {seconds:.1f} s")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forum", description="Smart Customs Forum: serve and manage the forum."
@@ -424,6 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     digests.add_argument("--now", default=None, help="the instant to run at (ISO-8601)")
     digests.set_defaults(handler=cmd_send_digests)
 
+    sub.add_parser(
+        "reindex", help="rebuild the search index (topics, posts, knowledge, directory)"
+    ).set_defaults(handler=cmd_reindex)
     mk = sub.add_parser("makemigrations", help="(developers) write a migration for model changes")
     mk.add_argument("--name", default=None)
     mk.set_defaults(handler=cmd_makemigrations)

@@ -374,3 +374,10 @@ def can_take_readiness(user: User | None) -> bool:
 def can_see_benchmarks(user: User | None) -> bool:
     """Aggregated, anonymised figures: the restricted area."""
     return is_member(user)
+
+
+def searchable_category_ids(user: User | None, categories: Iterable[Category]) -> list[int]:
+    """The categories whose topics and posts search may show this user: those they may see.
+    Search indexes only what any reader of a category may read (no hidden, deleted or held
+    posts, no deleted topics), so the category decides the rest."""
+    return [c.id for c in categories if can_see_category(user, c)]

@@ -39,6 +39,7 @@ from knowledge.models import (
 from knowledge.storage import Spool, check_name_matches, clean_file_name, human_size, sniff
 from knowledge.text import initial_state
 from moderation import audit, gate
+from search import index as search_index
 
 TITLE_MIN, TITLE_MAX = 3, 200
 ABSTRACT_MAX = 20_000
@@ -267,6 +268,7 @@ async def do_create_document(
                 await audit.append(
                     actor, "document.publish", "document", document.id, after=_summary(document)
                 )
+            await search_index.index_document(document.id)  # issue 13
             await record_event(
                 "document.created",
                 f"user:{actor.id}",
@@ -364,6 +366,7 @@ async def do_add_version(
                     document.id,
                     data={"version": number, "file_name": name},
                 )
+            await search_index.index_document(document.id)  # issue 13
             await record_event(
                 "document.version_added",
                 f"user:{document.uploaded_by_id}",
@@ -413,6 +416,7 @@ async def do_update_document(actor: User, document: Document, fields: DocumentFi
             )  # fmt: skip
         elif staff:
             await audit.append(actor, "document.edit", "document", document.id, after=before)
+        await search_index.index_document(document.id)  # issue 13
         await record_event(
             "document.updated",
             f"user:{document.uploaded_by_id}",
@@ -437,6 +441,7 @@ async def do_delete_document(actor: User, document: Document, *, reason: str = "
                 actor, "document.delete", "document", document.id, reason=reason,
                 before=_summary(document),
             )  # fmt: skip
+        await search_index.index_document(document.id)  # issue 13
         await record_event(
             "document.deleted",
             f"user:{document.uploaded_by_id}",

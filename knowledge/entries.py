@@ -70,6 +70,7 @@ from knowledge.models import (
 from moderation import audit
 from moderation.gate import require_moderator
 from notifications import notify, outbox
+from search import index as search_index
 
 ID_MAX = 2**31 - 1
 TITLE_MIN, TITLE_MAX = 5, 200
@@ -355,7 +356,10 @@ def _apply(entry: KnowledgeEntry, values: dict[str, Any]) -> list[str]:
 
 
 async def _entry_event(entry: KnowledgeEntry, type: str, extra: dict[str, Any]) -> None:
-    """One event about an entry, only where the policy lets it go."""
+    """One event about an entry, only where the policy lets it go. Every change of an entry
+    records one, after its rows are written: the search index follows here, in the same
+    transaction (published and superseded entries are searchable, anything else is not)."""
+    await search_index.index_entry(entry.id)
     category = await Category.get(id=entry.technology_id)
     for channel in policy.entry_event_channels(entry, category.slug):
         public = channel.startswith("category:")

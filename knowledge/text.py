@@ -17,9 +17,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from forum.events import atomic
 from forum.settings import Settings
 from knowledge.models import DocumentVersion
 from knowledge.storage import PDF, stored_path
+from search import index as search_index
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +83,11 @@ async def extract_pending(settings: Settings, *, now: datetime | None = None) ->
                 state = DONE
         except Exception as exc:  # a PDF pypdf cannot read: searchable by its details only
             log.warning("no text from document version %s: %s", version_id, exc)
-        await DocumentVersion.filter(id=version_id, text_state=WORKING).update(
-            text=text, text_state=state
-        )
+        async with atomic():  # the text and the search index's copy of it, together
+            await DocumentVersion.filter(id=version_id, text_state=WORKING).update(
+                text=text, text_state=state
+            )
+            await search_index.index_document(version.document_id)
         handled += 1
     return handled
 

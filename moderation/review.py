@@ -58,6 +58,7 @@ from moderation.gate import require_moderator
 from moderation.sanctions import check_may_speak
 from moderation.watched import screen
 from notifications import notify, outbox
+from search import index as search_index
 
 NOTE_MAX = 1000
 REASON_MAX = 2000
@@ -297,6 +298,7 @@ async def do_flag(
         if hidden:
             post.hidden = True
             await touch_topics([topic.id])
+            await search_index.reindex_post(post.id)
             await record_event(
                 "post.hidden",
                 f"topic:{topic.id}",
@@ -603,6 +605,7 @@ async def _decide_flagged(
         changed = "post.deleted"
     if changed:
         await touch_topics([topic.id])
+        await search_index.reindex_post(post.id)
         await record_event(
             changed,
             f"topic:{topic.id}",

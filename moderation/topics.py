@@ -26,6 +26,7 @@ from forum.queries.categories import all_categories
 from forum.queries.sql import execute
 from moderation import audit
 from moderation.gate import require_moderator
+from search import index as search_index
 
 
 def _status_action(changes: dict[str, Any]) -> str:
@@ -81,6 +82,8 @@ async def do_moderate_topic(
             await set_tags(topic, names)
             changes["tags"] = names
         await touch_topics([topic.id])
+        if "title" in changes:
+            await search_index.reindex_topic_title(topic.id)
         await audit.append(
             actor,
             _status_action(changes),
@@ -136,6 +139,7 @@ async def do_move_topic(actor: User, topic: Topic, category: Category, to: Categ
         )
         topic.category_id = to.id
         await touch_topics([topic.id])
+        await search_index.reindex_topic(topic.id)  # its rows answer to the new category
         await audit.append(
             actor,
             "topic.move",
@@ -228,6 +232,8 @@ async def do_merge_topic(
                 post_count=F("post_count") + source.post_count
             )
         await touch_topics([topic.id, into.id])
+        await search_index.remove_topic(topic.id)
+        await search_index.reindex_topic(into.id)
         await audit.append(
             actor,
             "topic.merge",

@@ -50,6 +50,7 @@ from forum.models import (
 from forum.security import hash_password, new_token, token_hash
 from forum.settings import Settings
 from notifications import notify, outbox
+from search import index as search_index
 
 log = logging.getLogger(__name__)
 
@@ -668,6 +669,7 @@ async def do_approve_request(
         request, user = await _decide(actor, request_id, AccessStatus.APPROVED, note)
         until = _now() + VERIFICATION_PERIOD
         await User.filter(id=user.id).update(is_verified=True, verified_until=until)
+        await search_index.index_member(user.id)
         await record_audit(
             actor,
             "access.approve",

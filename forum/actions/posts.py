@@ -21,6 +21,7 @@ from moderation import audit
 from moderation.gate import require_moderator
 from moderation.sanctions import check_may_speak
 from notifications import notify
+from search import index as search_index
 
 MAX_BODY = 50_000
 _MENTION = re.compile(r"(?<![\w@`])@([A-Za-z0-9_][A-Za-z0-9_.-]{1,38}[A-Za-z0-9_])")
@@ -106,6 +107,7 @@ async def insert_post(
     mentioned = await _record_mentions(post, user, topic, category)
     await notify.on_post(post, user, topic, category, reply_to=reply_to, mentioned=mentioned)
     await touch_topics([topic.id])
+    await search_index.reindex_post(post.id)
     await record_event(
         "post.created",
         f"topic:{topic.id}",
@@ -176,6 +178,7 @@ async def do_edit_post(user: User, post: Post, topic: Topic, category: Category,
         mentioned = await _record_mentions(post, user, topic, category)
         await notify.on_mentions_edited(post, user, topic, category, mentioned)
         await touch_topics([topic.id])
+        await search_index.reindex_post(post.id)
         if user.id != post.author_id:
             data = {"topic_id": topic.id, "author_id": post.author_id, "version": post.version}
             await audit.append(
@@ -200,6 +203,7 @@ async def do_delete_post(user: User, post: Post, topic: Topic, category: Categor
         post.deleted_by_id = user.id
         await post.save(update_fields=["deleted_at", "deleted_by_id"])
         await touch_topics([topic.id])
+        await search_index.reindex_post(post.id)
         if user.id != post.author_id:
             data = {"topic_id": topic.id, "author_id": post.author_id}
             await audit.append(

@@ -21,6 +21,7 @@ from forum.i18n import _
 from forum.models import Administration, User
 from forum.queries.directory import expertise_categories
 from forum.settings import Settings
+from search import index as search_index
 
 AVATAR_MAX_BYTES = 2 * 1024 * 1024
 AVATAR_UPLOAD_PATH = "/account/avatar"  # forum.middleware allows this path a larger body
@@ -108,6 +109,7 @@ async def do_update_profile(user: User, changes: ProfileChanges) -> User:
     }
     async with atomic():
         await User.filter(id=user.id).update(**values)
+        await search_index.index_member(user.id)
         if changes.display_name != user.display_name:
             # Topic pages show authors' names: every topic the member wrote in shows the new
             # name on its next view, in every worker.

@@ -15,6 +15,7 @@ from forum.events import atomic, record_event
 from forum.i18n import _
 from forum.models import Category, Post, Tag, Topic, TopicTag, User
 from moderation.sanctions import check_may_speak
+from search import index as search_index
 
 MAX_TAGS = 5
 _TAG = re.compile(r"^[a-z0-9][a-z0-9-]{0,29}$")
@@ -59,6 +60,7 @@ async def insert_topic(
         category=category, author=user, title=title, last_posted_at=now, last_poster=user
     )
     await set_tags(topic, names)
+    await search_index.reindex_topic_title(topic.id)
     post = await insert_post(user, topic, category, body, reply_to=None, now=now)
     await Category.filter(id=category.id).update(topic_count=F("topic_count") + 1)
     await record_event(
@@ -134,6 +136,8 @@ async def do_update_topic(
             await set_tags(topic, names)
             changes["tags"] = names
         await touch_topics([topic.id])
+        if "title" in changes:
+            await search_index.reindex_topic_title(topic.id)
         await record_event(
             "topic.updated",
             f"topic:{topic.id}",

@@ -22,6 +22,7 @@ from forum.security import (
     token_hash,
     verify_password,
 )
+from search import index as search_index
 
 SESSION_LIFETIME = timedelta(days=30)
 # A session's last_seen_at is written at most this often, so a page read is rarely a write.
@@ -80,7 +81,7 @@ async def do_create_user(
     display_name = display_name.strip()[:120] or username
     try:
         async with atomic():
-            return await User.create(
+            user = await User.create(
                 email=email,
                 username=username,
                 display_name=display_name,
@@ -88,6 +89,8 @@ async def do_create_user(
                 role=role,
                 is_verified=is_verified or role != Role.MEMBER,
             )
+            await search_index.index_member(user.id)  # listed once verified (search/query.py)
+            return user
     except IntegrityError as exc:
         raise Conflict(_("That email or username is already taken.")) from exc
 

@@ -440,6 +440,35 @@ SCHEMAS: dict[str, JSON] = {
         }
     ),
     "Directory": obj({"members": array(ref("DirectoryEntry"))}),
+    "SearchResult": obj(
+        {
+            "kind": enum(("topic", "post", "entry", "document", "member")),
+            "id": ID,
+            "title": STRING,
+            "title_html": {**STRING, "description": "Escaped; only <mark> tags."},
+            "snippet_html": {**STRING, "description": "Escaped; only <mark> tags."},
+            "url": STRING,
+            "created_at": DATETIME,
+            "topic_id": nullable(ID),
+            "category": nullable(STRING),
+            "author": nullable(STRING),
+        }
+    ),
+    "SearchResults": obj(
+        {
+            "results": array(ref("SearchResult")),
+            "count": INTEGER,
+            "more_than": BOOLEAN,
+            "next_cursor": CURSOR_OUT,
+        }
+    ),
+    "SearchSuggestions": obj(
+        {
+            "suggestions": array(
+                obj({"kind": enum(("topic", "member")), "label": STRING, "url": STRING})
+            )
+        }
+    ),
     **REVIEW_SCHEMAS,
     **KNOWLEDGE_SCHEMAS,
     "WatchedWord": obj(
@@ -515,16 +544,47 @@ QUERY_PARAMETERS: dict[str, JSON] = {
         "description": "An administration's ISO 3166-1 alpha-2 country code.",
     },
     "expertise": {"type": "string", "maxLength": 64, "description": "A category slug."},
-    "q": {"type": "string", "maxLength": 100, "description": "Part of a member's name."},
+    "q": {
+        "type": "string",
+        "maxLength": 500,
+        "description": "Search text; the directory takes part of a name (100 characters).",
+    },
+    # issue 13: search
+    # One name, two lists: search's kinds of result, and the knowledge list's kinds of entry.
+    "kind": {
+        **enum(("topic", "post", "entry", "document", "member", *[k.value for k in EntryKind])),
+        "description": "Search: only this kind of result (topic, post, entry, document,"
+        " member). Knowledge: only this kind of entry.",
+    },
+    "author": {"type": "string", "maxLength": 40, "description": "An author's username."},
+    "tag": {
+        "type": "string",
+        "maxLength": 30,
+        "description": "Topics (and their posts) with this tag.",
+    },
+    "from": {
+        "type": "string",
+        "format": "date",
+        "description": "Created on or after this day (UTC).",
+    },
+    "to": {
+        "type": "string",
+        "format": "date",
+        "description": "Created on or before this day (UTC).",
+    },
+    "topic": {**ID, "description": "Only in this topic."},
+    "sort": {
+        **enum(("relevance", "date", "newest", "helpful")),
+        "description": "Search: relevance (default) or date. Knowledge: newest (default) or"
+        " most helpful.",
+    },
     "status": {**enum(ReviewStatus), "description": "Review items with this status."},
     "category": {"type": "string", "maxLength": 64, "description": "A category's slug."},
     # knowledge entries
-    "kind": {**enum(EntryKind), "description": "A kind of knowledge entry."},
     "technology": {"type": "string", "maxLength": 64, "description": "A technology's slug."},
     "stage": {**enum(AdoptionStage), "description": "An adoption stage."},
     "maturity": {**enum(["1", "2", "3", "4", "5"]), "description": "A maturity level."},
     "lang": {**enum(["en", "fr"]), "description": "Entries or documents in this language."},
-    "sort": {**enum(["newest", "helpful"]), "description": "Newest (default) or most helpful."},
     "type": {**enum(DocumentType), "description": "Documents of this type."},
     "deliverable": {
         **enum(["0", "1"]),
@@ -554,6 +614,7 @@ TAGS = [
     "auth",
     "directory",
     "documents",
+    "search",
     "review",
     "moderation",
     "knowledge",

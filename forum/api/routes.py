@@ -13,6 +13,7 @@ from knowledge.api import routes as knowledge_routes
 from moderation import api_categories, api_sanctions, api_topics, api_words
 from moderation.api_review import routes as review_routes
 from notifications import api as notifications_api
+from search import api as search_api
 
 V1 = "/api/v1"
 
@@ -63,4 +64,5 @@ routes: list[BaseRoute] = [
     *notifications_api.routes,  # issue 10
     *knowledge_routes,  # issue 11: knowledge entries (knowledge/api.py)
     *api_documents.routes,  # issue 11: documents
+    *search_api.routes,  # issue 13
 ]

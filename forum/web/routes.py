@@ -29,6 +29,7 @@ from notifications import web as notifications_web
 from notifications import web_digest, web_outbox
 from readiness import web as readiness_web
 from readiness import web_analytics
+from search import web as search_web
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
 
@@ -113,4 +114,5 @@ routes: list[BaseRoute] = [
     *web_documents.routes,  # issue 11: documents, their versions and downloads; publications
     *readiness_web.routes,  # issue 12: the readiness self-assessment
     *web_analytics.routes,  # issue 12: the administrators' participation analytics
+    *search_web.routes,  # issue 13: search
 ]

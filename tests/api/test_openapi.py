@@ -51,7 +51,7 @@ def test_every_route_is_documented_and_every_documented_operation_is_routed() ->
         if method != "HEAD"
     }
     assert routed == documented()
-    assert len(routed) == 58
+    assert len(routed) == 60
     assert all(set(item) <= METHODS for item in DOCUMENT["paths"].values())
 
 

@@ -194,10 +194,12 @@ async def test_crafted_cursors_and_query_values_are_400s_not_driver_errors(
         f"/api/v1/topics/{world.topic_id}",
         "/api/v1/knowledge",
         "/api/v1/knowledge?sort=helpful",
+        "/api/v1/search?q=seals",  # issue 13
     ]
     for url in urls:
         for cursor in cursors:
-            response = await client.get(f"{url}?cursor={cursor}", headers=world.alice)
+            joiner = "&" if "?" in url else "?"
+            response = await client.get(f"{url}{joiner}cursor={cursor}", headers=world.alice)
             assert_answered(response, (url, cursor))
             assert response.status_code == 400, (url, cursor, response.text)
     for near in ("0", "-1", "2147483648", "1e3", "%00", "abc", "9" * 40):

@@ -1,0 +1,1 @@
+"""Full-text search over topics, posts, knowledge entries, documents and the directory."""
