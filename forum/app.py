@@ -156,7 +156,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         events.set_broker(broker)
         reads: ReadBuffer = app.state.reads
         # Other workers hear of positions through a shared broker; in memory there are none.
-        reads.set_publisher(None if broker.url.startswith("memory:") else broker.publish)
+        reads.set_publisher(None if broker.url.startswith("memory:") else broker.publish_now)
         forum.reads.install(reads)
         forum.cache.install(app.state.caches)
         app.state.hub.listeners[forum.reads.MESSAGE_TYPE] = reads.heard

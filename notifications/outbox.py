@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -174,16 +175,21 @@ async def send_due(
     claimed = await _claim(now, limit)
     if not claimed:
         return 0
-    waiting = iter(claimed)  # shared: each connection takes the next message when it is free
+    # One share per connection, by recipient: a recipient's messages go over one connection,
+    # in the order they were queued (two emails to one person never swap).
+    lanes = min(at_once, len(claimed))
+    shares: list[list[OutboxMessage]] = [[] for _ in range(lanes)]
+    for message in claimed:
+        shares[zlib.crc32(message.to_address.lower().encode()) % lanes].append(message)
     delivered: list[int] = []
 
-    async def one_connection() -> None:
+    async def one_connection(share: list[OutboxMessage]) -> None:
         async with mailer.Transport(settings) as transport:
-            for message in waiting:
+            for message in share:
                 if await _send_one(settings, transport, message):
                     delivered.append(message.id)
 
-    await asyncio.gather(*(one_connection() for _ in range(min(at_once, len(claimed)))))
+    await asyncio.gather(*(one_connection(share) for share in shares if share))
     if delivered:  # one statement for the round (a crash before it: sent again, not lost)
         await OutboxMessage.filter(id__in=delivered).update(
             status=OutboxStatus.SENT, sent_at=datetime.now(UTC), lease_until=None, last_error=""

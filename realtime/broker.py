@@ -24,6 +24,7 @@ CHANNEL = "forum:events"
 OUTGOING_MAX = 10_000  # events waiting to be published; beyond, live delivery gives up
 PUBLISH_TIMEOUT = 2.0  # seconds for one publish (a frozen Redis: give up, the log has it)
 HEALTH_TIMEOUT = 1.0
+NOW_TIMEOUT = 0.5  # publish_now: a page view waits at most this long for a frozen Redis
 
 OnReady = Callable[[], None] | None
 
@@ -34,6 +35,11 @@ class Broker(Protocol):
     async def connect(self) -> None: ...
     async def disconnect(self) -> None: ...
     async def publish(self, event: dict[str, Any]) -> None: ...
+    async def publish_now(self, event: dict[str, Any]) -> None:
+        """Published before returning (briefly bounded): what the next request, perhaps on
+        another worker, must already know (a read position)."""
+        ...
+
     def subscribe(self, on_ready: OnReady = None) -> AsyncGenerator[dict[str, Any], None]:
         """Events as published; `on_ready()` runs each time the subscription is (re)made."""
         ...
@@ -56,6 +62,9 @@ class MemoryBroker:
         message = json.dumps(event, separators=(",", ":"), default=str)
         for queue in self._queues:
             queue.put_nowait(message)
+
+    async def publish_now(self, event: dict[str, Any]) -> None:
+        await self.publish(event)
 
     async def subscribe(self, on_ready: OnReady = None) -> AsyncGenerator[dict[str, Any], None]:
         queue: asyncio.Queue[str] = asyncio.Queue()
@@ -141,11 +150,12 @@ class RedisBroker:
                     self._dropped,
                 )
 
-    async def _send(self, message: str) -> None:
+    async def publish_now(self, event: dict[str, Any]) -> None:
+        await self._send(json.dumps(event, separators=(",", ":"), default=str), NOW_TIMEOUT)
+
+    async def _send(self, message: str, within: float = PUBLISH_TIMEOUT) -> None:
         try:
-            await asyncio.wait_for(
-                self._redis.publish(self.channel, message), timeout=PUBLISH_TIMEOUT
-            )
+            await asyncio.wait_for(self._redis.publish(self.channel, message), timeout=within)
         except Exception as exc:
             log.warning("broker publish failed (clients will catch up from the log): %r", exc)
 

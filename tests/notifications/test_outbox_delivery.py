@@ -149,6 +149,28 @@ async def test_a_round_reuses_a_few_connections_not_one_per_message(
     )
 
 
+async def test_messages_to_one_recipient_arrive_in_the_order_they_were_queued(
+    db: str, scripted: tuple[Scripted, Controller, str]
+) -> None:
+    inbox, _, url = scripted
+    for n in range(6):
+        for who in ("ana", "bob", "carla"):
+            await enqueue_to(
+                f"{who}@example.org",
+                "moderation_notice",
+                "A decision",
+                {"name": who, "message": f"{who} number {n}", "link": ""},
+            )
+    assert await send_due(Settings(smtp_url=url), at_once=4) == 18
+    for who in ("ana", "bob", "carla"):
+        bodies = [
+            str(m.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
+            for m in inbox.messages
+            if m["To"] == f"{who}@example.org"
+        ]
+        assert [f"{who} number {n}" in body for n, body in enumerate(bodies)] == [True] * 6
+
+
 async def test_every_message_has_its_headers_and_a_line_break_is_refused(
     db: str, scripted: tuple[Scripted, Controller, str]
 ) -> None:
