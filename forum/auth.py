@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
-from forum.errors import NotAuthenticated
+from forum.errors import NotAuthenticated, NotFound
 from forum.i18n import _
 from forum.models import Sanction, Session, User
 
@@ -43,6 +43,17 @@ def require_user(conn: HTTPConnection) -> User:
     user = identity(conn).user
     if user is None:
         raise NotAuthenticated(_("Log in first."))
+    return user
+
+
+def require_member(conn: HTTPConnection) -> User:
+    """A verified member of the restricted area: a visitor is sent to log in (401), any other
+    account gets the 404 of a page that does not exist."""
+    from forum import policy
+
+    user = require_user(conn)
+    if not policy.is_member(user):
+        raise NotFound(_("Not found."))
     return user
 
 

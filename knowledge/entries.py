@@ -358,8 +358,10 @@ def _apply(entry: KnowledgeEntry, values: dict[str, Any]) -> list[str]:
 async def _entry_event(entry: KnowledgeEntry, type: str, extra: dict[str, Any]) -> None:
     """One event about an entry, only where the policy lets it go. Every change of an entry
     records one, after its rows are written: the search index follows here, in the same
-    transaction (published and superseded entries are searchable, anything else is not)."""
-    await search_index.index_entry(entry.id)
+    transaction (published and superseded entries are searchable, anything else is not).
+    A helpful mark changes nothing the index holds."""
+    if type != "knowledge.entry.helpful":
+        await search_index.index_entry(entry.id)
     category = await Category.get(id=entry.technology_id)
     for channel in policy.entry_event_channels(entry, category.slug):
         public = channel.startswith("category:")

@@ -14,10 +14,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from forum import policy
-from forum.auth import current_user
-from forum.errors import Conflict, Forbidden, ForumError, Invalid, NotAuthenticated, NotFound
+from forum.auth import require_member
+from forum.errors import Conflict, Forbidden, ForumError, Invalid
 from forum.i18n import _
-from forum.models import Category, Region, User
+from forum.models import Category, Region
 from forum.web.forms import parse_id, path_id, read_form, redirect
 from forum.web.staff import require_staff
 from forum.web.templating import render
@@ -28,15 +28,6 @@ from knowledge.models import AdoptionStage, EntryKind, EntryStatus, KnowledgeEnt
 from moderation import review
 
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
-
-
-def require_member(request: Request) -> User:
-    user = current_user(request)
-    if user is None:
-        raise NotAuthenticated(_("Log in first."))
-    if not policy.is_member(user):
-        raise NotFound(_("Not found."))
-    return user
 
 
 def choices() -> dict[str, Any]:

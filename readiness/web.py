@@ -19,8 +19,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from forum import policy
-from forum.auth import current_user
-from forum.errors import BadRequest, NotAuthenticated, NotFound
+from forum.auth import require_member
+from forum.errors import BadRequest, NotFound
 from forum.i18n import _
 from forum.models import Administration, User
 from forum.web.exports import csv_cell
@@ -57,15 +57,6 @@ def catalogue(request: Request) -> Catalogue:
         found = request.app.state.questionnaires = load_catalogue()
     assert isinstance(found, Catalogue)
     return found
-
-
-def require_member(request: Request) -> User:
-    user = current_user(request)
-    if user is None:
-        raise NotAuthenticated(_("Log in first."))
-    if not policy.is_member(user):
-        raise NotFound(_("Not found."))
-    return user
 
 
 def _pick(request: Request, cat: Catalogue) -> Questionnaire:
