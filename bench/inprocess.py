@@ -179,7 +179,8 @@ async def run(args: argparse.Namespace) -> None:
         for _ in range(args.requests):
             await one()
         profile.disable()
-        pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
+        order = os.environ.get("BENCH_SORT", "tottime")  # or "cumulative"
+        pstats.Stats(profile).sort_stats(order).print_stats(args.top)
     finally:
         await lifespan.stop()
 

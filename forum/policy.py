@@ -160,6 +160,12 @@ class TopicRights:
         self.staff = moderates(user, category.id)  # staff of this topic's category
         self.closed = topic.closed
 
+    @property
+    def signature(self) -> tuple[bool, ...]:
+        """The topic-level answers: two users with the same signature have the same rights on
+        every post that neither of them wrote."""
+        return (self.sees, self.member, self.speaks, self.staff, self.closed)
+
     def see_body(self, post: AnyPost) -> bool:
         return (post.deleted_at is None and not post.hidden) or self.staff
 

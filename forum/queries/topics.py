@@ -247,6 +247,10 @@ class TopicPage:
     post_rows: list[PostRow]  # the page's posts as read, before the viewer's rights
     pending_ids: list[int]  # the viewer's own replies here awaiting approval (review items)
     notification_level: str | None  # the viewer's level for the topic; None: not chosen
+    rights: policy.TopicRights  # what the viewer may do with the posts here
+    shared_key: tuple[Any, ...]  # the key of the shared page of posts (forum.cache)
+    mine: dict[int, set[str]]  # post id -> the viewer's own reactions
+    bookmarked: set[int]  # ids of the posts here the viewer bookmarked
     _build_posts: Callable[[], list[PostView]] = field(repr=False)
     _posts: list[PostView] | None = field(default=None, repr=False)
 
@@ -273,6 +277,7 @@ class SharedPage:
     counts: dict[int, dict[str, int]]
     tags: list[str]
     more: bool
+    key: tuple[Any, ...]  # what it is cached under: the topic's id, version and the page
 
 
 # The newest event's id comes with the topic, in the same statement (one snapshot, one round
@@ -381,7 +386,7 @@ async def _shared_page(topic: Topic, where: str, order: str, arg: int, limit: in
             tags.append(x["b"])
         else:
             counts[x["a"]][x["b"]] = x["n"]
-    shared = SharedPage(posts, parents, dict(counts), sorted(tags), more)
+    shared = SharedPage(posts, parents, dict(counts), sorted(tags), more, key)
     cache.put(key, shared)
     return shared
 
@@ -444,8 +449,9 @@ async def topic_page(
                 pending.append(x["a"])
         last_read = forum.reads.current().merged(user.id, topic.id, last_read)
 
+    rights = policy.TopicRights(user, topic, category)
+
     def build_posts() -> list[PostView]:
-        rights = policy.TopicRights(user, topic, category)
         views = []
         for post in posts:
             parent = shared.parents.get(post.reply_to_id) if post.reply_to_id else None
@@ -487,6 +493,10 @@ async def topic_page(
         post_rows=posts,
         pending_ids=sorted(pending),
         notification_level=level,
+        rights=rights,
+        shared_key=shared.key,
+        mine=mine,
+        bookmarked=bookmarked,
         _build_posts=build_posts,
     )
 

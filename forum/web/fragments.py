@@ -18,6 +18,7 @@ cache.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any
@@ -30,6 +31,7 @@ import forum.cache
 from forum import i18n, policy
 from forum.auth import identity
 from forum.models import Category, User
+from forum.queries.rows import PostRow
 from forum.queries.topics import PostView, TopicList, TopicPage, TopicRow
 from forum.web.templating import environment, render, timeago
 
@@ -83,14 +85,16 @@ def _unread() -> dict[str, str]:
 class _Post:
     """A post's shared rendering, cut at its slots; `ready` holds it filled with what most
     viewers see (read, nothing of their own) and cut only at the CSRF token, so that most
-    posts cost a request one join: `token.join(ready)`."""
+    posts cost a request one join: `token.join(ready)`. The few other looks a post has (unread,
+    the viewer's own reaction or bookmark, their tools) are filled once each and kept the same
+    way (`variant`)."""
 
-    __slots__ = ("pieces", "ready")
+    __slots__ = ("pieces", "ready", "_variants")
 
     def __init__(self, html: str) -> None:
         self.pieces = tuple(_SLOT.split(html))
-        filled = self.fill({**_defaults(), "csrf": CSRF_MARK})
-        self.ready = tuple(filled.split(CSRF_MARK))
+        self.ready = self._cut(_defaults())
+        self._variants: dict[Hashable, tuple[str, ...]] = {}
 
     def fill(self, values: dict[str, str]) -> str:
         pieces = self.pieces
@@ -100,104 +104,175 @@ class _Post:
             parts.append(pieces[i + 1])
         return "".join(parts)
 
-    def __len__(self) -> int:  # its size in the cache: the pieces and the filled copy
-        return 2 * sum(map(len, self.pieces))
+    def _cut(self, values: dict[str, str]) -> tuple[str, ...]:
+        return tuple(self.fill({**values, "csrf": CSRF_MARK}).split(CSRF_MARK))
+
+    def variant(self, look: _Look, post: PostRow) -> tuple[str, ...]:
+        """The post filled for a viewer's own look at it, cut at the CSRF token."""
+        found = self._variants.get(look)
+        if found is None:
+            if len(self._variants) >= _VARIANTS:
+                self._variants.clear()
+            found = self._variants[look] = self._cut(_own_values(look, post))
+        return found
+
+    def __len__(self) -> int:  # its size in the cache: the pieces, the filled copy, variants
+        return (2 + _VARIANTS // 2) * sum(map(len, self.pieces))
 
 
-def _tools(view: PostView, csrf: str) -> str:
-    """A post's edit and delete tools for this viewer (cached per post and rights)."""
-    if not (view.can_edit or view.can_delete):
+_VARIANTS = 8  # looks kept per post; a post has few (read / unread x own reactions)
+
+# A viewer's own look at a post: unread, written by them, their reactions, bookmarked, and
+# whether they may edit and delete it.
+_Look = tuple[bool, bool, frozenset[str], bool, bool, bool]
+
+
+class _PagePosts:
+    """The shared renderings of one page's posts for viewers of one kind (the same rights on
+    posts that are not theirs), in page order."""
+
+    __slots__ = ("posts",)
+
+    def __init__(self, posts: tuple[_Post, ...]) -> None:
+        self.posts = posts
+
+    def __len__(self) -> int:  # the posts are counted where they are cached one by one
+        return 64 * len(self.posts)
+
+
+def _tools(post: PostRow, can_edit: bool, can_delete: bool) -> str:
+    """A post's edit and delete tools (cached per post and rights), the CSRF token at its
+    mark."""
+    if not (can_edit or can_delete):
         return ""
     cache = forum.cache.current().posts
-    key = ("tools", view.post.id, view.can_edit, view.can_delete, i18n.DEFAULT_LANGUAGE)
+    key = ("tools", post.id, can_edit, can_delete, i18n.DEFAULT_LANGUAGE)
     tools = cache.get(key)
     if tools is None:
         template = environment().get_template("partials/post_tools.html")
         tools = _Post(
-            template.render(
-                post=view.post, can_edit=view.can_edit, can_delete=view.can_delete, slot=slot
-            )
+            template.render(post=post, can_edit=can_edit, can_delete=can_delete, slot=slot)
         )
         cache.put(key, tools)
-    return csrf.join(tools.ready)
+    return str(CSRF_MARK).join(tools.ready)  # a plain join: Markup.join would escape
 
 
-def _own_values(view: PostView, unread: bool, csrf: str, own: bool) -> dict[str, str]:
+def _own_values(look: _Look, post: PostRow) -> dict[str, str]:
     """The slots of a post that is unread, or on which the viewer left something of their
-    own."""
-    values = {**_defaults(), "csrf": csrf}
+    own (the CSRF token left to the caller)."""
+    unread, own, mine, bookmarked, can_edit, can_delete = look
+    values = dict(_defaults())
     if own:
         values["flag-off"] = " hidden"
     if unread:
         values.update(_unread())
-    for kind in view.mine:
+    for kind in mine:
         values[f"rx-on-{kind}"] = "0"
         values[f"rx-chosen-{kind}"] = " is-chosen"
         values[f"rx-pressed-{kind}"] = "true"
-    if view.bookmarked:
+    if bookmarked:
         values["bm-on"] = "0"
         values["bm-chosen"] = " is-chosen"
         values["bm-pressed"] = "true"
         values["bm-label"] = str(escape(i18n.gettext("Remove bookmark")))
-    values["tools"] = _tools(view, csrf)
+    values["tools"] = _tools(post, can_edit, can_delete)
     return values
+
+
+def _shared_post(
+    view: PostView, page: TopicPage, user: User | None, member: bool, language: str
+) -> _Post:
+    """One post's rendering shared by every viewer who sees it alike."""
+    post = view.post
+    key = (
+        post.id,
+        post.created_at,  # with the id, tells apart posts of a reset or restored database
+        post.topic_id,  # a merge moves and renumbers posts
+        post.number,
+        post.version,
+        post.edited_by,
+        post.deleted_at is not None,
+        post.hidden,
+        view.visible,
+        tuple(sorted(view.reactions.items())),
+        view.can_react,
+        page.can_reply,
+        member,
+        user is not None,
+        view.reply_to_number,
+        view.reply_to_username,
+        post.author.username,
+        post.author.display_name,
+        timeago(post.created_at),
+        language,
+    )
+    cache = forum.cache.current().posts
+    shared = cache.get(key)
+    if shared is None:
+        template = environment().get_template("partials/post.html")
+        html = template.render(
+            view=view,
+            page=page,
+            topic=page.topic,
+            user=user,
+            is_member=member,
+            slot=slot,
+            lang=language,
+        )
+        shared = _Post(html)
+        cache.put(key, shared)
+    return shared
+
+
+_NO_REACTIONS: frozenset[str] = frozenset()
 
 
 def post_fragments(request: Request, page: TopicPage) -> Markup:
     """The page's posts as the viewer sees them: each post's shared rendering, its slots
-    filled with the viewer's own state."""
+    filled with the viewer's own state.
+
+    The renderings of a whole page are kept for every viewer of the same kind (the same
+    `TopicRights.signature`: the same rights on every post they did not write) within the
+    minute (the "time ago" words); a post the viewer wrote, reacted to, bookmarked, may edit or
+    has not read yet takes its own look (`_Post.variant`)."""
     ident = identity(request)
     user = ident.user
     member = policy.is_member(user)
     language = i18n.DEFAULT_LANGUAGE
-    template = environment().get_template("partials/post.html")
+    rights = page.rights
+    minute = int(time.time() // 60)
+    key = ("page", page.shared_key, rights.signature, page.can_reply, member, minute, language)
     cache = forum.cache.current().posts
+    entry = cache.get(key)
+    if entry is None:
+        views = page.posts
+        entry = _PagePosts(tuple(_shared_post(v, page, user, member, language) for v in views))
+        cache.put(key, entry)
     csrf = str(escape(ident.csrf_token))
     viewer_id = user.id if user is not None else None
+    last_read = page.last_read
+    mine_of, bookmarked = page.mine, page.bookmarked
+    staff = rights.staff
     parts: list[str] = []
-    for view in page.posts:
-        post = view.post
-        key = (
-            post.id,
-            post.created_at,  # with the id, tells apart posts of a reset or restored database
-            post.topic_id,  # a merge moves and renumbers posts
-            post.number,
-            post.version,
-            post.edited_by,
-            post.deleted_at is not None,
-            post.hidden,
-            view.visible,
-            tuple(sorted(view.reactions.items())),
-            view.can_react,
-            page.can_reply,
-            member,
-            user is not None,
-            view.reply_to_number,
-            view.reply_to_username,
-            post.author.username,
-            post.author.display_name,
-            timeago(post.created_at),
-            language,
-        )
-        shared = cache.get(key)
-        if shared is None:
-            html = template.render(
-                view=view,
-                page=page,
-                topic=page.topic,
-                user=user,
-                is_member=member,
-                slot=slot,
-                lang=language,
-            )
-            shared = _Post(html)
-            cache.put(key, shared)
-        unread = page.last_read is not None and post.number > page.last_read
+    for post, shared in zip(page.post_rows, entry.posts, strict=True):
+        unread = last_read is not None and post.number > last_read
         own = post.author_id == viewer_id
-        if unread or view.mine or view.bookmarked or view.can_edit or view.can_delete or own:
-            parts.append(shared.fill(_own_values(view, unread, csrf, own)))
-        else:
+        mine = mine_of.get(post.id)
+        marked = post.id in bookmarked
+        if not (unread or own or mine or marked or staff):
             parts.append(csrf.join(shared.ready))
+            continue
+        can_edit = rights.edit(post)
+        can_delete = rights.delete(post)
+        look = (
+            unread,
+            own,
+            frozenset(mine) if mine else _NO_REACTIONS,
+            marked,
+            can_edit,
+            can_delete,
+        )
+        parts.append(csrf.join(shared.variant(look, post)))
     return Markup("".join(parts))  # noqa: S704 - rendered by autoescaping templates
 
 
