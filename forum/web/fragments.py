@@ -241,7 +241,9 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
     language = i18n.DEFAULT_LANGUAGE
     rights = page.rights
     minute = int(time.time() // 60)
-    key = ("page", page.shared_key, rights.signature, page.can_reply, member, minute, language)
+    signed_in = user is not None
+    key = ("page", page.shared_key, rights.signature, page.can_reply, member, signed_in, minute)
+    key += (language,)
     cache = forum.cache.current().posts
     entry = cache.get(key)
     if entry is None:

@@ -85,3 +85,45 @@ async def test_what_is_one_members_own_in_a_shared_post_never_reaches_another(
             assert ('class="post post-unread" id="p3"' in bob_page) == (round == 0)
             assert 'class="post post-unread" id="p2"' not in bob_page
             assert "<slot:" not in alice_page + bob_page
+
+
+async def test_each_kind_of_viewer_gets_the_page_it_would_get_from_empty_caches(
+    app: Starlette,
+) -> None:
+    """Whoever came first and filled the shared renderings, every viewer (a visitor, a
+    member awaiting verification, members, the author, a moderator) gets exactly the page
+    they get when nothing is cached."""
+    from forum.models import Role
+    from forum.web.fragments import clear_cache
+
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    moderator = await make_user("mona", role=Role.MODERATOR)
+    pending = await make_user("pat", verified=False)
+    topic, first = await do_create_topic(alice, cats["welcome"], "Hello all", "public words")
+    await do_create_post(bob, topic, cats["welcome"], "a reply")
+    await do_set_reaction(bob, first, topic, cats["welcome"], "like", True)
+    transport = httpx.ASGITransport(app=app)
+    viewers = [None, pending, alice, bob, moderator]
+    clients = [
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") for _ in viewers
+    ]
+    try:
+        for viewer, client in zip(viewers, clients, strict=True):
+            if viewer is not None:
+                await log_in(client, viewer)
+        for client in clients:  # a first view: from now on each has read it all
+            await client.get(f"/t/{topic.id}")
+        alone: list[str] = []
+        for client in clients:  # each on empty caches
+            clear_cache()
+            alone.append((await client.get(f"/t/{topic.id}")).text)
+        clear_cache()
+        for order in (clients, clients[::-1]):  # each after the others filled the caches
+            shared = {id(c): (await c.get(f"/t/{topic.id}")).text for c in order}
+            for client, expected in zip(clients, alone, strict=True):
+                assert shared[id(client)] == expected
+    finally:
+        for client in clients:
+            await client.aclose()
+    assert len(set(alone)) == len(viewers)  # they do differ from one another
