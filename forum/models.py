@@ -871,3 +871,23 @@ class PublicPage(Model):
     class Meta:
         table = "public_pages"
         ordering = ["position", "id"]
+
+
+class Draft(Model):
+    """What a member was writing and has not posted yet: one per topic they reply in
+    (`topic-<id>`) and one new topic (`new-topic`), saved by the composer as they type, shown
+    again on any device, deleted when the post or topic is submitted."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="drafts", on_delete=fields.CASCADE
+    )
+    user_id: int
+    key = fields.CharField(max_length=40)
+    title = fields.CharField(max_length=300, default="")
+    body = fields.TextField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "drafts"
+        unique_together = (("user", "key"),)

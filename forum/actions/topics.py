@@ -13,7 +13,7 @@ from forum.cache import touch_topics
 from forum.errors import Forbidden, Held, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
-from forum.models import Category, Post, Tag, Topic, TopicTag, User
+from forum.models import Category, Draft, Post, Tag, Topic, TopicTag, User
 from moderation.sanctions import check_may_speak
 from search import index as search_index
 
@@ -88,6 +88,7 @@ async def do_create_topic(
         raise Forbidden(_("You may not start a topic in this category."))
     screened = await review.intake(user, category, title, body)
     async with atomic():
+        await Draft.filter(user_id=user.id, key="new-topic").delete()  # submitted
         if screened.hold is not None:
             item = await review.hold_topic(user, category, title, body, names, screened.hold)
         else:

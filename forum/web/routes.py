@@ -11,6 +11,7 @@ from forum.web import (
     admin,
     bookmarks,
     categories,
+    composer,
     directory,
     membership,
     passwords,
@@ -115,4 +116,8 @@ routes: list[BaseRoute] = [
     *readiness_web.routes,  # issue 12: the readiness self-assessment
     *web_analytics.routes,  # issue 12: the administrators' participation analytics
     *search_web.routes,  # issue 13: search
+    # issue 14: the composer's preview and drafts (forum/web/composer.py)
+    Route("/composer/preview", composer.preview, methods=POST),
+    Route("/composer/drafts/{key}", composer.draft, methods=FORM),
+    Route("/composer/drafts/{key}/delete", composer.discard_draft, methods=POST),
 ]
