@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forum import policy, request_context
+from forum import origins, policy, request_context
 from forum.actions.users import do_touch_session, live_session, user_for_api_token
 from forum.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Identity
 from forum.i18n import _
@@ -330,6 +330,10 @@ class AuthMiddleware:
         self.app = app
         self.settings = settings
         self.secret_key = secret_key
+        # FORUM_BASE_URL set: a request for another host is logged once (forum/origins.py).
+        self.expected_host = (
+            urlsplit(settings.base_url).netloc.lower() if settings.base_url_configured else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -346,6 +350,10 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
 
+        if self.expected_host is not None:
+            host = headers.get("host", "").lower()
+            if host != self.expected_host and not origins.host_matches(host, self.settings.origin):
+                origins.warn_once("Host", host, self.settings.origin)
         client = scope.get("client")
         request_context.client_ip.set(client[0] if client else "")
         if scope["method"] == "GET" and not _is_api(scope) and policy.is_staff(ident.user):
