@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from html import unescape
 
 import bleach
 from markdown_it import MarkdownIt
@@ -77,7 +78,9 @@ def render_markdown(source: str) -> str:
 
 
 def plain_text(html: str, limit: int = 300) -> str:
-    """A short plain-text excerpt of rendered HTML (for lists, previews and emails)."""
-    text: str = bleach.clean(html, tags=set(), strip=True)
+    """A short plain-text excerpt of rendered HTML (for lists, previews and emails): text,
+    not markup (`R&D < 5%`, not `R&amp;D &lt; 5%`), so the template escapes it exactly once.
+    Never mark it safe."""
+    text: str = unescape(bleach.clean(html, tags=set(), strip=True))
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,44 @@
+"""What members see on pages (issue 14's display bugs): each test reads the page as served."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import httpx
+
+from forum.actions.administrations import seed_administrations
+from forum.actions.posts import do_create_post
+from forum.actions.reading import do_set_bookmark
+from forum.actions.topics import do_create_topic
+from forum.models import Administration, User
+from tests.helpers import categories, log_in, make_user
+
+
+def excerpts(html: str) -> list[str]:
+    """The excerpts' markup as sent (entities and all)."""
+    return re.findall(r'<p class="excerpt">(.*?)</p>', html, re.S)
+
+
+async def test_post_excerpts_are_escaped_once_on_profiles_administrations_and_bookmarks(
+    client: httpx.AsyncClient,
+) -> None:
+    cats = await categories()
+    await seed_administrations()
+    kenya = await Administration.get(country_code="KE")
+    alice = await make_user("alice")
+    await User.filter(id=alice.id).update(administration_id=kenya.id)
+    alice = await User.get(id=alice.id)
+    topic, _first = await do_create_topic(alice, cats["iot"], "Budgets", "Figures follow.")
+    post = await do_create_post(alice, topic, cats["iot"], "R&D budget < 5% & <b>falling</b>")
+    bob = await make_user("bob")
+    await do_set_bookmark(bob, post, topic, cats["iot"], True)
+    await log_in(client, bob)
+
+    for path in ("/u/alice", "/a/KE", "/bookmarks"):
+        page = await client.get(path)
+        assert page.status_code == 200, path
+        shown = [e for e in excerpts(page.text) if "budget" in e]
+        assert shown == ["R&amp;D budget &lt; 5% &amp; &lt;b&gt;falling&lt;/b&gt;"], path
+        assert unescape(shown[0]) == "R&D budget < 5% & <b>falling</b>"  # what one reads
+        assert "&amp;amp;" not in page.text and "&amp;lt;" not in page.text, path
