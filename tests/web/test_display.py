@@ -11,8 +11,9 @@ from forum.actions.administrations import seed_administrations
 from forum.actions.posts import do_create_post
 from forum.actions.reading import do_set_bookmark
 from forum.actions.topics import do_create_topic
-from forum.models import Administration, User
+from forum.models import Administration, Post, User
 from tests.helpers import categories, log_in, make_user
+from tests.web.support import article, csrf_from
 
 
 def excerpts(html: str) -> list[str]:
@@ -42,3 +43,33 @@ async def test_post_excerpts_are_escaped_once_on_profiles_administrations_and_bo
         assert shown == ["R&amp;D budget &lt; 5% &amp; &lt;b&gt;falling&lt;/b&gt;"], path
         assert unescape(shown[0]) == "R&D budget < 5% & <b>falling</b>"  # what one reads
         assert "&amp;amp;" not in page.text and "&amp;lt;" not in page.text, path
+
+
+async def test_mentions_of_members_link_to_their_profiles(client: httpx.AsyncClient) -> None:
+    cats = await categories()
+    alice = await make_user("alice")
+    await make_user("bob")
+    await make_user("carol")
+    topic, _first = await do_create_topic(alice, cats["iot"], "Seals", "Who uses them?")
+    await log_in(client, alice)
+    page = await client.get(f"/t/{topic.id}")
+    body = "Thanks @bob and @ghost; mail bob@example.org, not `@bob`."
+    replied = await client.post(
+        f"/t/{topic.id}/reply", data={"csrf_token": csrf_from(page), "body": body}
+    )
+    assert replied.status_code == 303
+
+    shown = article((await client.get(f"/t/{topic.id}")).text, 2)
+    assert '<a href="/u/bob" class="mention">@bob</a> and @ghost;' in shown  # no such member
+    assert "<code>@bob</code>" in shown  # code stays code
+    assert 'href="mailto:bob@example.org"' in shown
+    assert (await client.get("/u/bob")).status_code == 200  # where the link leads
+
+    post = await Post.get(topic_id=topic.id, number=2)
+    edit = await client.get(f"/p/{post.id}/edit")
+    edited = await client.post(
+        f"/p/{post.id}/edit", data={"csrf_token": csrf_from(edit), "body": "Also @carol."}
+    )
+    assert edited.status_code == 303
+    shown = article((await client.get(f"/t/{topic.id}")).text, 2)
+    assert '<a href="/u/carol" class="mention">@carol</a>' in shown
