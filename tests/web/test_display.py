@@ -73,3 +73,65 @@ async def test_mentions_of_members_link_to_their_profiles(client: httpx.AsyncCli
     assert edited.status_code == 303
     shown = article((await client.get(f"/t/{topic.id}")).text, 2)
     assert '<a href="/u/carol" class="mention">@carol</a>' in shown
+
+
+def member_names(page: str) -> list[str]:
+    return [
+        unescape(n) for n in re.findall(r'<a class="member-name" href="/u/[^"]+">([^<]+)</a>', page)
+    ]
+
+
+async def test_the_directory_folds_accents_and_sorts_countries_as_readers_expect(
+    client: httpx.AsyncClient,
+) -> None:
+    await categories()
+    await seed_administrations()
+    by_code = {a.country_code: a for a in await Administration.all()}
+    for username, name, code in (
+        ("amelie", "Amélie Kouassi", "CI"),
+        ("jan", "Jan Novák", "CZ"),
+        ("ana", "Ana Cruz", "CU"),
+    ):
+        user = await make_user(username)
+        await User.filter(id=user.id).update(display_name=name, administration_id=by_code[code].id)
+    await log_in(client, await make_user("reader"))
+
+    for typed in ("Amelie", "amélie", "AMELIE", "kouássi"):
+        found = await client.get("/directory", params={"q": typed})
+        assert member_names(found.text) == ["Amélie Kouassi"], typed
+    assert member_names((await client.get("/directory", params={"q": "novak"})).text) == [
+        "Jan Novák"
+    ]
+
+    page = await client.get("/directory")
+    # By administration: Côte d'Ivoire, Cuba, Czech Republic (not Côte d'Ivoire last).
+    assert member_names(page.text)[:3] == ["Amélie Kouassi", "Ana Cruz", "Jan Novák"]
+    options = [
+        unescape(o) for o in re.findall(r'<option value="[A-Z]{2}"[^>]*>([^<]+)<', page.text)
+    ]
+    assert options.index("Côte d'Ivoire") < options.index("Cuba") < options.index("Czech Republic")
+    assert options.index("Curaçao") < options.index("Czech Republic")
+
+
+async def test_the_vcard_export_splits_family_and_given_names(client: httpx.AsyncClient) -> None:
+    await categories()
+    for username, name in (
+        ("amelie", "Amélie Kouassi"),
+        ("ludwig", "Ludwig van Beethoven"),
+        ("jean", "DUPONT Jean-Luc"),
+        ("wei", "Chen, Wei"),
+        ("mononym", "Sukarno"),
+    ):
+        user = await make_user(username)
+        await User.filter(id=user.id).update(display_name=name)
+    await log_in(client, await make_user("reader"))
+
+    cards = (await client.get("/directory.vcf")).text
+    for expected in (
+        "FN:Amélie Kouassi\r\nN:Kouassi;Amélie;;;\r\n",
+        "FN:Ludwig van Beethoven\r\nN:van Beethoven;Ludwig;;;\r\n",
+        "FN:DUPONT Jean-Luc\r\nN:DUPONT;Jean-Luc;;;\r\n",
+        "FN:Chen\\, Wei\r\nN:Chen;Wei;;;\r\n",
+        "FN:Sukarno\r\nN:Sukarno;;;;\r\n",
+    ):
+        assert expected in cards
