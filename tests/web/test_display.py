@@ -8,10 +8,13 @@ from html import unescape
 import httpx
 
 from forum.actions.administrations import seed_administrations
+from forum.actions.membership import do_revoke_membership
+from forum.actions.pages import do_create_page
 from forum.actions.posts import do_create_post
 from forum.actions.reading import do_set_bookmark
 from forum.actions.topics import do_create_topic
-from forum.models import Administration, Post, User
+from forum.models import Administration, AuditLog, Post, Role, User
+from moderation.topics import do_set_topic_status
 from tests.helpers import categories, log_in, make_user
 from tests.web.support import article, csrf_from
 
@@ -135,3 +138,28 @@ async def test_the_vcard_export_splits_family_and_given_names(client: httpx.Asyn
         "FN:Sukarno\r\nN:Sukarno;;;;\r\n",
     ):
         assert expected in cards
+
+
+async def test_the_audit_log_names_its_targets_with_links(client: httpx.AsyncClient) -> None:
+    cats = await categories()
+    admin = await make_user("admin", role=Role.ADMIN)
+    member = await make_user("carol")
+    await User.filter(id=member.id).update(display_name="Carol <Customs>")
+    topic, _first = await do_create_topic(member, cats["iot"], "Seals & scanners", "Hello")
+    await do_revoke_membership(admin, member.id, "Left the administration")
+    await do_set_topic_status(admin, topic, cats["iot"], closed=True)
+    await do_create_page(admin, "about", "About the forum", "About us")
+    page_row = await AuditLog.get(action="page.create")
+    await log_in(client, admin)
+
+    table = (await client.get("/admin/audit")).text.split("<tbody>", 1)[1]
+    cells = {
+        unescape(re.sub(r"<[^>]+>", "", cell)).strip(): cell
+        for cell in re.findall(r'<td class="audit-target">(.*?)</td>', table, re.S)
+    }
+    assert f"Carol <Customs> (@carol) user #{member.id}" in cells  # escaped, by name
+    assert "&lt;Customs&gt;" in cells[f"Carol <Customs> (@carol) user #{member.id}"]
+    assert '<a href="/u/carol">' in cells[f"Carol <Customs> (@carol) user #{member.id}"]
+    assert f'<a href="/t/{topic.id}">Seals &amp; scanners</a>' in table
+    assert f"About the forum page #{page_row.target_id}" in cells
+    assert "user #" + str(member.id) + "</td>" not in table  # never only the number
