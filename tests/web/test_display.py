@@ -6,6 +6,7 @@ import re
 from html import unescape
 
 import httpx
+import segno
 
 from forum.actions.administrations import seed_administrations
 from forum.actions.membership import do_revoke_membership
@@ -15,8 +16,8 @@ from forum.actions.reading import do_set_bookmark
 from forum.actions.topics import do_create_topic
 from forum.models import Administration, AuditLog, Post, Role, User
 from moderation.topics import do_set_topic_status
-from tests.helpers import categories, log_in, make_user
-from tests.web.support import article, csrf_from
+from tests.helpers import PASSWORD, categories, log_in, make_user
+from tests.web.support import article, csrf_from, log_in_with_form
 
 
 def excerpts(html: str) -> list[str]:
@@ -163,3 +164,72 @@ async def test_the_audit_log_names_its_targets_with_links(client: httpx.AsyncCli
     assert f'<a href="/t/{topic.id}">Seals &amp; scanners</a>' in table
     assert f"About the forum page #{page_row.target_id}" in cells
     assert "user #" + str(member.id) + "</td>" not in table  # never only the number
+
+
+def qr_modules(svg: str) -> set[tuple[int, int]]:
+    """The dark modules (column, row) a QR code in segno's SVG draws: its one path of
+    horizontal runs (`M x y`, `h n`, `m dx dy`), the 4-module quiet zone taken off."""
+    found = re.search(r'<path[^>]*class="qrline"[^>]*d="([^"]+)"', svg) or re.search(
+        r'<path[^>]*d="([^"]+)"[^>]*class="qrline"', svg
+    )
+    assert found, svg[:200]
+    x = y = 0.0
+    dark: set[tuple[int, int]] = set()
+    for command, a, b in re.findall(r"([Mmh])(-?[\d.]+)(?: (-?[\d.]+))?", found.group(1)):
+        if command == "M":
+            x, y = float(a), float(b)
+        elif command == "m":
+            x, y = x + float(a), y + float(b)
+        else:
+            dark.update((int(x) + i - 4, int(y - 0.5) - 4) for i in range(int(a)))
+            x += float(a)
+    return dark
+
+
+async def test_two_factor_set_up_shows_a_qr_code_made_on_the_server(
+    client: httpx.AsyncClient,
+) -> None:
+    alice = await make_user("alice")
+    await log_in(client, alice)
+    page = await client.get("/account/security")
+    await client.post("/account/2fa/setup", data={"csrf_token": csrf_from(page)})
+
+    page = await client.get("/account/security")
+    figure = re.search(
+        r'<figure class="qr-code" id="totp-qr" role="img" aria-label="[^"]+">'
+        r"(<svg.*?</svg>)</figure>",
+        page.text,
+        re.S,
+    )
+    assert figure, "no QR code on the set-up page"
+    uri = re.search(r'<code class="uri">([^<]+)</code>', page.text)
+    assert uri
+    secret = (await User.get(id=alice.id)).totp_secret
+    assert f"secret={secret}" in unescape(uri.group(1))
+    # What an authenticator app scans: the otpauth address shown beside it, module by module.
+    expected = segno.make(unescape(uri.group(1)), error="m").matrix
+    wanted = {(x, y) for y, row in enumerate(expected) for x, bit in enumerate(row) if bit}
+    assert qr_modules(figure.group(1)) == wanted
+    assert "<script" not in figure.group(1) and "http" not in figure.group(1)
+
+
+async def test_staff_without_two_factor_are_told_at_login_that_their_powers_need_it(
+    client: httpx.AsyncClient,
+) -> None:
+    await make_user("mod", role=Role.MODERATOR, two_factor=False)
+    logged_in = await log_in_with_form(client, "mod@example.org", PASSWORD, next_url="/review")
+    assert logged_in.status_code == 303
+    assert logged_in.headers["location"] == "/account/security?notice=staff_login&next=/review"
+    page = await client.get(logged_in.headers["location"])
+    notice = re.search(r'<p class="notice" role="status">(.*?)</p>', page.text, re.S)
+    assert notice and "need two-factor" in notice.group(1)
+    assert "you have a member&#39;s rights only" in notice.group(1)
+    assert '<a href="/review">Continue without staff powers</a>' in notice.group(1)
+    assert "Set up two-factor authentication" in page.text
+
+    # A member, or staff with 2FA (after their code), go where they were going.
+    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    async with other:
+        await make_user("amina")
+        member = await log_in_with_form(other, "amina@example.org", PASSWORD, next_url="/bookmarks")
+        assert member.headers["location"] == "/bookmarks"
