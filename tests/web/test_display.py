@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from urllib.parse import quote
 
 import httpx
 import segno
@@ -233,3 +234,49 @@ async def test_staff_without_two_factor_are_told_at_login_that_their_powers_need
         await make_user("amina")
         member = await log_in_with_form(other, "amina@example.org", PASSWORD, next_url="/bookmarks")
         assert member.headers["location"] == "/bookmarks"
+
+
+def _without_path(html: str, path: str) -> str:
+    return html.replace(quote(path, safe="/"), "PATH").replace(path, "PATH")
+
+
+async def test_a_visitor_on_a_restricted_link_is_asked_to_log_in_without_learning_more(
+    client: httpx.AsyncClient,
+) -> None:
+    cats = await categories()
+    alice = await make_user("alice")
+    topic, _first = await do_create_topic(alice, cats["iot"], "Members only seals", "secret")
+    restricted, missing = f"/t/{topic.id}", f"/t/{topic.id + 1000}"
+
+    answers = {}
+    for path in (restricted, missing, "/u/alice", "/u/nobody", "/c/iot", "/c/no-such"):
+        page = await client.get(path)
+        assert page.status_code == 404, path
+        assert (
+            f'<a class="button" href="/login?next={quote(path, safe="/")}">Log in to see it</a>'
+            in (page.text)
+        ), path
+        assert "does not exist, or it is for members of the forum" in page.text
+        assert "Members only seals" not in page.text
+        answers[path] = _without_path(page.text, path)
+    # Missing or restricted: the same page, word for word (only the address differs).
+    assert answers[restricted] == answers[missing]
+    assert answers["/u/alice"] == answers["/u/nobody"] == answers[restricted]
+    assert answers["/c/iot"] == answers["/c/no-such"]
+
+    # The prompt leads back: logged in through it, the member reads the topic.
+    prompt = await client.get(f"/login?next={quote(restricted, safe='/')}")
+    done = await client.post(
+        "/login",
+        data={
+            "csrf_token": csrf_from(prompt),
+            "email": "alice@example.org",
+            "password": PASSWORD,
+            "next": restricted,
+        },
+    )
+    assert done.headers["location"] == restricted
+    assert "Members only seals" in (await client.get(restricted)).text
+    # A member who is logged in gets the plain "not found" page, no login prompt.
+    gone = await client.get(missing)
+    assert gone.status_code == 404 and "Log in to see it" not in gone.text
