@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import httpx
 import segno
+from starlette.applications import Starlette
 
 from forum.actions.administrations import seed_administrations
 from forum.actions.membership import do_revoke_membership
@@ -15,7 +16,8 @@ from forum.actions.pages import do_create_page
 from forum.actions.posts import do_create_post
 from forum.actions.reading import do_set_bookmark
 from forum.actions.topics import do_create_topic
-from forum.models import Administration, AuditLog, Post, Role, User
+from forum.models import Administration, AuditLog, Post, Role, Topic, User
+from forum.views_buffer import MAX_SEEN, ViewBuffer
 from moderation.topics import do_set_topic_status
 from tests.helpers import PASSWORD, categories, log_in, make_user
 from tests.web.support import article, csrf_from, log_in_with_form
@@ -280,3 +282,57 @@ async def test_a_visitor_on_a_restricted_link_is_asked_to_log_in_without_learnin
     # A member who is logged in gets the plain "not found" page, no login prompt.
     gone = await client.get(missing)
     assert gone.status_code == 404 and "Log in to see it" not in gone.text
+
+
+async def test_a_view_counts_once_per_member_per_hour_and_once_per_visitor_session(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    cats = await categories()
+    alice = await make_user("alice")
+    public, _ = await do_create_topic(alice, cats["welcome"], "Hello everyone", "one")
+    members, _ = await do_create_topic(alice, cats["iot"], "Seals", "two")
+    now = [1000.0]
+    app.state.views = ViewBuffer(clock=lambda: now[0])
+    transport = client._transport
+
+    async def views(topic_id: int) -> int:
+        await app.state.views.flush()
+        return (await Topic.get(id=topic_id)).views
+
+    # Three people: a member reloading, a second member, a visitor reloading.
+    await log_in(client, await make_user("bob"))
+    for _reload in range(5):
+        await client.get(f"/t/{members.id}?near=1")
+        await client.get(f"/t/{public.id}")
+    assert await views(members.id) == 1 and await views(public.id) == 1
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as carol:
+        await log_in(carol, await make_user("carol"))
+        await carol.get(f"/t/{members.id}")
+    assert await views(members.id) == 2
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as visitor:
+        for _reload in range(4):
+            assert (await visitor.get(f"/t/{public.id}")).status_code == 200
+    assert await views(public.id) == 2
+    # Another browser session (another person on another machine) is another view.
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", headers={"user-agent": "Firefox"}
+    ) as other:
+        await other.get(f"/t/{public.id}")
+        await other.get(f"/t/{public.id}")
+    assert await views(public.id) == 3
+
+    # An hour later, bob's next read is a new view; a minute later it is not.
+    now[0] += 3601
+    await client.get(f"/t/{members.id}")
+    now[0] += 60
+    await client.get(f"/t/{members.id}")
+    assert await views(members.id) == 3
+    assert '<td class="num">3</td>' in (await client.get("/c/iot")).text
+
+
+def test_the_memory_of_who_viewed_what_is_bounded() -> None:
+    buffer = ViewBuffer(clock=lambda: 0.0)
+    for n in range(MAX_SEEN + 500):
+        assert buffer.hit(1, (f"u:{n}",))
+    assert len(buffer._seen) <= MAX_SEEN
+    assert not buffer.hit(1, (f"u:{MAX_SEEN + 499}",))  # the newest are remembered
