@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from forum import origins, policy, request_context
 from forum.actions.users import do_touch_session, live_session, user_for_api_token
 from forum.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Identity
+from forum.compression import CompressionMiddleware
 from forum.i18n import _
 from forum.security import csrf_token, csrf_valid, new_token
 from forum.settings import Settings
@@ -445,8 +446,8 @@ class AuthMiddleware:
 
 
 def middleware(settings: Settings, secret_key: str) -> list[Middleware]:
-    """Outermost first: HEAD as a bodiless GET, headers on every response (errors too), then
-    the body limit, then identity."""
+    """Outermost first: HEAD as a bodiless GET, gzip for text, headers on every response
+    (errors too), then the body limit, then identity."""
     from forum.actions.profiles import AVATAR_MAX_BYTES, AVATAR_UPLOAD_PATH
     from knowledge.uploads import UPLOAD_PATHS, upload_limit
 
@@ -454,6 +455,7 @@ def middleware(settings: Settings, secret_key: str) -> list[Middleware]:
     streamed = (UPLOAD_PATHS, upload_limit(settings))  # documents: streamed to their store
     return [
         Middleware(HeadAsGetMiddleware),
+        Middleware(CompressionMiddleware),  # text answers, error pages too (forum/compression.py)
         Middleware(SecurityHeadersMiddleware),
         Middleware(
             BodyLimitMiddleware,
