@@ -113,7 +113,7 @@ def test_the_base_url_follows_the_served_address_unless_set() -> None:
     assert Settings.from_env({}).base_url == "http://127.0.0.1:8000"
     derived = Settings.from_env({"HOST": "127.0.0.1", "PORT": "8810"})
     assert derived.base_url == "http://127.0.0.1:8810" and not derived.base_url_configured
-    assert Settings.from_env({"HOST": "0.0.0.0", "PORT": "8810"}).base_url == (
+    assert Settings.from_env({"HOST": "0.0.0.0", "PORT": "8810"}).base_url == (  # noqa: S104
         "http://127.0.0.1:8810"  # a wildcard listener: this machine's own address
     )
     assert Settings.from_env({"HOST": "::1", "PORT": "9000"}).origin == "http://[::1]:9000"
