@@ -19,7 +19,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/forum migrate
 	$(BIN)/forum seed-demo
-	FORUM_BASE_URL=$${FORUM_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/forum serve --host $(HOST) --port $(PORT)
+	$(BIN)/forum serve --host $(HOST) --port $(PORT)  # FORUM_BASE_URL unset: follows these
 
 lint: install
 	$(BIN)/ruff check forum realtime notifications moderation knowledge readiness search tests bench

@@ -176,7 +176,19 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             await broker.disconnect()
 
     asyncio.run(preflight())
-    print(f"serving on http://{args.host}:{args.port} ({args.workers} worker(s))", flush=True)
+    if not settings.base_url_configured:
+        # The app (in this process or in each worker) reads its settings again: it follows
+        # the address given here, so links and the WebSocket check match the server.
+        os.environ["HOST"] = args.host
+        os.environ["PORT"] = str(args.port)
+        base_url = Settings.from_env().base_url
+        where = f"base URL {base_url} (from --host/--port; set FORUM_BASE_URL to override)"
+    else:
+        where = f"base URL {settings.base_url} (FORUM_BASE_URL)"
+    print(
+        f"serving on http://{args.host}:{args.port} ({args.workers} worker(s)); {where}",
+        flush=True,
+    )
     if args.workers > 1 and settings.broker_url.startswith("memory:"):
         print(
             "forum: warning: with memory:// each worker hears only its own events live; the"

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import re
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forum import policy, request_context
+from forum import origins, policy, request_context
 from forum.actions.users import do_touch_session, live_session, user_for_api_token
 from forum.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Identity
+from forum.compression import CompressionMiddleware
 from forum.i18n import _
 from forum.security import csrf_token, csrf_valid, new_token
 from forum.settings import Settings
@@ -330,6 +331,10 @@ class AuthMiddleware:
         self.app = app
         self.settings = settings
         self.secret_key = secret_key
+        # FORUM_BASE_URL set: a request for another host is logged once (forum/origins.py).
+        self.expected_host = (
+            urlsplit(settings.base_url).netloc.lower() if settings.base_url_configured else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -346,6 +351,10 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
 
+        if self.expected_host is not None:
+            host = headers.get("host", "").lower()
+            if host != self.expected_host and not origins.host_matches(host, self.settings.origin):
+                origins.warn_once("Host", host, self.settings.origin)
         client = scope.get("client")
         request_context.client_ip.set(client[0] if client else "")
         if scope["method"] == "GET" and not _is_api(scope) and policy.is_staff(ident.user):
@@ -437,8 +446,8 @@ class AuthMiddleware:
 
 
 def middleware(settings: Settings, secret_key: str) -> list[Middleware]:
-    """Outermost first: HEAD as a bodiless GET, headers on every response (errors too), then
-    the body limit, then identity."""
+    """Outermost first: HEAD as a bodiless GET, gzip for text, headers on every response
+    (errors too), then the body limit, then identity."""
     from forum.actions.profiles import AVATAR_MAX_BYTES, AVATAR_UPLOAD_PATH
     from knowledge.uploads import UPLOAD_PATHS, upload_limit
 
@@ -446,6 +455,7 @@ def middleware(settings: Settings, secret_key: str) -> list[Middleware]:
     streamed = (UPLOAD_PATHS, upload_limit(settings))  # documents: streamed to their store
     return [
         Middleware(HeadAsGetMiddleware),
+        Middleware(CompressionMiddleware),  # text answers, error pages too (forum/compression.py)
         Middleware(SecurityHeadersMiddleware),
         Middleware(
             BodyLimitMiddleware,

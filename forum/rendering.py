@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
+from html import unescape
+from urllib.parse import quote
 
 import bleach
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
+from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
@@ -20,7 +23,7 @@ ALLOWED_TAGS = frozenset(
     }
 )  # fmt: skip
 ALLOWED_ATTRIBUTES = {
-    "a": ["href", "title", "rel"],
+    "a": ["href", "title", "rel", "class"],
     "img": ["src", "alt", "title"],
     "ol": ["start"],
     "code": ["class"],
@@ -32,11 +35,43 @@ ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener"
 
 
+MENTION_CLASS = "mention"
+# What forum.actions.posts counts as a mention, at one position of the source.
+_MENTION_AT = re.compile(r"@([A-Za-z0-9_][A-Za-z0-9_.-]{1,38}[A-Za-z0-9_])")
+_NOT_BEFORE_MENTION = re.compile(r"[\w@`]")
+
+
 def _render_link_open(
     self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
 ) -> str:
-    tokens[idx].attrSet("rel", LINK_REL)
+    if tokens[idx].markup != MENTION_CLASS:  # a profile of this forum: no rel needed
+        tokens[idx].attrSet("rel", LINK_REL)
     return self.renderToken(tokens, idx, options, env)
+
+
+def _mention(state: StateInline, silent: bool) -> bool:
+    """`@name` of a member the caller named in `env["mentions"]` (those that exist) becomes
+    a link to their profile; not inside a link or code (those rules run before this one)."""
+    pos = state.pos
+    if state.src[pos] != "@" or state.linkLevel > 0:
+        return False
+    known = state.env.get("mentions") if isinstance(state.env, dict) else None
+    if not known or (pos > 0 and _NOT_BEFORE_MENTION.match(state.src[pos - 1])):
+        return False
+    found = _MENTION_AT.match(state.src, pos, state.posMax)
+    if found is None or found.group(1) not in known:
+        return False
+    name = found.group(1)
+    if not silent:
+        token = state.push("link_open", "a", 1)
+        token.attrs = {"href": "/u/" + quote(name), "class": MENTION_CLASS}
+        token.markup = MENTION_CLASS
+        token = state.push("text", "", 0)
+        token.content = "@" + name
+        token = state.push("link_close", "a", -1)
+        token.markup = MENTION_CLASS
+    state.pos = found.end()
+    return True
 
 
 @lru_cache(maxsize=1)
@@ -44,6 +79,7 @@ def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": True, "typographer": False})
     md.enable(["table", "strikethrough", "linkify"])
     md.add_render_rule("link_open", _render_link_open)
+    md.inline.ruler.before("text", "mention", _mention)
     return md
 
 
@@ -55,6 +91,8 @@ def _filter_attribute(tag: str, name: str, value: str) -> bool:
         return value == LINK_REL
     if name == "class" and tag == "code":
         return bool(re.fullmatch(r"language-[A-Za-z0-9_+-]{1,30}", value))
+    if name == "class" and tag == "a":
+        return value == MENTION_CLASS
     return True
 
 
@@ -69,15 +107,18 @@ def _cleaner() -> bleach.Cleaner:
     )
 
 
-def render_markdown(source: str) -> str:
-    """Render untrusted markdown to HTML that is safe to show as is."""
-    html = _parser().render(source)
+def render_markdown(source: str, mentions: Collection[str] = ()) -> str:
+    """Render untrusted markdown to HTML that is safe to show as is; `@name` for each name in
+    `mentions` (members that exist: forum.actions.posts.render_post) links to the profile."""
+    html = _parser().render(source, {"mentions": frozenset(mentions)})
     cleaned: str = _cleaner().clean(html)
     return cleaned.strip()
 
 
 def plain_text(html: str, limit: int = 300) -> str:
-    """A short plain-text excerpt of rendered HTML (for lists, previews and emails)."""
-    text: str = bleach.clean(html, tags=set(), strip=True)
+    """A short plain-text excerpt of rendered HTML (for lists, previews and emails): text,
+    not markup (`R&D < 5%`, not `R&amp;D &lt; 5%`), so the template escapes it exactly once.
+    Never mark it safe."""
+    text: str = unescape(bleach.clean(html, tags=set(), strip=True))
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

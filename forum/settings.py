@@ -25,6 +25,10 @@ class Settings:
     smtp_url: str = "file://var/outbox"
     secret_key: str = ""
     base_url: str = "http://127.0.0.1:8000"
+    # False when FORUM_BASE_URL was not set and base_url follows HOST/PORT (`forum serve
+    # --host/--port`): a WebSocket from a page of whatever host reached this server is then
+    # accepted (forum/origins.py), since nobody said which name members use.
+    base_url_configured: bool = True
     var_dir: Path = field(default=Path("var"))
     max_body_bytes: int = 1024 * 1024
     # Run the outbox's sender in this process (off: only `forum send-mail` sends; tests).
@@ -45,7 +49,8 @@ class Settings:
             broker_url=env.get("FORUM_BROKER_URL", "memory://"),
             smtp_url=env.get("FORUM_SMTP_URL", f"file://{var_dir}/outbox"),
             secret_key=env.get("FORUM_SECRET_KEY", ""),
-            base_url=env.get("FORUM_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+            base_url=(env.get("FORUM_BASE_URL") or listening_url(env)).rstrip("/"),
+            base_url_configured=bool(env.get("FORUM_BASE_URL")),
             var_dir=var_dir,
             trusted_proxies=tuple(
                 part.strip()
@@ -69,8 +74,11 @@ class Settings:
 
     @property
     def origin(self) -> str:
-        parts = urlsplit(self.base_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        """`scheme://host[:port]`, lower case, without the scheme's default port: what a
+        browser sends as `Origin` from a page of the forum."""
+        from forum.origins import normalized
+
+        return normalized(self.base_url)
 
     def resolved_secret_key(self) -> str:
         """The explicit key, or one generated once into var/ and reused on later starts."""
@@ -84,6 +92,20 @@ class Settings:
         path.write_text(key)
         path.chmod(0o600)
         return key
+
+
+def listening_url(env: Mapping[str, str]) -> str:
+    """`http://HOST:PORT`, where `forum serve` listens (it exports both for its workers and for
+    this); a wildcard address (0.0.0.0, ::) becomes 127.0.0.1, this machine's own name."""
+    host = env.get("HOST", "").strip() or "127.0.0.1"
+    port = env.get("PORT", "").strip() or "8000"
+    if host in ("0.0.0.0", "::", "[::]", "*"):  # noqa: S104 - a name for the listener
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    if not port.isdigit():
+        raise SettingsError(f"PORT={port!r}: a port number")
+    return f"http://{host}:{port}"
 
 
 def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:

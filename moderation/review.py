@@ -34,7 +34,7 @@ from tortoise import connections
 from tortoise.expressions import F
 
 from forum import policy, ratelimit
-from forum.actions.posts import insert_post
+from forum.actions.posts import insert_post, render_post
 from forum.cache import touch_topics
 from forum.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from forum.events import atomic, record_event
@@ -51,7 +51,6 @@ from forum.models import (
     Topic,
     User,
 )
-from forum.rendering import render_markdown
 from moderation import audit
 from moderation import settings as moderation_settings
 from moderation.gate import require_moderator
@@ -187,7 +186,7 @@ async def hold_reply(
         topic_id=topic.id,
         author_id=user.id,
         source=body,
-        html=render_markdown(body),
+        html=await render_post(body),
         reply_to_id=reply_to.id if reply_to is not None else None,
         reason=reason,
     )
@@ -206,7 +205,7 @@ async def hold_topic(
         title=title,
         tags=tags,
         source=body,
-        html=render_markdown(body),
+        html=await render_post(body),
         reason=reason,
     )
     await _queued(item, user)

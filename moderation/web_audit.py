@@ -30,6 +30,7 @@ from moderation.audit_log import (
     parse_audit_cursor,
     parse_audit_filter,
 )
+from moderation.audit_targets import describe
 
 CSV_COLUMNS = (
     "id",
@@ -60,7 +61,8 @@ async def audit(request: Request) -> Response:
         context.update(error=exc, page=None, wanted=AuditFilter())
         return render(request, "admin/audit.html", context, status=exc.status)
     page = await audit_page(wanted, before)
-    context.update(page=page, wanted=wanted, first_page=before is None)
+    targets = await describe(page.entries)
+    context.update(page=page, wanted=wanted, first_page=before is None, targets=targets)
     return render(request, "admin/audit.html", context)
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
 from forum.auth import identity
+from forum.origins import allowed, warn_once
 from forum.settings import Settings
 from realtime import protocol
 from realtime.hub import Connection, Hub, as_message
@@ -45,28 +45,24 @@ def server_options(
     }
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url.strip().lower())
-    default = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(parts.scheme)
-    try:
-        port = parts.port
-    except ValueError:
-        return ""
-    host = parts.hostname or ""
-    return f"{parts.scheme}://{host}" + ("" if port in (None, default) else f":{port}")
-
-
-def same_origin(origin: str | None, expected: str) -> bool:
-    return bool(origin) and _origin(origin or "") == _origin(expected)
+def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
+    """A cookie-authenticated handshake must come from a page of the forum: FORUM_BASE_URL's
+    origin, or, when that was not set but derived from `forum serve --host/--port`, the host
+    the browser reached (`Origin` naming the handshake's own `Host`). A refusal is logged
+    once per origin, saying what to set."""
+    origin = websocket.headers.get("origin")
+    host = websocket.headers.get("host")
+    if allowed(origin, host, settings.origin, configured=settings.base_url_configured):
+        return True
+    warn_once("Origin", origin or "(none)", settings.origin)
+    return False
 
 
 async def websocket_endpoint(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.hub
     settings: Settings = websocket.app.state.settings
     ident = identity(websocket)
-    if ident.session is not None and not same_origin(
-        websocket.headers.get("origin"), settings.origin
-    ):
+    if ident.session is not None and not origin_allowed(websocket, settings):
         await websocket.close(code=protocol.CLOSE_POLICY)  # before accept: HTTP 403
         return
     await websocket.accept()

@@ -39,6 +39,16 @@ def mentioned_usernames(source: str) -> list[str]:
     return list(dict.fromkeys(m.group(1) for m in _MENTION.finditer(source)))[:20]
 
 
+async def render_post(body: str) -> str:
+    """A post's HTML: its `@name`s of existing members link to their profiles (one query,
+    only when the text mentions someone)."""
+    names = mentioned_usernames(body)
+    known: list[str] = []
+    if names:
+        known = await User.filter(username__in=names).values_list("username", flat=True)  # type: ignore[assignment]
+    return render_markdown(body, mentions=known)
+
+
 async def _record_mentions(
     post: Post, author: User, topic: Topic, category: Category
 ) -> list[User]:
@@ -91,7 +101,7 @@ async def insert_post(
         raise Conflict(_("This topic was merged into another one; reply there."))
     topic.highest_post_number = counted[0]["highest_post_number"]
     topic.post_count = counted[0]["post_count"]
-    html = render_markdown(body)
+    html = await render_post(body)
     post = await Post.create(
         topic=topic,
         number=topic.highest_post_number,
@@ -169,7 +179,7 @@ async def do_edit_post(user: User, post: Post, topic: Topic, category: Category,
     before = post.source
     async with atomic():
         post.source = body
-        post.html = render_markdown(body)
+        post.html = await render_post(body)
         post.version += 1
         post.edited_at = now
         await post.save(update_fields=["source", "html", "version", "edited_at"])

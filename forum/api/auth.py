@@ -33,6 +33,7 @@ from forum.auth import (
 from forum.errors import BadRequest, Forbidden, NotAuthenticated, TwoFactorCodeNeeded
 from forum.i18n import _
 from forum.models import ApiToken, User
+from forum.origins import allowed
 from forum.queries.sessions import list_api_tokens
 
 TWO_FACTOR_NOTE = (
@@ -66,7 +67,11 @@ def _check_same_origin_json(request: Request) -> None:
     if content_type != "application/json":
         raise BadRequest(_("Send the credentials as JSON (Content-Type: application/json)."))
     origin = request.headers.get("origin")
-    if origin is not None and origin.rstrip("/").lower() != request.app.state.settings.origin:
+    settings = request.app.state.settings
+    host = request.headers.get("host")
+    if origin is not None and not allowed(
+        origin, host, settings.origin, configured=settings.base_url_configured
+    ):
         raise Forbidden(_("Log in from the forum's own pages."))
 
 

@@ -97,7 +97,7 @@ async def get_topic(request: Request) -> Response:
     near = query_int(request, "near", minimum=1, maximum=ID_MAX)
     page = await topic_page(user, wanted, cursor=cursor, near=near)
     if cursor is None:
-        request.app.state.views.hit(page.topic.id)
+        request.app.state.views.hit(page.topic.id, request.app.state.views.viewers(request))
     return JSONResponse(topic_page_json(page, await starter(page)))
 
 

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from forum import policy
+from forum.collation import sort_key
 from forum.errors import NotFound
 from forum.i18n import _
 from forum.models import Administration, Category, Post, Region, Topic, User
@@ -17,7 +18,8 @@ RECENT_CONTRIBUTIONS = 20
 
 
 async def all_administrations() -> list[Administration]:
-    return await Administration.all().order_by("name")
+    """Every administration, by name as a reader expects (UCA: Côte d'Ivoire before Cuba)."""
+    return sorted(await Administration.all(), key=lambda a: sort_key(a.name))
 
 
 @dataclass(frozen=True)

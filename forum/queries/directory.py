@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from tortoise.expressions import Q
 
 from forum import policy
+from forum.collation import fold, sort_key
 from forum.errors import BadRequest, NotFound
 from forum.i18n import _
 from forum.models import Category, PostingRight, Region, Role, User, Visibility
@@ -120,18 +121,18 @@ async def list_directory(viewer: User | None, wanted: DirectoryFilter) -> list[D
         query = query.filter(administration__country_code=wanted.administration)
     users = await query.select_related("administration").order_by("id").limit(MAX_ENTRIES)
     categories = await expertise_categories()
-    needle = wanted.q.casefold()
+    needle = fold(wanted.q)
     entries = []
     for user in users:
         if not policy.is_member(user):  # the query filters; the policy has the last word
             continue
-        if needle and needle not in user.display_name.casefold():
+        if needle and needle not in fold(user.display_name):
             continue
         entry = entry_for(user, categories)
         if wanted.expertise and wanted.expertise not in entry.expertise_slugs:
             continue
         entries.append(entry)
     entries.sort(
-        key=lambda e: (e.administration == "", e.administration, e.display_name.casefold())
+        key=lambda e: (e.administration == "", sort_key(e.administration), sort_key(e.display_name))
     )
     return entries

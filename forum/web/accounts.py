@@ -13,6 +13,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import Response
 
+from forum import policy
 from forum.actions.logins import do_check_second_factor, do_log_in_with_password
 from forum.actions.users import do_create_session, do_revoke_session
 from forum.auth import clear_session_cookie, identity, session_cookie
@@ -78,6 +79,9 @@ async def _pending_user(request: Request) -> User | None:
     return user if hmac.compare_digest(expected, signature) else None
 
 
+SECURITY_NOTICE = "/account/security?notice=staff_login"
+
+
 async def _start_session(request: Request, user: User, next_url: str) -> Response:
     key = await do_create_session(
         user,
@@ -119,6 +123,10 @@ async def login(request: Request) -> Response:
         context = {"next": next_url, "email": email, "error": _("Wrong email or password.")}
         return render(request, "login.html", context, status=400)
     if not user.totp_enabled:
+        if policy.has_staff_role(user):
+            # Staff without 2FA have a member's rights only: told so at once, set-up at hand.
+            where = f"{SECURITY_NOTICE}&next={quote(next_url, safe='/')}"
+            return await _start_session(request, user, where)
         return await _start_session(request, user, next_url)
     expires = int(time.time()) + PENDING_LIFETIME
     signature = _pending_signature(request, user.id, expires, user.password_hash)

@@ -78,12 +78,43 @@ def _fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
+# Lower-case words that belong to the family name that follows them ("Ludwig van Beethoven").
+_PARTICLES = frozenset(
+    {"al", "bin", "binti", "da", "das", "de", "del", "della", "den", "der", "des", "di", "do",
+     "dos", "du", "el", "ibn", "la", "le", "op", "st", "ten", "ter", "van", "von", "zu"}
+)  # fmt: skip
+
+
+def name_parts(display_name: str) -> tuple[str, str]:
+    """(family name, given names) of a display name, for vCard's `N:`. The forum stores one
+    name, so: "Family, Given" as written; else a family name in capitals ("DUPONT Jean",
+    the WCO's convention) wherever it stands; else the last word with the particles before
+    it ("Ana María Example" -> Example / Ana María, "Ludwig van Beethoven" -> van Beethoven)."""
+    name = " ".join(display_name.split())
+    if "," in name:
+        family, _comma, given = name.partition(",")
+        return family.strip(), given.strip()
+    words = name.split(" ")
+    if len(words) < 2:
+        return name, ""
+    capitals = [w.isupper() and sum(c.isalpha() for c in w) > 1 for w in words]
+    if any(capitals) and not all(capitals):
+        family = " ".join(w for w, cap in zip(words, capitals, strict=True) if cap)
+        given = " ".join(w for w, cap in zip(words, capitals, strict=True) if not cap)
+        return family, given
+    start = len(words) - 1
+    while start > 1 and words[start - 1] in _PARTICLES:
+        start -= 1
+    return " ".join(words[start:]), " ".join(words[:start])
+
+
 def vcard(entry: DirectoryEntry) -> str:
+    family, given = name_parts(entry.display_name)
     lines = [
         "BEGIN:VCARD",
         "VERSION:3.0",
         f"FN:{_escape(entry.display_name)}",
-        f"N:{_escape(entry.display_name)};;;;",
+        f"N:{_escape(family)};{_escape(given)};;;",
     ]
     if entry.administration:
         lines.append(f"ORG:{_escape(entry.administration)}")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from forum.auth import identity
+from forum.i18n import _
 from forum.web import (
     accounts,
     admin,
@@ -21,6 +25,7 @@ from forum.web import (
     topics,
     users,
 )
+from forum.web.forms import safe_next
 from forum.web.templating import render
 from knowledge import web as knowledge_web
 from knowledge import web_documents
@@ -36,7 +41,19 @@ GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
-    return render(request, "error.html", {"status": status, "message": message}, status=status)
+    context: dict[str, object] = {"status": status, "message": message}
+    if status == 404 and identity(request).user is None:
+        # A visitor: perhaps a member's link. One answer whether the thing is missing or only
+        # for members (the message too: some say "no such ..."), with the way to log in.
+        back = request.url.path if request.method == "GET" else "/"
+        if request.method == "GET" and request.url.query:
+            back += "?" + request.url.query
+        context["message"] = _(
+            "There is nothing to show here: this page does not exist, or it is for members of"
+            " the forum. If you are a member, log in to see it."
+        )
+        context["login_url"] = "/login?next=" + quote(safe_next(back), safe="/")
+    return render(request, "error.html", context, status=status)
 
 
 # Issue 3: the public section, asking for access, the directory and administrators' pages.

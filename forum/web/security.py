@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import segno
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -23,7 +25,7 @@ from forum.errors import ForumError, Invalid
 from forum.i18n import _
 from forum.models import User
 from forum.queries.sessions import list_api_tokens, list_live_sessions
-from forum.web.forms import path_id, read_form, redirect
+from forum.web.forms import path_id, read_form, redirect, safe_next
 from forum.web.templating import render
 
 PAGE = "/account/security"
@@ -41,8 +43,20 @@ def _notice(code: str) -> str | None:
             "Moderators and administrators must turn on two-factor authentication"
             " before using staff pages. Set it up below."
         ),
+        "staff_login": _(
+            "You are logged in. Your account is a moderator's or an administrator's, and staff"
+            " powers (the review queue, moderation, administration) need two-factor"
+            " authentication: until you turn it on below, you have a member's rights only."
+        ),
     }
     return notices.get(code)
+
+
+def qr_code(uri: str) -> Markup:
+    """The otpauth:// address as a QR code: inline SVG made here (segno), so no image is
+    fetched and the secret never leaves the page. Black on white, whatever the theme."""
+    svg = segno.make(uri, error="m").svg_inline(scale=5, border=4, dark="#000", light="#fff")
+    return Markup(svg)  # noqa: S704 - segno's own markup: paths, no text of ours
 
 
 def _grouped(secret: str) -> str:
@@ -73,6 +87,9 @@ async def _page(
     if not user.totp_enabled and user.totp_secret:
         context["setup_secret"] = _grouped(user.totp_secret)
         context["setup_uri"] = provisioning_uri(user)
+        context["setup_qr"] = qr_code(context["setup_uri"])
+    if request.query_params.get("notice") == "staff_login":
+        context["continue_url"] = safe_next(request.query_params.get("next"))
     return render(request, "security.html", context, status=status)
 
 

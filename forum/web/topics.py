@@ -41,7 +41,7 @@ async def show_topic(request: Request) -> Response:
         assert user is not None
         context["move_to"] = await move_choices(user, page.category)
     response = live_page(request, page.live_since, "topic.html", context)
-    request.app.state.views.hit(page.topic.id)
+    request.app.state.views.hit(page.topic.id, request.app.state.views.viewers(request))
     shown = page.last_number
     advances = shown is not None and (page.last_read is None or shown > page.last_read)
     if user is not None and shown is not None and advances:

@@ -14,7 +14,10 @@
  * The first subscription sends since=<the page's live-since>; the socket reconnects with
  * capped exponential back-off and jitter and resubscribes with since=<last event id seen>, so
  * missed events replay; a "resync" frame reloads the page.
- * <body data-live="connecting|connected|offline"> tells CSS (and tests) the state.
+ * <body data-live="connecting|connected|offline"> tells CSS (and tests) the state; when it
+ * stops, #live-status (role=status, base.html) says so and why: the page was opened at another
+ * address than FORUM_BASE_URL's (data-origin), the server refused the handshake or closed it
+ * with a reason (1008), or it cannot be reached. Connected again, the text goes.
  */
 (function () {
   "use strict";
@@ -61,7 +64,35 @@
       try { frame = JSON.parse(message.data); } catch (e) { return; }
       if (frame && typeof frame === "object") receive(frame);
     };
-    ws.onclose = () => socket === ws && drop();
+    ws.onclose = (event) => { if (socket === ws) { drop(); explain(opened, event); } };
+    let opened = false;
+    ws.addEventListener("open", () => { opened = true; });
+  }
+
+  // -- saying so when live updates stop (#live-status, role=status) ---------------------------
+  const status = $("live-status");
+  function show(key, values) {
+    if (!status) return;
+    let text = key ? status.dataset[key] || "" : "";
+    Object.keys(values || {}).forEach((k) => { text = text.split("{" + k + "}").join(values[k]); });
+    if (status.textContent !== text) status.textContent = text;
+  }
+
+  function explain(opened, event) {
+    if (opened) { // it worked, then ended: a policy close says why, anything else is an outage
+      if (event.code === 1008 && event.reason) show("stopped", { reason: event.reason });
+      else show("offline");
+      return;
+    }
+    // Refused before it opened (a browser tells a script no more): ask the page and the server.
+    const expected = status && status.dataset.origin;
+    if (expected && expected !== location.origin) {
+      show("elsewhere", { expected: expected, here: location.origin });
+      return;
+    }
+    fetch("/healthz", { cache: "no-store", credentials: "same-origin" })
+      .then(() => data.live !== "connected" && show("refused"))
+      .catch(() => data.live !== "connected" && show("offline"));
   }
 
   function drop() { // forget the socket and try again later: 0.5 s, 1 s, 2 s … 30 s, jittered
@@ -89,6 +120,7 @@
       attempt = 0;
       lastId = Math.max(lastId || 0, frame.last_id || 0);
       data.live = "connected";
+      show("");
     } else if (frame.type === "resync") {
       reload();
     } else if (frame.type === "event" && handlers[frame.name]) {

@@ -105,3 +105,18 @@ def test_create_admin_uses_the_password_from_the_environment(tmp_path: Path) -> 
     assert ok.returncode == 0 and "created administrator root" in ok.stdout
     dup = run(args, tmp_path, FORUM_DATABASE_URL=db, FORUM_ADMIN_PASSWORD="a long enough secret")
     assert dup.returncode == 2 and "already taken" in dup.stderr
+
+
+def test_the_base_url_follows_the_served_address_unless_set() -> None:
+    from forum.settings import Settings
+
+    assert Settings.from_env({}).base_url == "http://127.0.0.1:8000"
+    derived = Settings.from_env({"HOST": "127.0.0.1", "PORT": "8810"})
+    assert derived.base_url == "http://127.0.0.1:8810" and not derived.base_url_configured
+    assert Settings.from_env({"HOST": "0.0.0.0", "PORT": "8810"}).base_url == (  # noqa: S104
+        "http://127.0.0.1:8810"  # a wildcard listener: this machine's own address
+    )
+    assert Settings.from_env({"HOST": "::1", "PORT": "9000"}).origin == "http://[::1]:9000"
+    given = Settings.from_env({"FORUM_BASE_URL": "https://Forum.Example.org/", "PORT": "8810"})
+    assert given.base_url == "https://Forum.Example.org" and given.base_url_configured
+    assert given.origin == "https://forum.example.org"

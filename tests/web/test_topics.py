@@ -414,12 +414,16 @@ async def test_reading_a_topic_marks_it_read_and_unread_posts_are_counted(
     assert "badge-unread" not in (await client.get("/")).text
 
 
-async def test_each_view_of_a_topic_is_counted(app: Starlette, client: httpx.AsyncClient) -> None:
+async def test_views_are_counted_once_per_viewer_and_shown_in_the_list(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
     cats = await categories()
     alice = await make_user("alice")
     topic, _ = await do_create_topic(alice, cats["welcome"], "Hello everyone", "one")
 
     await client.get(f"/t/{topic.id}")
+    await client.get(f"/t/{topic.id}")  # a reload (tests/web/test_display.py: the rules)
+    await log_in(client, await make_user("bob"))
     await client.get(f"/t/{topic.id}")
     await app.state.views.flush()
 
