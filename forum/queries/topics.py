@@ -84,6 +84,12 @@ async def _tags_by_topic(topic_ids: list[int]) -> dict[int, list[str]]:
     return tags
 
 
+async def topic_tag_names(topic_id: int) -> list[str]:
+    """A topic's tags, by name."""
+    names = await TopicTag.filter(topic_id=topic_id).values_list("tag__name", flat=True)
+    return sorted(str(name) for name in names)
+
+
 async def _last_read(user: User | None, topic_ids: list[int]) -> dict[int, int]:
     if user is None or not topic_ids:
         return {}

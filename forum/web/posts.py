@@ -5,15 +5,17 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from forum import policy
 from forum.actions.posts import check_may_edit, do_delete_post, do_edit_post
 from forum.actions.reactions import do_set_reaction
 from forum.actions.reading import do_set_bookmark
+from forum.actions.topics import do_update_topic
 from forum.auth import current_user, require_user
 from forum.errors import Invalid, NotFound
 from forum.i18n import _
-from forum.models import Post
-from forum.queries.topics import access_post, post_revisions, topic_page
-from forum.web.forms import parse_flag, path_id, post_url, read_form, redirect
+from forum.models import Category, Post, Topic, User
+from forum.queries.topics import access_post, post_revisions, topic_page, topic_tag_names
+from forum.web.forms import parse_flag, path_id, post_url, read_form, redirect, split_tags
 from forum.web.fragments import post_fragments
 from forum.web.templating import render
 
@@ -38,19 +40,43 @@ async def fragment(request: Request) -> Response:
     return HTMLResponse(post_fragments(request, page).strip())
 
 
+def _topic_fields(user: User, post: Post, topic: Topic, category: Category) -> bool:
+    """Whether editing this post also edits its topic's title and tags: the first post, by
+    someone who may retitle the topic (its author while open, or its moderators)."""
+    if post.number != 1:
+        return False
+    return policy.can_retitle_topic(user, topic) or policy.can_moderate_topic(user, topic, category)
+
+
 async def edit(request: Request) -> Response:
     user = require_user(request)
     post, topic, category = await access_post(user, path_id(request))
     check_may_edit(user, post, topic, category)  # staff without 2FA are sent to set it up
+    with_topic = _topic_fields(user, post, topic, category)
+    tags = await topic_tag_names(topic.id) if with_topic else []
+    context = {
+        "post": post,
+        "topic": topic,
+        "body": post.source,
+        "with_topic": with_topic,
+        "title": topic.title,
+        "tags": ", ".join(tags),
+    }
     if request.method == "POST":
-        body = (await read_form(request)).get("body", "")
+        form = await read_form(request)
+        body = form.get("body", "")
+        title, tag_text = form.get("title", topic.title), form.get("tags", context["tags"])
+        context.update(body=body, title=title, tags=tag_text)
+        retopic = with_topic and (title != topic.title or split_tags(tag_text) != tags)
         try:
-            await do_edit_post(user, post, topic, category, body)
-        except Invalid as exc:
-            context = {"post": post, "topic": topic, "body": body, "error": exc}
-            return render(request, "edit.html", context, status=422)
+            if retopic:
+                await do_update_topic(user, topic, category, title=title, tags=split_tags(tag_text))
+            if body != post.source or not retopic:
+                await do_edit_post(user, post, topic, category, body)
+        except Invalid as exc:  # the form comes back with what was typed, and why
+            return render(request, "edit.html", {**context, "error": exc}, status=exc.status)
         return redirect(post_url(post))
-    return render(request, "edit.html", {"post": post, "topic": topic, "body": post.source})
+    return render(request, "edit.html", context)
 
 
 async def revisions(request: Request) -> Response:

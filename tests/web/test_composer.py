@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from forum.actions.posts import do_create_post
 from forum.actions.topics import do_create_topic
 from forum.models import Category, Draft, Post, Role, Visibility
 from forum.web import composer
@@ -127,3 +128,39 @@ async def test_posting_the_reply_or_the_topic_deletes_its_draft(client: httpx.As
     discarded = await client.post(f"/composer/drafts/topic-{topic.id}/delete", headers=headers)
     assert discarded.status_code == 204
     assert await Draft.filter(user_id=alice.id).count() == 0
+
+
+async def test_editing_the_first_post_also_edits_the_topics_title_and_tags(
+    client: httpx.AsyncClient,
+) -> None:
+    cats = await categories()
+    alice = await make_user("alice")
+    topic, first = await do_create_topic(alice, cats["iot"], "Seals", "Which ones?", ["rfid"])
+    token = await log_in(client, alice)
+    form = await client.get(f"/p/{first.id}/edit")
+    assert 'name="title" value="Seals"' in form.text and 'value="rfid"' in form.text
+
+    saved = await client.post(
+        f"/p/{first.id}/edit",
+        data={
+            "csrf_token": token,
+            "title": "Electronic seals",
+            "tags": "rfid, gps",
+            "body": "Which ones?",
+        },
+    )
+    assert saved.status_code == 303
+    page = (await client.get(f"/t/{topic.id}")).text
+    assert "<h1>Electronic seals</h1>" in page
+    assert '<span class="tag">gps</span>' in page and '<span class="tag">rfid</span>' in page
+
+    refused = await client.post(
+        f"/p/{first.id}/edit",
+        data={"csrf_token": token, "title": "", "tags": "rfid", "body": "Kept text"},
+    )
+    assert refused.status_code == 422
+    assert "Kept text" in refused.text  # what was typed comes back, with the reason
+
+    reply = await do_create_post(alice, topic, cats["iot"], "A later post")
+    later = await client.get(f"/p/{reply.id}/edit")
+    assert 'name="title"' not in later.text  # only the first post carries the topic's fields
