@@ -3,6 +3,7 @@ by the same `render_markdown` as posts, and drafts saved as the member types.
 
     POST /composer/preview              body=...          -> the sanitised HTML (text/html)
     GET  /composer/drafts/{key}                           -> {"body", "title", "updated_at"}
+                                                             (204: no draft here)
     POST /composer/drafts/{key}         body=..&title=..  -> 204
     POST /composer/drafts/{key}/delete                    -> 204
 
@@ -23,7 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from forum.actions.drafts import do_discard_draft, do_save_draft, find_draft
 from forum.actions.posts import MAX_BODY
 from forum.auth import require_member
-from forum.errors import ForumError, Invalid, NotFound, RateLimited
+from forum.errors import ForumError, Invalid, RateLimited
 from forum.i18n import _
 from forum.rendering import render_markdown
 from forum.web.forms import read_form
@@ -75,7 +76,7 @@ async def draft(request: Request) -> Response:
         if request.method == "GET":
             found = await find_draft(user, key)
             if found is None:
-                raise NotFound(_("No draft here."))
+                return Response(status_code=204)  # nothing saved here (not an error)
             data = {
                 "body": found.body,
                 "title": found.title,

@@ -136,7 +136,7 @@
       if (title) title.addEventListener("input", later);
       if (!area.value.trim()) {
         fetch("/composer/drafts/" + key, { credentials: "same-origin" }).then(async (response) => {
-          if (!response.ok || area.value.trim()) return;
+          if (response.status !== 200 || area.value.trim()) return;
           const draft = await response.json();
           area.value = draft.body;
           saved = draft.body;

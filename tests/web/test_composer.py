@@ -62,7 +62,7 @@ async def test_a_draft_follows_its_member_to_another_device_and_no_one_else(
     token = await log_in(client, alice)
     headers = {"X-CSRF-Token": token}
     key = f"topic-{topic.id}"
-    assert (await client.get(f"/composer/drafts/{key}")).status_code == 404  # none yet
+    assert (await client.get(f"/composer/drafts/{key}")).status_code == 204  # none yet
 
     saved = await client.post(
         f"/composer/drafts/{key}", data={"body": "We use RFID *seals*"}, headers=headers
@@ -76,7 +76,7 @@ async def test_a_draft_follows_its_member_to_another_device_and_no_one_else(
     assert await Draft.filter(user_id=alice.id).count() == 1
 
     await log_in(client, bob)
-    assert (await client.get(f"/composer/drafts/{key}")).status_code == 404
+    assert (await client.get(f"/composer/drafts/{key}")).status_code == 204  # not alice's
 
 
 async def test_drafts_only_for_places_the_member_may_see(client: httpx.AsyncClient) -> None:
@@ -91,6 +91,7 @@ async def test_drafts_only_for_places_the_member_may_see(client: httpx.AsyncClie
     for key in (f"topic-{hidden.id}", "topic-999999", "topic-0", "anything", "new-topic-2"):
         refused = await client.post(f"/composer/drafts/{key}", data={"body": "x"}, headers=headers)
         assert refused.status_code == 404, key
+        assert (await client.get(f"/composer/drafts/{key}")).status_code == 404, key
     assert await Draft.all().count() == 0
     too_long = await client.post(
         "/composer/drafts/new-topic", data={"body": "x" * 50_001}, headers=headers
