@@ -2,8 +2,9 @@
 
 `SELECT 1` answers while writes fail (a full disk, a read-only file or replica, a writer
 holding the lock for good), so the probe also commits a tiny write: the `health.probe` row of
-`site_settings` (a key nothing else reads) gets the time. A write that is rolled back would
-prove little: SQLite writes nothing to disk until a commit.
+`site_settings` (a key nothing else reads) gets the time and 32 KiB of padding, about what a
+reply writes. A write that is rolled back would prove little: SQLite writes nothing to disk
+until a commit.
 
 Both are bounded (`PROBE_SECONDS`). On SQLite the write goes through its own short-lived
 connection on a worker thread, with a busy timeout of that bound: the app's connection runs
@@ -23,6 +24,10 @@ from tortoise import connections
 
 PROBE_KEY = "health.probe"
 PROBE_SECONDS = 2.0
+# The probe writes about as much as a reply does (a post, its revision, an event, the search
+# index: some ten pages): a full disk often still has room for a one-page write, and a probe
+# that small said "ok" while every reply failed (bench/faults.py, sqlite-full).
+PROBE_PAD = 32 * 1024
 _UPSERT = (
     "INSERT INTO site_settings (key, value, updated_at) VALUES ({k}, {v}, {t})"
     " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
@@ -37,7 +42,7 @@ async def database_state() -> str:
             await client.execute_query("SELECT 1")
     except Exception as exc:
         return f"error: {_describe(exc)}"
-    value = json.dumps({"at": time.time()})
+    value = json.dumps({"at": time.time(), "pad": "." * PROBE_PAD})
     try:
         if client.capabilities.dialect == "sqlite":
             filename = str(getattr(client, "filename", ""))
