@@ -47,13 +47,9 @@ async def _idle() -> None:
 
 
 async def healthz(request: Request) -> Response:
-    from tortoise import connections
+    from forum.health import database_state
 
-    database = "ok"
-    try:
-        await connections.get("default").execute_query("SELECT 1")
-    except Exception as exc:
-        database = f"error: {exc.__class__.__name__}"
+    database = await database_state()  # a read and a committed write, each bounded
     broker = request.app.state.broker
     broker_state = "ok" if await broker.healthy() else "unreachable"
     healthy = database == "ok" and broker_state == "ok"

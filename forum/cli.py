@@ -157,6 +157,7 @@ def log_config(level: str = "info") -> dict[str, object]:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from forum import serving
     from forum.db import close_db, init_db
     from realtime.broker import create_broker
     from realtime.endpoint import server_options
@@ -200,6 +201,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     uvicorn.run(
         "forum.app:create_app",
         factory=True,
+        http=serving.PROTOCOL,  # httptools, with bounds on a request's head
         host=args.host,
         port=args.port,
         workers=args.workers,

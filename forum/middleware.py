@@ -27,7 +27,7 @@ MAX_FIELDS = 1000  # a form with more is refused (400) before anything reads it
 TOO_MANY_FIELDS = "The form has too many fields."
 BODILESS_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
     "frame-ancestors 'none'"
 )

@@ -1,14 +1,22 @@
-"""Markdown source to safe HTML, in one function used at write time."""
+"""Markdown source to safe HTML, in one function used at write time.
+
+Images are shown only from the forum itself (a relative address such as `/avatars/x.png`):
+an image on another server becomes a plain link to it, so no reader's browser fetches a
+third-party server by opening a page (which would tell that server the reader's address).
+"""
 
 from __future__ import annotations
 
+import html as entities
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from functools import lru_cache
 from html import unescape
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import quote, urlsplit
 
 import bleach
+from bleach.html5lib_shim import Filter
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML
 from markdown_it.rules_inline import StateInline
@@ -96,6 +104,49 @@ def _filter_attribute(tag: str, name: str, value: str) -> bool:
     return True
 
 
+def is_local_image(src: str) -> bool:
+    """Whether an image address stays on the forum: relative, with no scheme and no host.
+
+    Browsers drop tabs and newlines from addresses and read a backslash as a slash
+    (`/\\evil.example/x.png` is `//evil.example/x.png`), so those are undone before asking."""
+    url = re.sub(r"[\t\n\r]", "", src).strip().replace("\\", "/")
+    if not url or url.startswith("//"):
+        return False
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc
+
+
+_SRC = (None, "src")
+_ALT = (None, "alt")
+
+
+class _LocalImagesOnly(Filter):  # type: ignore[misc]
+    """After sanitising: an `<img>` from elsewhere becomes `<a href=its address>alt</a>`; an
+    `<img>` left without an address (a refused protocol) becomes its alt text."""
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for token in Filter.__iter__(self):
+            if token.get("name") != "img" or token["type"] not in ("StartTag", "EmptyTag"):
+                yield token
+                continue
+            data = token.get("data") or {}
+            src = str(data.get(_SRC, ""))
+            alt = entities.unescape(str(data.get(_ALT, "")))  # bleach keeps entities
+            if src and is_local_image(src):
+                yield token
+            elif src:
+                yield {
+                    "type": "StartTag",
+                    "name": "a",
+                    "namespace": token.get("namespace"),
+                    "data": {(None, "href"): src, (None, "rel"): LINK_REL},
+                }
+                yield {"type": "Characters", "data": alt or src}
+                yield {"type": "EndTag", "name": "a", "namespace": token.get("namespace")}
+            elif alt:
+                yield {"type": "Characters", "data": alt}
+
+
 @lru_cache(maxsize=1)
 def _cleaner() -> bleach.Cleaner:
     return bleach.Cleaner(
@@ -104,6 +155,7 @@ def _cleaner() -> bleach.Cleaner:
         protocols=ALLOWED_PROTOCOLS,
         strip=True,
         strip_comments=True,
+        filters=[_LocalImagesOnly],
     )
 
 
@@ -111,6 +163,12 @@ def render_markdown(source: str, mentions: Collection[str] = ()) -> str:
     """Render untrusted markdown to HTML that is safe to show as is; `@name` for each name in
     `mentions` (members that exist: forum.actions.posts.render_post) links to the profile."""
     html = _parser().render(source, {"mentions": frozenset(mentions)})
+    return sanitize_html(html)
+
+
+def sanitize_html(html: str) -> str:
+    """The allow-list and the local-images rule, on HTML. Idempotent: stored HTML made by an
+    earlier version of the rules passes through it again (migration 0011)."""
     cleaned: str = _cleaner().clean(html)
     return cleaned.strip()
 

@@ -39,6 +39,10 @@ class Settings:
     # Knowledge documents: the largest file, and what one member's files may add up to.
     document_max_bytes: int = 25 * 1024 * 1024
     document_quota_bytes: int = 200 * 1024 * 1024
+    # A request's head (request line and headers): its largest size, and how long it may take
+    # to arrive (forum/serving.py).
+    max_header_bytes: int = 32 * 1024
+    header_timeout_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +62,8 @@ class Settings:
                 if part.strip()
             ),
             document_quota_bytes=_megabytes(env, "FORUM_DOCUMENT_QUOTA_MB", 200),
+            max_header_bytes=_whole(env, "FORUM_MAX_HEADER_BYTES", 32 * 1024, 1024, 1 << 24),
+            header_timeout_seconds=_seconds(env, "FORUM_HEADER_TIMEOUT_SECONDS", 10.0),
         )
         settings.validate()
         return settings
@@ -115,6 +121,28 @@ def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.isdigit() or not 0 < int(raw) <= 1_000_000:
         raise SettingsError(f"{name}={raw!r}: a whole number of MiB between 1 and 1000000")
     return int(raw) * 1024 * 1024
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise SettingsError(f"{name}={raw!r}: a whole number between {low} and {high}")
+    return int(raw)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "")
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 3600:
+        raise SettingsError(f"{name}={raw!r}: a number of seconds above 0, at most 3600")
+    return seconds
 
 
 def _check_scheme(name: str, url: str, allowed: set[str]) -> None:

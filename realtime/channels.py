@@ -4,11 +4,14 @@ An event names its audience (`topic:<id>`, `category:<slug>`, `user:<id>`, `staf
 the category it belongs to. A client's channel maps to one routing key: `user` becomes
 `user:<its own id>`, `latest` hears every `topic.created`. Whether a connection may receive an
 event is asked of forum.policy with the event's category, at delivery time: a topic moved to a
-staff category stops reaching members with the first event that says so.
+staff category stops reaching members with the first event that says so. On topic keys the
+question is the page's (`policy.can_see_topic`), so a merged (deleted) topic stops reaching
+members too.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +19,7 @@ from datetime import UTC
 from typing import Any
 
 from forum import policy
-from forum.models import Category, User
+from forum.models import Category, Topic, User
 from realtime.protocol import Channel
 
 # Events that steer the hub and are never shown to clients.
@@ -85,10 +88,20 @@ def kind_of(key: str) -> str:
 
 
 def may_receive(
-    user: User | None, key: str, event: LiveEvent, category: Category | None, kind: str = ""
+    user: User | None,
+    key: str,
+    event: LiveEvent,
+    category: Category | None,
+    kind: str = "",
+    topic: Topic | None = None,
 ) -> bool:
     """May this user receive this event on this routing key? Fails closed. (`kind` is
-    `kind_of(key)`, passed in by fan-out loops that ask once per connection.)"""
+    `kind_of(key)`, passed in by fan-out loops that ask once per connection.)
+
+    On a `topic:<id>` key, `topic` is that topic as the hub last knew it: the page's own
+    question, `policy.can_see_topic`, is asked (a deleted or merged topic reaches only its
+    category's moderators), with the topic in the event's category. Without it (a topic
+    this process does not follow), only the category is asked."""
     kind = kind or kind_of(key)
     if kind == "staff":
         return policy.is_staff(user)
@@ -99,7 +112,25 @@ def may_receive(
             return True
     if category is None:  # no category, or one this process does not know: staff only
         return policy.is_staff(user)
+    if kind == "topic" and topic is not None:
+        return policy.can_see_topic(user, in_category(topic, category.id), category)
     return policy.can_see_category(user, category)
+
+
+def in_category(topic: Topic, category_id: int) -> Topic:
+    """The topic as an event finds it: in the event's category (a replayed event from before
+    a move names the category it was in then)."""
+    if topic.category_id == category_id:
+        return topic
+    moved = copy.copy(topic)
+    moved.category_id = category_id
+    return moved
+
+
+def judged_alone(topic: Topic | None) -> bool:
+    """Whether viewers of this topic must be judged one by one rather than by class: a
+    deleted topic is for the moderators of its category, who are not a viewer class."""
+    return topic is not None and topic.deleted_at is not None
 
 
 def viewer_class(user: User | None) -> tuple[int, float]:
@@ -109,10 +140,12 @@ def viewer_class(user: User | None) -> tuple[int, float]:
     Fan-out asks `may_receive` once per event, routing key and class, and reuses the verdict
     for every connection of the class: on topic, category, `latest` and `staff` keys the
     policy's answer depends on the user only through `policy.is_staff` and `policy.is_member`
-    (`can_see_category` by visibility; staff only without a known category), so these two are
-    the class (tests/realtime/test_hub.py checks the verdicts against every kind of account).
-    `user:<id>` keys are judged per connection. A socket keeps the user of its handshake, so
-    only time changes the class: a verification that lapses at `verified_until`.
+    (`can_see_category` by visibility; staff only without a known category; `can_see_topic`
+    of a topic that is not deleted), so these two are the class (tests/realtime/test_hub.py
+    checks the verdicts against every kind of account). `user:<id>` keys, and the key of a
+    deleted topic (`judged_alone`: its category's moderators only), are judged per
+    connection. A socket keeps the user of its handshake, so only time changes the class: a
+    verification that lapses at `verified_until`.
     """
     staff, member = policy.is_staff(user), policy.is_member(user)
     until = math.inf

@@ -20,13 +20,14 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from forum import policy
 from forum.inputs import ascii_digits
-from forum.models import Category, User
+from forum.models import Category, Topic, User
 from forum.queries import live
 from realtime import catchup, protocol
 from realtime.broker import Broker
@@ -34,6 +35,7 @@ from realtime.channels import (
     INTERNAL_TYPES,
     LiveEvent,
     client_data,
+    judged_alone,
     kind_of,
     label,
     may_receive,
@@ -58,6 +60,8 @@ CATEGORY_TTL = 60.0
 REVOKING = frozenset({"user.access_revoked", "session.revoked", "user.password_changed"})
 POLL_LIMIT = 1000  # events per read of the log
 REPLAYED_TTL = 30.0  # how long ids sent by a replay are remembered to drop late duplicates
+# Events after which a followed topic's deletion is read again (a merge deletes the source).
+TOPIC_STATE_TYPES = frozenset({"topic.merged", "topic.updated", "topic.deleted", "topic.restored"})
 
 
 def as_message(text: str) -> Message:
@@ -225,19 +229,30 @@ class Audience:
     that user's sockets hear, are judged per connection.
     """
 
-    __slots__ = ("key", "kind", "event", "category", "now", "_verdicts", "_frames")
+    __slots__ = (
+        "key", "kind", "event", "category", "topic", "alone", "now", "_verdicts", "_frames"
+    )  # fmt: skip
 
-    def __init__(self, key: str, event: LiveEvent, category: Category | None, now: float) -> None:
+    def __init__(
+        self,
+        key: str,
+        event: LiveEvent,
+        category: Category | None,
+        now: float,
+        topic: Topic | None = None,
+    ) -> None:
         self.key = key
         self.kind = kind_of(key)
         self.event = event
         self.category = category
+        self.topic = topic  # on a topic key: the topic as last known (channels.may_receive)
+        self.alone = self.kind == "user" or judged_alone(topic)
         self.now = now  # wall-clock time, for memberships that lapse
         self._verdicts: dict[int, Outgoing | None] = {}
         self._frames: dict[bool, Outgoing] = {}
 
     def of(self, conn: Connection) -> Outgoing | None:
-        if self.kind == "user":
+        if self.alone:
             return self._judge(conn)
         viewer = conn.viewer_at(self.now)
         try:
@@ -248,7 +263,7 @@ class Audience:
 
     def _judge(self, conn: Connection) -> Outgoing | None:
         event = self.event
-        if not may_receive(conn.user, self.key, event, self.category, self.kind):
+        if not may_receive(conn.user, self.key, event, self.category, self.kind, self.topic):
             return None
         out = self._frames.get(conn.staff)
         if out is None:
@@ -272,7 +287,9 @@ class Hub:
         self._by_slug: dict[str, Category] = {}
         self._categories_at = 0.0
         self._misses: dict[object, float] = {}
-        self._topic_category: dict[int, int] = {}  # topics with local subscribers
+        # The topics local sockets follow, as last known: the row read at subscribe, its
+        # category kept up by events, its deletion re-read after a topic event.
+        self._topics: dict[int, Topic] = {}
         self._sequencer: Sequencer[LiveEvent] = Sequencer(0, self.limits.hold)
         self._inbox: asyncio.Queue[LiveEvent | object] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -428,7 +445,7 @@ class Hub:
             if conn.user is not None:
                 self.presence.leave(topic_id, conn.user.id)
             if key not in self._subs:
-                self._topic_category.pop(topic_id, None)
+                self._topics.pop(topic_id, None)
 
     # -- subscriptions -------------------------------------------------------------------------
 
@@ -496,7 +513,10 @@ class Hub:
                 continue
             category = self._categories.get(event.category_id or 0)
             for key in routes(event):
-                if key not in wanted or not may_receive(conn.user, key, event, category):
+                if key not in wanted:
+                    continue
+                topic = self._topic_of_key(key)
+                if not may_receive(conn.user, key, event, category, "", topic):
                     continue
                 assert event.id is not None
                 data = client_data(event.data, conn.staff)
@@ -531,7 +551,7 @@ class Hub:
             category = await self._category(topic.category_id)
             if category is None or not policy.can_see_topic(user, topic, category):
                 return False
-            self._topic_category[topic.id] = topic.category_id
+            self._topics[topic.id] = topic
             return True
         return may_subscribe_simple(user, channel)
 
@@ -547,7 +567,7 @@ class Hub:
                 "ephemeral": True,
                 "type": "typing",
                 "channel": key,
-                "category_id": self._topic_category.get(topic_id),
+                "category_id": self._category_of_topic(topic_id),
                 "user_id": conn.user.id,
                 "data": {"username": conn.user.username},
             }
@@ -561,7 +581,7 @@ class Hub:
     def _presence_changed(self, topic_id: int, total: int) -> int:
         key = f"topic:{topic_id}"
         event = LiveEvent(
-            None, "presence", key, self._topic_category.get(topic_id), None, {"reading": total}
+            None, "presence", key, self._category_of_topic(topic_id), None, {"reading": total}
         )
         return self._fan_out_ephemeral(event, exclude_user=None)
 
@@ -677,14 +697,17 @@ class Hub:
             self._recheck_category(event.category_id)
         if event.type in REVOKING and event.channel.startswith("user:"):
             self._revoke(event)
-        topic_id = event.data.get("topic_id")
-        if (
-            isinstance(topic_id, int)
-            and event.category_id is not None
-            and topic_id in self._topic_category
-        ):
-            self._topic_category[topic_id] = event.category_id
+        topic_id: object = event.data.get("topic_id")
+        if event.channel.startswith("topic:") and ascii_digits(event.channel[6:]):
+            topic_id = int(event.channel[6:])  # the channel's topic, not one the data names
+        known = self._topics.get(topic_id) if isinstance(topic_id, int) else None
+        if known is not None and event.category_id is not None:
+            known.category_id = event.category_id
         self._fan_out(event)
+        if known is not None and event.type in TOPIC_STATE_TYPES:
+            # The event that changes a topic's state reached those who could see it before;
+            # from now on the policy judges by the state the database has.
+            await self._reload_topic(known)
         await asyncio.sleep(0)  # let the writers drain between events
 
     def _revoke(self, event: LiveEvent) -> None:
@@ -712,8 +735,8 @@ class Hub:
             return
         keys = [f"category:{category.slug}"] + [
             f"topic:{topic_id}"
-            for topic_id, in_category in self._topic_category.items()
-            if in_category == category_id
+            for topic_id, topic in self._topics.items()
+            if topic.category_id == category_id
         ]
         for key in keys:
             conns = self._subs.get(key, ())
@@ -737,7 +760,7 @@ class Hub:
             conns = self._subs.get(key)
             if not conns:
                 continue
-            audience = Audience(key, event, category, now)
+            audience = Audience(key, event, category, now, self._topic_of_key(key))
             lost: list[Connection] = []
             full: list[Connection] = []
             for conn in conns:
@@ -766,7 +789,7 @@ class Hub:
             if isinstance(username, str) and ascii_digits(topic):
                 event.data = {"username": username}
                 # Judge by what this process knows of the topic's category, if anything.
-                event.category_id = self._topic_category.get(int(topic), event.category_id)
+                event.category_id = self._category_of_topic(int(topic)) or event.category_id
                 self._fan_out_ephemeral(event, exclude_user=event.user_id)
 
     def _fan_out_ephemeral(self, event: LiveEvent, exclude_user: int | None) -> int:
@@ -776,7 +799,7 @@ class Hub:
         if not conns:
             return 0
         category = self._categories.get(event.category_id or 0)
-        audience = Audience(key, event, category, time.time())
+        audience = Audience(key, event, category, time.time(), self._topic_of_key(key))
         sent = 0
         full: list[Connection] = []
         for conn in conns:
@@ -791,6 +814,42 @@ class Hub:
         for conn in full:
             self.close(conn, protocol.CLOSE_TRY_AGAIN, "slow consumer")
         return sent
+
+    # -- topics --------------------------------------------------------------------------------
+
+    def _topic_of_key(self, key: str) -> Topic | None:
+        if not key.startswith("topic:") or not ascii_digits(key[6:]):
+            return None
+        return self._topics.get(int(key[6:]))
+
+    def _category_of_topic(self, topic_id: int) -> int | None:
+        topic = self._topics.get(topic_id)
+        return None if topic is None else topic.category_id
+
+    async def _reload_topic(self, known: Topic) -> None:
+        """Re-read whether a followed topic is deleted (merged), and take the channel from the
+        sockets that may no longer see it, at once, as a category change does."""
+        try:
+            row = await live.topic_by_id(known.id)
+        except Exception as exc:  # judge with what we have
+            log.warning("could not reload topic %s: %s", known.id, exc)
+            return
+        if row is None:
+            known.deleted_at = known.deleted_at or datetime.now(UTC)
+        else:
+            known.deleted_at, known.merged_into_id = row.deleted_at, row.merged_into_id
+        category = self._categories.get(known.category_id)
+        key = f"topic:{known.id}"
+        lost = [
+            conn
+            for conn in self._subs.get(key, ())
+            if category is None or not policy.can_see_topic(conn.user, known, category)
+        ]
+        text = protocol.error("forbidden", "You may no longer follow this channel.", key)
+        for conn in lost:
+            self._remove(conn, key)
+            if not conn.push(as_message(text)):
+                self.close(conn, protocol.CLOSE_TRY_AGAIN, "slow consumer")
 
     # -- categories ------------------------------------------------------------------------------
 

@@ -67,3 +67,22 @@ def test_only_http_https_and_mailto_links_are_kept() -> None:
 def test_code_is_escaped_once() -> None:
     html = render_markdown("```\nif a < b && c > d:\n```")
     assert "if a &lt; b &amp;&amp; c &gt; d:" in html
+
+
+@pytest.mark.parametrize(
+    ("address", "local"),
+    [
+        ("/avatars/1.png", True),
+        ("pictures/scan.png", True),
+        ("https://tracker.example/pixel.png", False),
+        ("http://tracker.example/pixel.png", False),
+        ("//tracker.example/pixel.png", False),
+        ("/\\tracker.example/pixel.png", False),
+        ("/\t/tracker.example/pixel.png", False),
+        (" //tracker.example/pixel.png", False),
+    ],
+)
+def test_only_images_of_the_forum_itself_are_images(address: str, local: bool) -> None:
+    from forum.rendering import is_local_image
+
+    assert is_local_image(address) is local

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
@@ -204,6 +205,18 @@ async def client(
         yield Client(ws)
     finally:
         await ws.close()
+
+
+@asynccontextmanager
+async def http(
+    served: Served, headers: dict[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the served forum itself, on its real port (the one whose hub the sockets
+    are connected to)."""
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{served.port}", headers=headers, timeout=10
+    ) as c:
+        yield c
 
 
 async def cookie_for(user: User) -> dict[str, str]:

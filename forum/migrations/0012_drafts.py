@@ -4,7 +4,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('forum', '0010_search')]
+    dependencies = [('forum', '0011_local_images')]
 
     initial = False
 
