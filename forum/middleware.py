@@ -11,9 +11,16 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forum import policy, request_context
+from forum import i18n, policy, request_context
 from forum.actions.users import do_touch_session, live_session, user_for_api_token
-from forum.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Identity
+from forum.auth import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    Identity,
+)
 from forum.i18n import _
 from forum.security import csrf_token, csrf_valid, new_token
 from forum.settings import Settings
@@ -101,6 +108,8 @@ class SecurityHeadersMiddleware:
                     if b"cache-control" in present:
                         headers[:] = [h for h in headers if h[0].lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
+                else:  # a visitor's page is in the language of the cookie or the browser
+                    headers.append((b"vary", b"Accept-Language, Cookie"))
             await send(message)
 
         started = False
@@ -342,6 +351,7 @@ class AuthMiddleware:
         page = http and scope["method"] == "GET" and not _is_api(scope)
         ident = await self._identify(headers, remember=http, page=page)
         scope.setdefault("state", {})["identity"] = ident
+        i18n.set_language(ident.language)
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
@@ -382,6 +392,18 @@ class AuthMiddleware:
 
     async def _identify(self, headers: Headers, *, remember: bool, page: bool) -> Identity:
         cookies = _cookies(headers)
+        ident = await self._who(headers, cookies, remember=remember, page=page)
+        # The member's setting (read with the session), else the switcher's cookie, else the
+        # browser's languages: no query of its own.
+        preferred = ident.user.preferred_language if ident.user is not None else None
+        ident.language = i18n.choose(
+            preferred, cookies.get(LANGUAGE_COOKIE), headers.get("accept-language", "")
+        )
+        return ident
+
+    async def _who(
+        self, headers: Headers, cookies: dict[str, str], *, remember: bool, page: bool
+    ) -> Identity:
         ident = Identity(csrf_cookie=cookies.get(CSRF_COOKIE, "")[:100])
         authorization = headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):

@@ -42,7 +42,7 @@ from tortoise.expressions import F
 from forum import policy
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.events import atomic, record_event
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.models import (
     Administration,
     Category,
@@ -673,7 +673,7 @@ async def _tell(author: User, kind: str, message: str, entry: KnowledgeEntry) ->
         await outbox.enqueue(
             author,
             "moderation_notice",
-            _("A moderator's decision about your knowledge entry"),
+            N_("A moderator's decision about your knowledge entry"),
             {
                 "name": author.display_name,
                 "message": message,

@@ -38,7 +38,7 @@ from forum.actions.posts import insert_post
 from forum.cache import touch_topics
 from forum.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from forum.events import atomic, record_event
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.models import (
     Category,
     Flag,
@@ -341,7 +341,7 @@ async def _tell_author(author_id: int, kind: str, message: str, **data: Any) -> 
         await outbox.enqueue(
             author,
             "moderation_notice",
-            _("A moderator's decision about your post"),
+            N_("A moderator's decision about your post"),
             {"name": author.display_name, "message": message, "link": link},
         )
 

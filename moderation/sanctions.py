@@ -29,7 +29,7 @@ from forum import policy
 from forum.actions.users import do_revoke_sessions
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.events import atomic, record_event
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.models import ApiToken, AuditLog, Sanction, SanctionKind, User
 from moderation import audit
 from moderation.gate import require_moderator
@@ -306,7 +306,7 @@ async def do_sanction(
         await outbox.enqueue(
             target,
             "moderation_notice",
-            _("A moderator's decision about your account"),
+            N_("A moderator's decision about your account"),
             {"name": target.display_name, "message": sanction_message(sanction), "link": ""},
         )
         if sanction_kind == SanctionKind.SUSPEND:

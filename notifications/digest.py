@@ -32,7 +32,7 @@ from tortoise.functions import Count
 
 from forum import events, policy
 from forum.errors import Invalid
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.inputs import ascii_digits
 from forum.models import (
     AccessRequest,
@@ -367,7 +367,8 @@ def headers(settings: Settings, user_id: int) -> dict[str, str]:
 
 
 def subject(context: dict[str, Any]) -> str:
-    return _("Your daily forum digest") if context.get("daily") else _("Your weekly forum digest")
+    """In English, as stored: the mailer translates it for the recipient."""
+    return N_("Your daily forum digest") if context.get("daily") else N_("Your weekly forum digest")
 
 
 # --- the round --------------------------------------------------------------------------------

@@ -91,10 +91,11 @@ def compose(
     language = mail_language(context.get("language"))
     env = _environment(language)
     context = {**context, "language": language}
-    text = env.get_template(f"{template}.txt").render(context)
-    html = None
-    if (TEMPLATES_DIR / f"{template}.html").exists():
-        html = env.get_template(f"{template}.html").render(context)
+    with i18n.using(language):  # what the templates call translates for the recipient too
+        text = env.get_template(f"{template}.txt").render(context)
+        html = None
+        if (TEMPLATES_DIR / f"{template}.html").exists():
+            html = env.get_template(f"{template}.html").render(context)
     extra = tuple(sorted((headers or {}).items()))
     return Mail(to=to, subject=i18n.gettext(subject, language), text=text, html=html, headers=extra)
 

@@ -53,7 +53,7 @@ def slot(name: str) -> Markup:
 def _defaults() -> dict[str, str]:
     """What a post's slots hold for most viewers: read, nothing chosen, no bookmark, no tools
     (the CSRF token is the request's). Callers copy it before changing anything."""
-    return _defaults_in(i18n.DEFAULT_LANGUAGE)
+    return _defaults_in(i18n.current_language())
 
 
 @lru_cache(maxsize=8)
@@ -109,7 +109,7 @@ def _tools(view: PostView, csrf: str) -> str:
     if not (view.can_edit or view.can_delete):
         return ""
     cache = forum.cache.current().posts
-    key = ("tools", view.post.id, view.can_edit, view.can_delete, i18n.DEFAULT_LANGUAGE)
+    key = ("tools", view.post.id, view.can_edit, view.can_delete, i18n.current_language())
     tools = cache.get(key)
     if tools is None:
         template = environment().get_template("partials/post_tools.html")
@@ -149,7 +149,7 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
     ident = identity(request)
     user = ident.user
     member = policy.is_member(user)
-    language = i18n.DEFAULT_LANGUAGE
+    language = i18n.current_language()
     template = environment().get_template("partials/post.html")
     cache = forum.cache.current().posts
     csrf = str(escape(ident.csrf_token))
@@ -218,7 +218,7 @@ def topic_rows(topics: TopicList, show_category: bool, user: User | None) -> Mar
     """The rows of a topic list (`partials/topic_row.html`), each rendered once per look."""
     template = environment().get_template("partials/topic_row.html")
     cache = forum.cache.current().topic_rows
-    language = i18n.DEFAULT_LANGUAGE
+    language = i18n.current_language()
     parts: list[str] = []
     for row in topics.rows:
         topic = row.topic
@@ -256,7 +256,7 @@ def category_cards(categories: list[Category]) -> Markup:
     key = (
         "category-cards",
         tuple((c.id, c.slug, c.name, c.description, c.topic_count, c.archived) for c in categories),
-        i18n.DEFAULT_LANGUAGE,
+        i18n.current_language(),
     )
     cache = forum.cache.current().topic_rows
     pieces = cache.get(key)

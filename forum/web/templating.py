@@ -1,14 +1,25 @@
-"""Jinja2 rendering for pages: autoescaped, every string translatable, CSRF token at hand."""
+"""Jinja2 rendering for pages: autoescaped, every string translatable, CSRF token at hand.
+
+One environment per language (`environment(language)`, the request's by default): constant
+`_("...")` calls are translated once, when the environment compiles a template
+(forum/web/inline_i18n.py), and the rest through that language's catalogue. Dates, times and
+numbers are written the language's way by Babel (the `date`, `datetime`, `number` and
+`timeago` filters).
+"""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -25,28 +36,30 @@ _AGO: dict[tuple[datetime, str], str] = {}
 _AGO_MINUTE = [0]
 
 
-def timeago(value: datetime | None) -> str:
-    """How long ago, in words ("3 minutes ago"), as of the start of the current minute's
-    first asking: a page shows many times, and the words change at most once a minute."""
+def timeago(value: datetime | None, language: str | None = None) -> str:
+    """How long ago, in words ("3 minutes ago"), in the request's language (or `language`),
+    as of the start of the current minute's first asking: a page shows many times, and the
+    words change at most once a minute."""
     if value is None:
         return ""
+    language = language or i18n.current_language()
     minute = int(time.time() // 60)
     if minute != _AGO_MINUTE[0]:
         _AGO.clear()
         _AGO_MINUTE[0] = minute
-    key = (value, i18n.DEFAULT_LANGUAGE)
+    key = (value, language)
     found = _AGO.get(key)
     if found is None:
         if len(_AGO) > 50_000:
             _AGO.clear()
-        found = _AGO[key] = _timeago(value)
+        found = _AGO[key] = _timeago(value, language)
     return found
 
 
-def _timeago(value: datetime) -> str:
+def _timeago(value: datetime, language: str) -> str:
     seconds = int((datetime.now(UTC) - value).total_seconds())
     if seconds < 60:
-        return i18n.gettext("just now")
+        return i18n.gettext("just now", language)
     for size, singular, plural in (
         (86400 * 365, "%(n)d year ago", "%(n)d years ago"),
         (86400 * 30, "%(n)d month ago", "%(n)d months ago"),
@@ -56,12 +69,56 @@ def _timeago(value: datetime) -> str:
     ):
         if seconds >= size:
             n = seconds // size
-            return i18n.ngettext(singular, plural, n) % {"n": n}
+            return i18n.ngettext(singular, plural, n, language) % {"n": n}
     return ""
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
+@lru_cache(maxsize=4096)
+def format_day(value: datetime | date | None, language: str) -> str:
+    """A date the language's way: "Dec 1, 2026", "1 déc. 2026"."""
+    return format_date(value, "medium", locale=language) if value is not None else ""
+
+
+@lru_cache(maxsize=4096)
+def format_moment(value: datetime | None, language: str, seconds: bool = False) -> str:
+    """A date and a 24-hour time (UTC, as stored): "Dec 1, 2026, 19:51", "1 déc. 2026, 19:51"."""
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    clock = format_time(value, "HH:mm:ss" if seconds else "HH:mm", locale=language)
+    return f"{format_date(value, 'medium', locale=language)}, {clock}"
+
+
+def format_number(value: int | float | None, language: str) -> str:
+    """1234 as "1,234" or "1 234" (French's narrow no-break space)."""
+    return format_decimal(value, locale=language) if value is not None else ""
+
+
+def environment(language: str | None = None) -> Environment:
+    """The page environment of `language`, by default the request's."""
+    return _environment(language or i18n.current_language())
+
+
+def _ngettext_in(language: str) -> Any:
+    """`ngettext` for templates: the catalogue's form for `num`, and `num` itself written
+    the language's way (1 234 topics)."""
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        text = i18n.ngettext(singular, plural, num, language)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - our catalogue, as Jinja's own ngettext
+        return text.replace("%(num)d", "%(num)s") % {  # type: ignore[no-any-return]
+            **variables,
+            "num": format_number(num, language),
+        }
+
+    return ngettext
+
+
+@lru_cache(maxsize=len(i18n.LANGUAGES))
+def _environment(language: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
@@ -69,10 +126,18 @@ def environment() -> Environment:
         auto_reload=False,
         enable_async=False,
     )
+    env.language = language  # type: ignore[attr-defined]  # read by InlineTranslations
     env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext, i18n.ngettext, newstyle=True
+        lambda message: i18n.gettext(message, language),
+        lambda singular, plural, n: i18n.ngettext(singular, plural, n, language),
+        newstyle=True,
     )
-    env.filters["timeago"] = timeago
+    env.globals["ngettext"] = _ngettext_in(language)
+    env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+    env.filters["timeago"] = lambda d: timeago(d, language)
+    env.filters["date"] = lambda d: format_day(d, language)
+    env.filters["datetime"] = lambda d, seconds=False: format_moment(d, language, seconds)
+    env.filters["number"] = lambda n: format_number(n, language)
     env.filters["isodate"] = lambda d: d.isoformat() if d else ""
     env.globals["REACTION_KINDS"] = policy.REACTION_KINDS
     from forum.web.fragments import category_cards, topic_rows  # they import this module
@@ -98,11 +163,11 @@ def render(
         "is_staff": policy.is_staff(ident.user),
         "review_pending": ident.review_pending,
         "unread_notifications": ident.unread_notifications,
-        "lang": i18n.DEFAULT_LANGUAGE,
+        "lang": ident.language,
         "warnings": ident.warnings,
         **(context or {}),
     }
-    html = environment().get_template(template).render(values)
+    html = environment(ident.language).get_template(template).render(values)
     background = None
     if ident.warnings and ident.user is not None:
         # Shown once: this page carried them (base.html), so later pages do not.
