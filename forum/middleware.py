@@ -21,7 +21,7 @@ from forum.auth import (
     SESSION_COOKIE,
     Identity,
 )
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.security import csrf_token, csrf_valid, new_token
 from forum.settings import Settings
 from moderation import sanctions
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_FIELDS = 1000  # a form with more is refused (400) before anything reads it
-TOO_MANY_FIELDS = "The form has too many fields."
+TOO_MANY_FIELDS = N_("The form has too many fields.")  # sent as _(TOO_MANY_FIELDS)
 BODILESS_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
@@ -370,7 +370,7 @@ class AuthMiddleware:
         if scope["method"] in UNSAFE_METHODS and not ident.via_token:
             problem = self._csrf_problem(scope, headers, ident)
             if problem == TOO_MANY_FIELDS:
-                await send_error(scope, send, 400, "bad_request", problem)
+                await send_error(scope, send, 400, "bad_request", _(problem))
                 return
             if problem:
                 await send_error(scope, send, 403, "csrf_failed", problem)

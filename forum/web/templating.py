@@ -10,13 +10,11 @@ numbers are written the language's way by Babel (the `date`, `datetime`, `number
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from babel.dates import format_date, format_time
-from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup
@@ -26,6 +24,7 @@ from starlette.responses import HTMLResponse
 
 from forum import i18n, policy
 from forum.auth import identity
+from forum.formats import format_day, format_moment, format_number
 from forum.web.inline_i18n import InlineTranslations
 from moderation.sanctions import do_mark_warnings_seen
 
@@ -60,39 +59,23 @@ def _timeago(value: datetime, language: str) -> str:
     seconds = int((datetime.now(UTC) - value).total_seconds())
     if seconds < 60:
         return i18n.gettext("just now", language)
-    for size, singular, plural in (
-        (86400 * 365, "%(n)d year ago", "%(n)d years ago"),
-        (86400 * 30, "%(n)d month ago", "%(n)d months ago"),
-        (86400, "%(n)d day ago", "%(n)d days ago"),
-        (3600, "%(n)d hour ago", "%(n)d hours ago"),
-        (60, "%(n)d minute ago", "%(n)d minutes ago"),
-    ):
-        if seconds >= size:
-            n = seconds // size
-            return i18n.ngettext(singular, plural, n, language) % {"n": n}
-    return ""
-
-
-@lru_cache(maxsize=4096)
-def format_day(value: datetime | date | None, language: str) -> str:
-    """A date the language's way: "Dec 1, 2026", "1 déc. 2026"."""
-    return format_date(value, "medium", locale=language) if value is not None else ""
-
-
-@lru_cache(maxsize=4096)
-def format_moment(value: datetime | None, language: str, seconds: bool = False) -> str:
-    """A date and a 24-hour time (UTC, as stored): "Dec 1, 2026, 19:51", "1 déc. 2026, 19:51"."""
-    if value is None:
-        return ""
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    clock = format_time(value, "HH:mm:ss" if seconds else "HH:mm", locale=language)
-    return f"{format_date(value, 'medium', locale=language)}, {clock}"
-
-
-def format_number(value: int | float | None, language: str) -> str:
-    """1234 as "1,234" or "1 234" (French's narrow no-break space)."""
-    return format_decimal(value, locale=language) if value is not None else ""
+    # Each unit written out, so that extraction finds every string.
+    if seconds >= 86400 * 365:
+        n = seconds // (86400 * 365)
+        text = i18n.ngettext("%(n)d year ago", "%(n)d years ago", n, language)
+    elif seconds >= 86400 * 30:
+        n = seconds // (86400 * 30)
+        text = i18n.ngettext("%(n)d month ago", "%(n)d months ago", n, language)
+    elif seconds >= 86400:
+        n = seconds // 86400
+        text = i18n.ngettext("%(n)d day ago", "%(n)d days ago", n, language)
+    elif seconds >= 3600:
+        n = seconds // 3600
+        text = i18n.ngettext("%(n)d hour ago", "%(n)d hours ago", n, language)
+    else:
+        n = seconds // 60
+        text = i18n.ngettext("%(n)d minute ago", "%(n)d minutes ago", n, language)
+    return text % {"n": n}
 
 
 def environment(language: str | None = None) -> Environment:

@@ -1,0 +1,44 @@
+"""Dates, times and numbers written the way a language writes them (Babel's CLDR data).
+
+Stored times are UTC and shown as such; the page's language decides the words and the order:
+"Dec 1, 2026, 19:51" / "1 déc. 2026, 19:51", "1,234" / "1 234".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
+
+from forum import i18n
+
+
+@lru_cache(maxsize=4096)
+def format_day(value: datetime | date | None, language: str | None = None) -> str:
+    """A date: "Dec 1, 2026", "1 déc. 2026"."""
+    if value is None:
+        return ""
+    return format_date(value, "medium", locale=language or i18n.current_language())
+
+
+@lru_cache(maxsize=4096)
+def format_moment(
+    value: datetime | None, language: str | None = None, seconds: bool = False
+) -> str:
+    """A date and a 24-hour UTC time: "Dec 1, 2026, 19:51", "1 déc. 2026, 19:51"."""
+    if value is None:
+        return ""
+    language = language or i18n.current_language()
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    clock = format_time(value, "HH:mm:ss" if seconds else "HH:mm", locale=language)
+    return f"{format_date(value, 'medium', locale=language)}, {clock}"
+
+
+def format_number(value: float | None, language: str | None = None) -> str:
+    """1234 as "1,234" or "1 234" (French's narrow no-break space)."""
+    if value is None:
+        return ""
+    return format_decimal(value, locale=language or i18n.current_language())
