@@ -15,22 +15,29 @@ from babel.numbers import format_decimal
 from forum import i18n
 
 
-@lru_cache(maxsize=4096)
 def format_day(value: datetime | date | None, language: str | None = None) -> str:
-    """A date: "Dec 1, 2026", "1 déc. 2026"."""
+    """A date, in `language` or the request's: "Dec 1, 2026", "1 déc. 2026"."""
     if value is None:
         return ""
-    return format_date(value, "medium", locale=language or i18n.current_language())
+    return _day(value, language or i18n.current_language())
 
 
 @lru_cache(maxsize=4096)
+def _day(value: datetime | date, language: str) -> str:
+    return format_date(value, "medium", locale=language)
+
+
 def format_moment(
     value: datetime | None, language: str | None = None, seconds: bool = False
 ) -> str:
     """A date and a 24-hour UTC time: "Dec 1, 2026, 19:51", "1 déc. 2026, 19:51"."""
     if value is None:
         return ""
-    language = language or i18n.current_language()
+    return _moment(value, language or i18n.current_language(), seconds)
+
+
+@lru_cache(maxsize=4096)
+def _moment(value: datetime, language: str, seconds: bool) -> str:
     if value.tzinfo is not None:
         value = value.astimezone(UTC)
     clock = format_time(value, "HH:mm:ss" if seconds else "HH:mm", locale=language)

@@ -276,7 +276,7 @@ async def test_a_suspended_member_cannot_log_in_and_loses_sessions_and_tokens_un
     until = now() + LATER
     sanction = await do_sanction(moderator, alice.id, "suspend", "Shared a restricted file", until)
     told = (
-        f"This account is suspended until {until.strftime('%Y-%m-%d %H:%M UTC')}:"
+        f"This account is suspended until {format_moment(until, 'en')} UTC:"
         " Shared a restricted file"
     )
 
