@@ -28,7 +28,7 @@ def extract() -> Catalog:
     """Every translatable string of the sources, as a template catalogue (no locations, so
     that moving code does not churn the files)."""
     with CONFIG.open(encoding="utf-8") as f:
-        method_map, options_map = parse_mapping_cfg(f)
+        method_map, options_map = parse_mapping_cfg(f)  # type: ignore[no-untyped-call]
     catalog = Catalog(project="Smart Customs Forum", domain=i18n.DOMAIN, charset="utf-8")
     for filename, _lineno, message, comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True

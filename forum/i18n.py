@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -66,7 +67,7 @@ def compile_catalogue(language: str) -> Path | None:
         return None
     with po.open("rb") as f:
         catalog = read_po(f, locale=language, domain=DOMAIN)
-    partial = mo.with_suffix(".mo.partial")
+    partial = mo.with_name(f"{mo.name}.{os.getpid()}.partial")  # workers may compile at once
     with partial.open("wb") as f:
         write_mo(f, catalog, use_fuzzy=False)
     partial.replace(mo)
