@@ -50,9 +50,16 @@ def po_text(catalog: Catalog) -> bytes:
     return out.getvalue()
 
 
+def _dated(text: bytes) -> bytes:
+    return b"\n".join(line for line in text.split(b"\n") if b"POT-Creation-Date" not in line)
+
+
 def write_pot() -> Path:
+    """Write forum.pot, unless only its date would change."""
     POT.parent.mkdir(parents=True, exist_ok=True)
-    POT.write_bytes(po_text(extract()))
+    text = po_text(extract())
+    if not POT.exists() or _dated(POT.read_bytes()) != _dated(text):
+        POT.write_bytes(text)
     return POT
 
 
@@ -69,5 +76,7 @@ def update(language: str) -> tuple[int, int]:
     catalog.update(template, no_fuzzy_matching=True)
     after = {m.id for m in catalog if m.id}
     catalog.obsolete.clear()
-    po.write_bytes(po_text(catalog))
+    text = po_text(catalog)
+    if not po.exists() or _dated(po.read_bytes()) != _dated(text):
+        po.write_bytes(text)
     return len(after - before), len(before - after)
