@@ -60,7 +60,8 @@ async def send_error(
         from html import escape
 
         body = (
-            f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{escape(message)}</p>"
+            f'<!doctype html><html lang="{i18n.current_language()}"><title>{status}</title>'
+            f"<h1>{status}</h1><p>{escape(message)}</p>"
         ).encode()
         content_type = b"text/html; charset=utf-8"
     await send(
