@@ -157,4 +157,9 @@ def render(
         shown = [w.id for w in ident.warnings]
         background = BackgroundTask(do_mark_warnings_seen, ident.user.id, shown)
         ident.warnings = []
-    return HTMLResponse(html, status_code=status, background=background)
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={"content-language": ident.language},
+        background=background,
+    )

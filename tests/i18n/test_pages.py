@@ -77,6 +77,7 @@ async def test_a_visitor_reads_french_from_accept_language(client: httpx.AsyncCl
     assert "Se connecter" in page.text and "Demander l'accès" in words(page)
     # A cache between visitor and forum must keep the languages apart.
     assert "Accept-Language" in page.headers.get("vary", "")
+    assert page.headers["content-language"] == "fr"
     login = await client.get("/login", headers={"Accept-Language": "fr"})
     assert_french(login)
     assert "Mot de passe" in login.text
