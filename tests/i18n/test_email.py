@@ -6,9 +6,11 @@ from __future__ import annotations
 import httpx
 
 from forum import i18n
-from forum.models import Role, User
+from forum.models import Notification, Role, User
+from moderation import review
 from moderation.sanctions import do_sanction
-from tests.helpers import make_user
+from tests.helpers import categories, make_user
+from tests.knowledge.entries_support import pending_item, place, submitted
 from tests.mail import Inbox, SMTPServer
 from tests.security.support import ask_for_reset
 
@@ -55,3 +57,24 @@ async def test_an_english_moderators_sanction_reaches_a_french_member_in_french(
     assert text.startswith("Bonjour Amelie,")
     assert "Un modérateur vous a adressé un avertissement : Merci de rester dans le sujet." in text
     assert "Si vous pensez qu'il s'agit d'une erreur" in text
+
+
+async def test_a_french_authors_decisions_are_worded_in_french(
+    client: httpx.AsyncClient, smtp: SMTPServer
+) -> None:
+    await categories()
+    moderator = await make_user("moderator", role=Role.MODERATOR)
+    amelie = await place(await make_user("amelie"), "FR")
+    await User.filter(id=amelie.id).update(preferred_language="fr")
+    entry = await submitted(amelie, title="Scellés électroniques")
+    with i18n.using("en"):  # an English moderator's decision
+        await review.do_decide(moderator, (await pending_item(entry)).id, "reject", "Trop court.")
+    await smtp.inbox.deliver()
+    message = await smtp.inbox.wait_for("amelie@example.org")
+    assert message["Subject"] == "Décision d'un modérateur concernant votre fiche de connaissances"
+    told = (
+        "Votre fiche de connaissances « Scellés électroniques » n'a pas été approuvée : Trop court."
+    )
+    assert told in Inbox.text(message)
+    note = await Notification.get(user_id=amelie.id)
+    assert told in str(note.data)
