@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import Any
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from forum import i18n
 
@@ -49,3 +53,21 @@ def format_number(value: float | None, language: str | None = None) -> str:
     if value is None:
         return ""
     return format_decimal(value, locale=language or i18n.current_language())
+
+
+def template_ngettext(language: str) -> Any:
+    """`ngettext` for a language's templates (pages and email): the catalogue's form for
+    `num`, and `num` itself written the language's way (1 234 topics); the other variables
+    are escaped like Jinja's own newstyle gettext does."""
+
+    @pass_context
+    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        text = i18n.ngettext(singular, plural, num, language)
+        if context.eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704 - our catalogue, as Jinja's own ngettext
+        return text.replace("%(num)d", "%(num)s") % {  # type: ignore[no-any-return]
+            **variables,
+            "num": format_number(num, language),
+        }
+
+    return ngettext

@@ -15,16 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
-from jinja2.runtime import Context
-from markupsafe import Markup
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from forum import i18n, policy
 from forum.auth import identity
-from forum.formats import format_day, format_moment, format_number
+from forum.formats import format_day, format_moment, format_number, template_ngettext
 from forum.web.inline_i18n import InlineTranslations
 from moderation.sanctions import do_mark_warnings_seen
 
@@ -83,23 +81,6 @@ def environment(language: str | None = None) -> Environment:
     return _environment(language or i18n.current_language())
 
 
-def _ngettext_in(language: str) -> Any:
-    """`ngettext` for templates: the catalogue's form for `num`, and `num` itself written
-    the language's way (1 234 topics)."""
-
-    @pass_context
-    def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
-        text = i18n.ngettext(singular, plural, num, language)
-        if context.eval_ctx.autoescape:
-            text = Markup(text)  # noqa: S704 - our catalogue, as Jinja's own ngettext
-        return text.replace("%(num)d", "%(num)s") % {  # type: ignore[no-any-return]
-            **variables,
-            "num": format_number(num, language),
-        }
-
-    return ngettext
-
-
 @lru_cache(maxsize=len(i18n.LANGUAGES))
 def _environment(language: str) -> Environment:
     env = Environment(
@@ -115,7 +96,7 @@ def _environment(language: str) -> Environment:
         lambda singular, plural, n: i18n.ngettext(singular, plural, n, language),
         newstyle=True,
     )
-    env.globals["ngettext"] = _ngettext_in(language)
+    env.globals["ngettext"] = template_ngettext(language)
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
     env.filters["timeago"] = lambda d: timeago(d, language)
     env.filters["date"] = lambda d: format_day(d, language)

@@ -38,3 +38,5 @@ def test_constant_strings_are_compiled_into_each_languages_templates() -> None:
     assert environment("fr").from_string(counted).render(n=1) == "1 sujet"
     assert environment("fr").from_string(counted).render(n=2500) == "2\u202f500 sujets"
     assert environment("en").from_string(counted).render(n=2500) == "2,500 topics"
+    # Email too (no autoescape for the plain-text part).
+    assert mail_environment("fr").from_string(counted).render(n=2500) == "2\u202f500 sujets"
