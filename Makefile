@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate seed bench clean
+.PHONY: install run test lint migrate seed bench clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+	$(BIN)/forum compile-messages
+
+messages: install
+	$(BIN)/forum extract-messages
+	$(BIN)/forum compile-messages
 
 run: install
 	$(BIN)/forum migrate

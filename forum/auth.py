@@ -14,6 +14,7 @@ SESSION_COOKIE = "forum_session"
 CSRF_COOKIE = "forum_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+LANGUAGE_COOKIE = "lang"  # the header switcher's choice, for visitors and members alike
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Identity:
     review_pending: int = 0  # staff pages: items waiting in the viewer's review queue
     # Warnings to show on this page (moderation/sanctions.py); a rendered page marks them seen.
     warnings: list[Sanction] = field(default_factory=list)
+    language: str = "en"  # the pages' language (forum.i18n.choose), also the request's context
 
 
 def identity(conn: HTTPConnection) -> Identity:

@@ -400,6 +400,27 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_with_db(settings, work))
 
 
+def cmd_compile_messages(settings: Settings, args: argparse.Namespace) -> int:
+    from forum import i18n
+
+    for language in i18n.LANGUAGES:
+        mo = i18n.compile_catalogue(language)
+        if mo is not None:
+            print(f"compiled {mo.relative_to(i18n.LOCALE_DIR)}")
+    return 0
+
+
+def cmd_extract_messages(settings: Settings, args: argparse.Namespace) -> int:
+    from forum import catalogues, i18n
+
+    print(f"wrote {catalogues.write_pot().name}")
+    for language in i18n.LANGUAGES:
+        if language != i18n.DEFAULT_LANGUAGE:
+            added, dropped = catalogues.update(language)
+            print(f"{language}: {added} new strings to translate, {dropped} dropped")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="forum", description="Smart Customs Forum: serve and manage the forum."
@@ -466,6 +487,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "reindex", help="rebuild the search index (topics, posts, knowledge, directory)"
     ).set_defaults(handler=cmd_reindex)
+    sub.add_parser(
+        "extract-messages",
+        help="(developers) gather translatable strings into forum.pot and each language's .po",
+    ).set_defaults(handler=cmd_extract_messages)
+    sub.add_parser(
+        "compile-messages", help="compile the translations (.po) the server reads (.mo)"
+    ).set_defaults(handler=cmd_compile_messages)
     mk = sub.add_parser("makemigrations", help="(developers) write a migration for model changes")
     mk.add_argument("--name", default=None)
     mk.set_defaults(handler=cmd_makemigrations)

@@ -11,11 +11,18 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from forum import origins, policy, request_context
+from forum import i18n, origins, policy, request_context
 from forum.actions.users import do_touch_session, live_session, user_for_api_token
-from forum.auth import CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Identity
+from forum.auth import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    Identity,
+)
 from forum.compression import CompressionMiddleware
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.security import csrf_token, csrf_valid, new_token
 from forum.settings import Settings
 from moderation import sanctions
@@ -24,7 +31,7 @@ log = logging.getLogger(__name__)
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_FIELDS = 1000  # a form with more is refused (400) before anything reads it
-TOO_MANY_FIELDS = "The form has too many fields."
+TOO_MANY_FIELDS = N_("The form has too many fields.")  # sent as _(TOO_MANY_FIELDS)
 BODILESS_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -54,7 +61,8 @@ async def send_error(
         from html import escape
 
         body = (
-            f"<!doctype html><title>{status}</title><h1>{status}</h1><p>{escape(message)}</p>"
+            f'<!doctype html><html lang="{i18n.current_language()}"><title>{status}</title>'
+            f"<h1>{status}</h1><p>{escape(message)}</p>"
         ).encode()
         content_type = b"text/html; charset=utf-8"
     await send(
@@ -102,6 +110,8 @@ class SecurityHeadersMiddleware:
                     if b"cache-control" in present:
                         headers[:] = [h for h in headers if h[0].lower() != b"cache-control"]
                     headers.append((b"cache-control", b"no-store"))
+                else:  # a visitor's page is in the language of the cookie or the browser
+                    headers.append((b"vary", b"Accept-Language, Cookie"))
             await send(message)
 
         started = False
@@ -347,6 +357,7 @@ class AuthMiddleware:
         page = http and scope["method"] == "GET" and not _is_api(scope)
         ident = await self._identify(headers, remember=http, page=page)
         scope.setdefault("state", {})["identity"] = ident
+        i18n.set_language(ident.language)
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
@@ -369,7 +380,7 @@ class AuthMiddleware:
         if scope["method"] in UNSAFE_METHODS and not ident.via_token:
             problem = self._csrf_problem(scope, headers, ident)
             if problem == TOO_MANY_FIELDS:
-                await send_error(scope, send, 400, "bad_request", problem)
+                await send_error(scope, send, 400, "bad_request", _(problem))
                 return
             if problem:
                 await send_error(scope, send, 403, "csrf_failed", problem)
@@ -391,6 +402,18 @@ class AuthMiddleware:
 
     async def _identify(self, headers: Headers, *, remember: bool, page: bool) -> Identity:
         cookies = _cookies(headers)
+        ident = await self._who(headers, cookies, remember=remember, page=page)
+        # The member's setting (read with the session), else the switcher's cookie, else the
+        # browser's languages: no query of its own.
+        preferred = ident.user.preferred_language if ident.user is not None else None
+        ident.language = i18n.choose(
+            preferred, cookies.get(LANGUAGE_COOKIE), headers.get("accept-language", "")
+        )
+        return ident
+
+    async def _who(
+        self, headers: Headers, cookies: dict[str, str], *, remember: bool, page: bool
+    ) -> Identity:
         ident = Identity(csrf_cookie=cookies.get(CSRF_COOKIE, "")[:100])
         authorization = headers.get("authorization", "")
         if authorization.lower().startswith("bearer "):

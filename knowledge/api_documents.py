@@ -12,7 +12,7 @@ from forum.api.operation import ApiRoute, operation
 from forum.api.parsing import path_id, query_cursor
 from forum.auth import current_user, require_user
 from forum.errors import Forbidden
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.models import Administration, User
 from forum.settings import Settings
 from knowledge.document_queries import (
@@ -35,7 +35,7 @@ from knowledge.uploads import Upload, receive_upload
 
 JSON = dict[str, object]
 V1 = "/api/v1"
-NOT_FOUND = "No such document."
+NOT_FOUND = N_("No such document.")
 LIMITS = (
     "The file is a PDF, DOCX, XLSX or PPTX file of at most 25 MiB (its type is read from its"
     " content); a member's files add up to at most their quota (200 MiB by default): 413"

@@ -23,7 +23,7 @@ from typing import Any
 from forum import policy
 from forum.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from forum.events import atomic, record_event
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.inputs import clean_text
 from forum.models import Administration, Category, User
 from forum.queries.categories import visible_categories
@@ -50,12 +50,12 @@ LANGUAGES = {"en": "English", "fr": "Français"}
 EARLIEST, LATEST = date(1900, 1, 1), date(2100, 12, 31)
 
 TYPE_LABELS = {
-    DocumentType.RESEARCH: "Research",
-    DocumentType.PERSPECTIVE: "Perspective",
-    DocumentType.STUDY: "Study",
-    DocumentType.REPORT: "Report",
-    DocumentType.TOOL: "Tool",
-    DocumentType.CASE_STUDY: "Case study",
+    DocumentType.RESEARCH: N_("Research"),
+    DocumentType.PERSPECTIVE: N_("Perspective"),
+    DocumentType.STUDY: N_("Study"),
+    DocumentType.REPORT: N_("Report"),
+    DocumentType.TOOL: N_("Tool"),
+    DocumentType.CASE_STUDY: N_("Case study"),
 }
 
 

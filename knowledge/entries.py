@@ -39,10 +39,10 @@ from typing import Any
 from tortoise import connections
 from tortoise.expressions import F
 
-from forum import policy
+from forum import i18n, policy
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.events import atomic, record_event
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.models import (
     Administration,
     Category,
@@ -608,14 +608,13 @@ async def _publish(
             summary["superseded"] = older.id
     if not tell:
         return summary
-    await _tell(
-        author,
-        "knowledge_approved",
-        _("Your knowledge entry \u201c%(title)s\u201d was published.") % {"title": entry.title}
-        if first
-        else _("Your edit of \u201c%(title)s\u201d was approved.") % {"title": entry.title},
-        entry,
-    )
+    with i18n.using(author.preferred_language):  # the author reads it in their language
+        told = (
+            _("Your knowledge entry \u201c%(title)s\u201d was published.")
+            if first
+            else _("Your edit of \u201c%(title)s\u201d was approved.")
+        ) % {"title": entry.title}
+    await _tell(author, "knowledge_approved", told, entry)
     return summary
 
 
@@ -656,13 +655,12 @@ async def _reject(
         user_id=entry.author_id,
     )
     author = await User.get(id=entry.author_id)
-    await _tell(
-        author,
-        "knowledge_rejected",
-        _("Your knowledge entry \u201c%(title)s\u201d was not approved: %(reason)s")
-        % {"title": version.data.get("title", entry.title), "reason": reason},
-        entry,
-    )
+    with i18n.using(author.preferred_language):
+        told = _("Your knowledge entry \u201c%(title)s\u201d was not approved: %(reason)s") % {
+            "title": version.data.get("title", entry.title),
+            "reason": reason,
+        }
+    await _tell(author, "knowledge_rejected", told, entry)
     return {"entry_id": entry.id, "version": version.number, "entry_status": entry.status.value}
 
 
@@ -673,7 +671,7 @@ async def _tell(author: User, kind: str, message: str, entry: KnowledgeEntry) ->
         await outbox.enqueue(
             author,
             "moderation_notice",
-            _("A moderator's decision about your knowledge entry"),
+            N_("A moderator's decision about your knowledge entry"),
             {
                 "name": author.display_name,
                 "message": message,

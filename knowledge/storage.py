@@ -27,7 +27,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from forum.errors import Invalid, TooLarge
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.settings import Settings
 
 CHUNK = 64 * 1024
@@ -159,7 +159,8 @@ _OOXML_MAIN = (
 _CONTENT_TYPES_MAX = 1024 * 1024
 _ZIP_MAX_ENTRIES = 10_000
 _ZIP_MAX_EXPANDED = 512 * 1024 * 1024  # every part is read once to check it
-ACCEPTED = _("PDF, Word (.docx), Excel (.xlsx) or PowerPoint (.pptx)")
+# Shown as _(ACCEPTED), in the reader's language.
+ACCEPTED = N_("PDF, Word (.docx), Excel (.xlsx) or PowerPoint (.pptx)")
 
 
 def _refuse(message: str) -> Invalid:
@@ -201,7 +202,7 @@ def _sniff_zip(path: Path) -> Kind:
             if len(names) > _ZIP_MAX_ENTRIES or "[Content_Types].xml" not in names:
                 raise _refuse(
                     _("This ZIP file is not a Word, Excel or PowerPoint document (%(accepted)s).")
-                    % {"accepted": ACCEPTED}
+                    % {"accepted": _(ACCEPTED)}
                 )
             info = archive.getinfo("[Content_Types].xml")
             if info.file_size > _CONTENT_TYPES_MAX:
@@ -222,7 +223,7 @@ def _sniff_zip(path: Path) -> Kind:
         raise _refuse(_("This document is damaged: a part of it does not read.")) from None
     raise _refuse(
         _("This ZIP file is not a Word, Excel or PowerPoint document (macro-enabled files are"
-          " refused; %(accepted)s).") % {"accepted": ACCEPTED}
+          " refused; %(accepted)s).") % {"accepted": _(ACCEPTED)}
     )  # fmt: skip
 
 
@@ -243,7 +244,7 @@ def sniff(path: Path) -> Kind:
         return _sniff_zip(path)
     raise _refuse(
         _("This file is %(what)s. Upload a %(accepted)s file.")
-        % {"what": _what_else(head), "accepted": ACCEPTED}
+        % {"what": _what_else(head), "accepted": _(ACCEPTED)}
     )
 
 

@@ -164,7 +164,7 @@ async def _form_context(
         "max_size": human_size(settings.document_max_bytes),
         "quota": human_size(settings.document_quota_bytes),
         "used": human_size(await quota_used(user.id)),
-        "accepted": ACCEPTED,
+        "accepted": _(ACCEPTED),
         **_labels(),
         **extra,
     }
@@ -231,7 +231,7 @@ async def _detail_context(
         "row": row,
         "can_change": policy.can_change_document(user, row.document),
         "max_size": human_size(settings.document_max_bytes),
-        "accepted": ACCEPTED,
+        "accepted": _(ACCEPTED),
         "saved": request.query_params.get("saved", ""),
         **_labels(),
         **extra,

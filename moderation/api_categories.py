@@ -11,7 +11,7 @@ from forum.api.operation import operation
 from forum.api.parsing import BodySpec, Flag, Text, TextList, path_id, path_text, read_body
 from forum.api.serializers import category_json
 from forum.auth import require_user
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.models import Category, PostingRight, User, Visibility
 from moderation.categories import (
     DESCRIPTION_MAX,
@@ -33,7 +33,7 @@ SLUG = Text(
     min_length=1,
     max_length=SLUG_MAX,
     pattern=SLUG_PATTERN,
-    pattern_message=_("A category's address has lower-case letters, digits and single dashes."),
+    pattern_message=N_("A category's address has lower-case letters, digits and single dashes."),
     description="The category's address (/c/<slug>); it cannot change later.",
 )
 NAME = Text("name", min_length=1, max_length=NAME_MAX, pattern=NO_NUL)

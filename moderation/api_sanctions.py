@@ -19,7 +19,7 @@ from forum.api.operation import ApiRoute, operation
 from forum.api.parsing import BodySpec, Text, path_id, read_body
 from forum.api.serializers import iso, user_json
 from forum.auth import require_user
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.models import Sanction
 from moderation.gate import require_moderator
 from moderation.sanctions import (
@@ -47,7 +47,7 @@ REASON = Text(
     min_length=1,
     max_length=REASON_MAX,
     pattern=NOT_BLANK,
-    pattern_message=_("Give the reason: the member is shown it."),
+    pattern_message=N_("Give the reason: the member is shown it."),
     description="Required; the member is shown it.",
 )
 UNTIL = Text(

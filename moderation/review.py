@@ -26,6 +26,7 @@ is. A claimed item can be decided only by its claimer unless someone takes it ov
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,12 +34,12 @@ from typing import Any
 from tortoise import connections
 from tortoise.expressions import F
 
-from forum import policy, ratelimit
+from forum import i18n, policy, ratelimit
 from forum.actions.posts import insert_post, render_post
 from forum.cache import touch_topics
 from forum.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from forum.events import atomic, record_event
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.models import (
     Category,
     Flag,
@@ -307,11 +308,13 @@ async def do_flag(
             await _tell_author(
                 post.author_id,
                 "post_hidden",
-                _(
-                    "Your post in \u201c%(title)s\u201d was hidden after members flagged it;"
-                    " a moderator will review it."
-                )
-                % {"title": topic.title},
+                lambda: (
+                    _(
+                        "Your post in \u201c%(title)s\u201d was hidden after members flagged it;"
+                        " a moderator will review it."
+                    )
+                    % {"title": topic.title}
+                ),
                 topic_id=topic.id,
                 post_id=post.id,
             )
@@ -327,21 +330,24 @@ async def do_flag(
     return item
 
 
-async def _tell_author(author_id: int, kind: str, message: str, **data: Any) -> None:
+async def _tell_author(author_id: int, kind: str, message: Callable[[], str], **data: Any) -> None:
     """An author hears about a decision on their content on their own channel (live pages,
     the header badge) and by email through the outbox, in the decision's transaction.
-    The in-app row records the `notification.created` event (notifications/notify.py)."""
-    await notify.on_moderation(
-        author_id, kind, message, topic_id=data.get("topic_id"), post_id=data.get("post_id")
-    )
+    The in-app row records the `notification.created` event (notifications/notify.py).
+    `message()` words it, in the author's language."""
     author = await User.get_or_none(id=author_id, is_active=True)
+    with i18n.using(author.preferred_language if author else i18n.DEFAULT_LANGUAGE):
+        message_text = message()
+    await notify.on_moderation(
+        author_id, kind, message_text, topic_id=data.get("topic_id"), post_id=data.get("post_id")
+    )
     if author is not None:
         link = f"/p/{data['post_id']}" if data.get("post_id") else ""
         await outbox.enqueue(
             author,
             "moderation_notice",
-            _("A moderator's decision about your post"),
-            {"name": author.display_name, "message": message, "link": link},
+            N_("A moderator's decision about your post"),
+            {"name": author.display_name, "message": message_text, "link": link},
         )
 
 
@@ -541,11 +547,14 @@ async def _decide_queued(
     author = await User.get(id=item.author_id)
     category = await Category.get(id=item.category_id)
     if action != "approve":
-        message = (
-            _("Your post was not approved: %(reason)s") % {"reason": reason}
-            if action == "reject"
-            else _("Your post awaiting approval was removed by a moderator.")
-        )
+
+        def message() -> str:
+            return (
+                _("Your post was not approved: %(reason)s") % {"reason": reason}
+                if action == "reject"
+                else _("Your post awaiting approval was removed by a moderator.")
+            )
+
         await _tell_author(author.id, f"queued_{action}", message, item_id=item.id)
         return {}
     if item.kind == ReviewKind.QUEUED_TOPIC:
@@ -575,7 +584,7 @@ async def _decide_queued(
     await _tell_author(
         author.id,
         "queued_approve",
-        _("Your post in \u201c%(title)s\u201d was approved.") % {"title": topic.title},
+        lambda: _("Your post in \u201c%(title)s\u201d was approved.") % {"title": topic.title},
         topic_id=topic.id,
         post_id=post.id,
         item_id=item.id,
@@ -612,13 +621,17 @@ async def _decide_flagged(
             category_id=topic.category_id,
         )
     if hide or action == "delete":
-        message = (
-            _("A moderator removed your post in \u201c%(title)s\u201d.")
-            if action == "delete"
-            else _("A moderator hid your post in \u201c%(title)s\u201d.")
-        ) % {"title": topic.title}
-        if reason:
-            message += " " + _("Reason: %(reason)s") % {"reason": reason}
+
+        def message() -> str:
+            told = (
+                _("A moderator removed your post in \u201c%(title)s\u201d.")
+                if action == "delete"
+                else _("A moderator hid your post in \u201c%(title)s\u201d.")
+            ) % {"title": topic.title}
+            if reason:
+                told += " " + _("Reason: %(reason)s") % {"reason": reason}
+            return told
+
         await _tell_author(
             post.author_id, f"post_{action}", message, topic_id=topic.id, post_id=post.id
         )

@@ -25,11 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from forum import policy
+from forum import i18n, policy
 from forum.actions.users import do_revoke_sessions
 from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.events import atomic, record_event
-from forum.i18n import _
+from forum.formats import format_moment
+from forum.i18n import N_, _
 from forum.models import ApiToken, AuditLog, Sanction, SanctionKind, User
 from moderation import audit
 from moderation.gate import require_moderator
@@ -138,7 +139,7 @@ def until_text(until: datetime | None) -> str:
     """An end as the member and staff read it ("further notice" for none)."""
     if until is None or _aware(until) >= FOREVER:
         return _("further notice")
-    return _aware(until).strftime("%Y-%m-%d %H:%M UTC")
+    return format_moment(_aware(until)) + " UTC"
 
 
 def sanction_message(sanction: Sanction) -> str:
@@ -302,12 +303,14 @@ async def do_sanction(
         await record_event(
             "sanction.created", f"user:{target.id}", _payload(sanction), user_id=target.id
         )
-        await notify.on_moderation(target.id, str(sanction_kind), sanction_message(sanction))
+        with i18n.using(target.preferred_language):  # the member reads it in their language
+            told = sanction_message(sanction)
+        await notify.on_moderation(target.id, str(sanction_kind), told)
         await outbox.enqueue(
             target,
             "moderation_notice",
-            _("A moderator's decision about your account"),
-            {"name": target.display_name, "message": sanction_message(sanction), "link": ""},
+            N_("A moderator's decision about your account"),
+            {"name": target.display_name, "message": told, "link": ""},
         )
         if sanction_kind == SanctionKind.SUSPEND:
             await _end_every_way_in(target, now)

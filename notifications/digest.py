@@ -32,7 +32,8 @@ from tortoise.functions import Count
 
 from forum import events, policy
 from forum.errors import Invalid
-from forum.i18n import _
+from forum.formats import format_moment
+from forum.i18n import N_, _
 from forum.inputs import ascii_digits
 from forum.models import (
     AccessRequest,
@@ -54,6 +55,7 @@ from forum.security import sign
 from forum.settings import Settings
 from knowledge.models import Document, EntryStatus, KnowledgeEntry
 from notifications import outbox
+from notifications.mailer import mail_language
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +324,11 @@ def build(
     ]
     return {
         "name": user.display_name,
-        "since": since.astimezone(zone(user.timezone)).strftime("%Y-%m-%d %H:%M"),
+        # In the member's time zone, written their language's way ("1 déc. 2026, 08:00").
+        "since": format_moment(
+            since.astimezone(zone(user.timezone)).replace(tzinfo=None),
+            mail_language(user.preferred_language),
+        ),
         "daily": user.digest_frequency == DigestFrequency.DAILY,
         "topics": topics,
         "new_members": [
@@ -367,7 +373,8 @@ def headers(settings: Settings, user_id: int) -> dict[str, str]:
 
 
 def subject(context: dict[str, Any]) -> str:
-    return _("Your daily forum digest") if context.get("daily") else _("Your weekly forum digest")
+    """In English, as stored: the mailer translates it for the recipient."""
+    return N_("Your daily forum digest") if context.get("daily") else N_("Your weekly forum digest")
 
 
 # --- the round --------------------------------------------------------------------------------

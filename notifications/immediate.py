@@ -15,7 +15,7 @@ from tortoise import connections
 
 from forum import policy
 from forum.events import atomic
-from forum.i18n import _
+from forum.i18n import N_
 from forum.models import Category, Notification, User
 from forum.queries.sql import execute, placeholders
 from forum.settings import Settings
@@ -85,7 +85,7 @@ async def send_immediate(settings: Settings, now: datetime | None = None) -> int
                 await outbox.enqueue(
                     user,
                     "notifications_immediate",
-                    _("New activity for you on the Smart Customs Forum"),
+                    N_("New activity for you on the Smart Customs Forum"),
                     {"name": user.display_name, "items": items},
                 )
                 queued += 1

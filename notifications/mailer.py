@@ -27,6 +27,7 @@ import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from forum import i18n
+from forum.formats import format_day, format_moment, template_ngettext
 from forum.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates" / "email"
@@ -75,6 +76,9 @@ def _environment(language: str) -> Environment:
     env.install_gettext_translations(  # type: ignore[attr-defined]
         i18n.translations(language), newstyle=True
     )
+    env.globals["ngettext"] = template_ngettext(language)  # counts written the language's way
+    env.filters["date"] = lambda d: format_day(d, language)
+    env.filters["datetime"] = lambda d: format_moment(d, language)
     return env
 
 
@@ -91,10 +95,11 @@ def compose(
     language = mail_language(context.get("language"))
     env = _environment(language)
     context = {**context, "language": language}
-    text = env.get_template(f"{template}.txt").render(context)
-    html = None
-    if (TEMPLATES_DIR / f"{template}.html").exists():
-        html = env.get_template(f"{template}.html").render(context)
+    with i18n.using(language):  # what the templates call translates for the recipient too
+        text = env.get_template(f"{template}.txt").render(context)
+        html = None
+        if (TEMPLATES_DIR / f"{template}.html").exists():
+            html = env.get_template(f"{template}.html").render(context)
     extra = tuple(sorted((headers or {}).items()))
     return Mail(to=to, subject=i18n.gettext(subject, language), text=text, html=html, headers=extra)
 

@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from forum.auth import require_user
 from forum.errors import Invalid, NotFound
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.models import User
 from forum.settings import Settings
 from forum.web.forms import read_form, redirect
@@ -20,7 +20,15 @@ from forum.web.templating import render
 from notifications import digest
 
 PAGE = "/account/digest"
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)  # shown as _(day)
 _ZONES: list[str] = []
 
 

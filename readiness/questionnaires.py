@@ -20,19 +20,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from forum.i18n import N_
 from forum.settings import SettingsError
 
 DATA_DIR = Path(__file__).resolve().parent / "questionnaires"
 
 LEVELS = (1, 2, 3, 4, 5)
 LEVEL_NAMES = {
-    1: "Initial",
-    2: "Experimental",
-    3: "Operational",
-    4: "Advanced",
-    5: "Transformational",
+    1: N_("Initial"),
+    2: N_("Experimental"),
+    3: N_("Operational"),
+    4: N_("Advanced"),
+    5: N_("Transformational"),
 }
-SCORING_RULE = (
+SCORING_RULE = N_(
     "Each answer counts as the maturity level of the option chosen. A dimension's level is "
     "the median of its answers, rounded down; the overall level is the median of the "
     "dimensions' levels, rounded down."
@@ -273,11 +274,11 @@ def check_answers(
         raw = form.get(f"q-{question.id}", "").strip()
         if not raw:
             if complete:
-                errors[question.id] = "Choose an answer to submit."
+                errors[question.id] = N_("Choose an answer to submit.")
             continue
         allowed = {str(o.level): o.level for o in question.options}
         if raw not in allowed:
-            errors[question.id] = "That is not one of the answers offered."
+            errors[question.id] = N_("That is not one of the answers offered.")
             continue
         answers[question.id] = allowed[raw]
     return answers, errors

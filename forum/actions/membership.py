@@ -35,7 +35,7 @@ from forum.actions.audit import record_audit
 from forum.actions.users import check_email, check_password
 from forum.errors import Conflict, Invalid, NotFound
 from forum.events import atomic, record_event
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.models import (
     AccessRequest,
     AccessStatus,
@@ -287,7 +287,7 @@ def _confirm_mail(settings: Settings, request: AccessRequest, secret: str, templ
                   administration: Administration | None) -> Outgoing:  # fmt: skip
     return Outgoing(
         to=request.email,
-        subject=_("Confirm your request for access to the Smart Customs Forum"),
+        subject=N_("Confirm your request for access to the Smart Customs Forum"),
         template=template,
         context={
             **_request_context(request, administration),
@@ -330,7 +330,7 @@ async def _application_mail(
         if pending is None:
             return Outgoing(
                 to=user.email,
-                subject=_("You already have an account on the Smart Customs Forum"),
+                subject=N_("You already have an account on the Smart Customs Forum"),
                 template="access_account_exists",
                 context={
                     "display_name": user.display_name,
@@ -503,7 +503,7 @@ async def do_invite(
         await _queue(
             Outgoing(
                 to=email,
-                subject=_("An invitation to the Smart Customs Forum"),
+                subject=N_("An invitation to the Smart Customs Forum"),
                 template="access_invitation",
                 context={
                     "inviter": actor.display_name,
@@ -686,7 +686,7 @@ async def do_approve_request(
                 settings,
                 request,
                 "access_approved",
-                _("Your access to the Smart Customs Forum is approved"),
+                N_("Your access to the Smart Customs Forum is approved"),
                 login_link=f"{settings.base_url}/login",
                 verified_until=until.strftime("%Y-%m-%d"),
             ),
@@ -717,7 +717,7 @@ async def do_reject_request(
                 settings,
                 request,
                 "access_rejected",
-                _("Your request for access to the Smart Customs Forum"),
+                N_("Your request for access to the Smart Customs Forum"),
             ),
             user,
         )
@@ -863,7 +863,7 @@ async def send_reverification_reminders(
             continue
         mail = Outgoing(
             to=user.email,
-            subject=_("Your Smart Customs Forum membership needs renewing"),
+            subject=N_("Your Smart Customs Forum membership needs renewing"),
             template="reverification_reminder",
             context={
                 "display_name": user.display_name,

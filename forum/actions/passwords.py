@@ -16,7 +16,7 @@ from forum.actions.logins import clear_failures, do_check_current_password
 from forum.actions.users import check_email, check_password, do_revoke_sessions
 from forum.errors import Invalid, NotFound, RateLimited
 from forum.events import atomic, record_event
-from forum.i18n import _
+from forum.i18n import N_, _
 from forum.models import ApiToken, EmailToken, TokenPurpose, User
 from forum.security import hash_password, new_token, token_hash
 from forum.settings import Settings
@@ -68,7 +68,7 @@ async def do_request_password_reset(
         await outbox.enqueue(
             user,
             "password_reset",
-            _("Reset your Smart Customs Forum password"),
+            N_("Reset your Smart Customs Forum password"),
             {
                 "name": user.display_name,
                 "link": f"{settings.base_url}/password/reset/{secret}",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from forum import i18n
 from forum.actions.membership import LANGUAGE_CODES, check_full_name
 from forum.cache import touch_topics_written_by
 from forum.errors import Invalid, TooLarge
@@ -228,3 +229,13 @@ async def do_remove_avatar(settings: Settings, user: User) -> None:
         await User.filter(id=user.id).update(avatar="")
     user.avatar = ""
     await asyncio.to_thread(_remove, settings, previous)
+
+
+async def do_set_preferred_language(user: User, language: str) -> None:
+    """The header's language switcher, for a member: their setting follows it (pages and
+    emails). One of the languages the forum speaks."""
+    if language not in i18n.LANGUAGES:
+        raise Invalid(_("Choose a language from the list."), field="language")
+    if user.preferred_language != language:
+        await User.filter(id=user.id).update(preferred_language=language)
+        user.preferred_language = language

@@ -10,7 +10,7 @@ from forum import policy
 from forum.actions.posts import MAX_BODY
 from forum.actions.topics import MAX_TAGS
 from forum.api.parsing import ID_MAX, BodySpec, Flag, Integer, Text, TextList
-from forum.i18n import _
+from forum.i18n import N_
 
 # Whole-value patterns: no NUL anywhere (no database stores it); a body needs a visible character.
 NO_NUL = r"[^\x00]*"
@@ -28,7 +28,7 @@ POST_BODY = Text(
     min_length=1,
     max_length=MAX_BODY,
     pattern=NOT_BLANK,
-    pattern_message=_("Write something first."),
+    pattern_message=N_("Write something first."),
     description="Markdown, up to 50,000 characters.",
 )
 TAGS = TextList(
@@ -37,7 +37,7 @@ TAGS = TextList(
         "tags",
         max_length=30,
         pattern="[A-Za-z0-9][A-Za-z0-9-]{0,29}",
-        pattern_message=_("A tag has up to 30 lowercase letters, digits and dashes."),
+        pattern_message=N_("A tag has up to 30 lowercase letters, digits and dashes."),
     ),
     max_items=MAX_TAGS,
     description="Up to 5 tags of lowercase letters, digits and dashes (stored in lowercase).",

@@ -88,7 +88,9 @@ class Text(Field[str]):
             raise self.invalid(_("{name} must be one of: ") + ", ".join(self.choices))
         if self.pattern and not re.fullmatch(self.pattern, value):
             raise self.invalid(
-                self.pattern_message or _("{name} has characters that are not allowed here.")
+                _(self.pattern_message)
+                if self.pattern_message
+                else _("{name} has characters that are not allowed here.")
             )
         return value
 

@@ -55,7 +55,7 @@ def slot(name: str) -> Markup:
 def _defaults() -> dict[str, str]:
     """What a post's slots hold for most viewers: read, nothing chosen, no bookmark, no tools
     (the CSRF token is the request's). Callers copy it before changing anything."""
-    return _defaults_in(i18n.DEFAULT_LANGUAGE)
+    return _defaults_in(i18n.current_language())
 
 
 @lru_cache(maxsize=8)
@@ -146,7 +146,7 @@ def _tools(post: PostRow, can_edit: bool, can_delete: bool) -> str:
     if not (can_edit or can_delete):
         return ""
     cache = forum.cache.current().posts
-    key = ("tools", post.id, can_edit, can_delete, i18n.DEFAULT_LANGUAGE)
+    key = ("tools", post.id, can_edit, can_delete, i18n.current_language())
     tools = cache.get(key)
     if tools is None:
         template = environment().get_template("partials/post_tools.html")
@@ -238,12 +238,20 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
     ident = identity(request)
     user = ident.user
     member = policy.is_member(user)
-    language = i18n.DEFAULT_LANGUAGE
+    language = i18n.current_language()
     rights = page.rights
     minute = int(time.time() // 60)
     signed_in = user is not None
-    key = ("page", page.shared_key, rights.signature, page.can_reply, member, signed_in, minute)
-    key += (language,)
+    key = (
+        "page",
+        page.shared_key,
+        rights.signature,
+        page.can_reply,
+        member,
+        signed_in,
+        minute,
+        language,
+    )
     cache = forum.cache.current().posts
     entry = cache.get(key)
     if entry is None:
@@ -295,7 +303,7 @@ def topic_rows(topics: TopicList, show_category: bool, user: User | None) -> Mar
     """The rows of a topic list (`partials/topic_row.html`), each rendered once per look."""
     template = environment().get_template("partials/topic_row.html")
     cache = forum.cache.current().topic_rows
-    language = i18n.DEFAULT_LANGUAGE
+    language = i18n.current_language()
     parts: list[str] = []
     for row in topics.rows:
         topic = row.topic
@@ -333,7 +341,7 @@ def category_cards(categories: list[Category]) -> Markup:
     key = (
         "category-cards",
         tuple((c.id, c.slug, c.name, c.description, c.topic_count, c.archived) for c in categories),
-        i18n.DEFAULT_LANGUAGE,
+        i18n.current_language(),
     )
     cache = forum.cache.current().topic_rows
     pieces = cache.get(key)

@@ -54,18 +54,19 @@ async def edit(request: Request) -> Response:
     check_may_edit(user, post, topic, category)  # staff without 2FA are sent to set it up
     with_topic = _topic_fields(user, post, topic, category)
     tags = await topic_tag_names(topic.id) if with_topic else []
-    context = {
+    tag_text = ", ".join(tags)
+    context: dict[str, object] = {
         "post": post,
         "topic": topic,
         "body": post.source,
         "with_topic": with_topic,
         "title": topic.title,
-        "tags": ", ".join(tags),
+        "tags": tag_text,
     }
     if request.method == "POST":
         form = await read_form(request)
         body = form.get("body", "")
-        title, tag_text = form.get("title", topic.title), form.get("tags", context["tags"])
+        title, tag_text = form.get("title", topic.title), form.get("tags", tag_text)
         context.update(body=body, title=title, tags=tag_text)
         retopic = with_topic and (title != topic.title or split_tags(tag_text) != tags)
         try:

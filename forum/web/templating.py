@@ -1,4 +1,11 @@
-"""Jinja2 rendering for pages: autoescaped, every string translatable, CSRF token at hand."""
+"""Jinja2 rendering for pages: autoescaped, every string translatable, CSRF token at hand.
+
+One environment per language (`environment(language)`, the request's by default): constant
+`_("...")` calls are translated once, when the environment compiles a template
+(forum/web/inline_i18n.py), and the rest through that language's catalogue. Dates, times and
+numbers are written the language's way by Babel (the `date`, `datetime`, `number` and
+`timeago` filters).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from starlette.responses import HTMLResponse
 
 from forum import i18n, policy
 from forum.auth import identity
+from forum.formats import format_day, format_moment, format_number, template_ngettext
 from forum.web.inline_i18n import InlineTranslations
 from moderation.sanctions import do_mark_warnings_seen
 
@@ -25,43 +33,56 @@ _AGO: dict[tuple[datetime, str], str] = {}
 _AGO_MINUTE = [0]
 
 
-def timeago(value: datetime | None) -> str:
-    """How long ago, in words ("3 minutes ago"), as of the start of the current minute's
-    first asking: a page shows many times, and the words change at most once a minute."""
+def timeago(value: datetime | None, language: str | None = None) -> str:
+    """How long ago, in words ("3 minutes ago"), in the request's language (or `language`),
+    as of the start of the current minute's first asking: a page shows many times, and the
+    words change at most once a minute."""
     if value is None:
         return ""
+    language = language or i18n.current_language()
     minute = int(time.time() // 60)
     if minute != _AGO_MINUTE[0]:
         _AGO.clear()
         _AGO_MINUTE[0] = minute
-    key = (value, i18n.DEFAULT_LANGUAGE)
+    key = (value, language)
     found = _AGO.get(key)
     if found is None:
         if len(_AGO) > 50_000:
             _AGO.clear()
-        found = _AGO[key] = _timeago(value)
+        found = _AGO[key] = _timeago(value, language)
     return found
 
 
-def _timeago(value: datetime) -> str:
+def _timeago(value: datetime, language: str) -> str:
     seconds = int((datetime.now(UTC) - value).total_seconds())
     if seconds < 60:
-        return i18n.gettext("just now")
-    for size, singular, plural in (
-        (86400 * 365, "%(n)d year ago", "%(n)d years ago"),
-        (86400 * 30, "%(n)d month ago", "%(n)d months ago"),
-        (86400, "%(n)d day ago", "%(n)d days ago"),
-        (3600, "%(n)d hour ago", "%(n)d hours ago"),
-        (60, "%(n)d minute ago", "%(n)d minutes ago"),
-    ):
-        if seconds >= size:
-            n = seconds // size
-            return i18n.ngettext(singular, plural, n) % {"n": n}
-    return ""
+        return i18n.gettext("just now", language)
+    # Each unit written out, so that extraction finds every string.
+    if seconds >= 86400 * 365:
+        n = seconds // (86400 * 365)
+        text = i18n.ngettext("%(n)d year ago", "%(n)d years ago", n, language)
+    elif seconds >= 86400 * 30:
+        n = seconds // (86400 * 30)
+        text = i18n.ngettext("%(n)d month ago", "%(n)d months ago", n, language)
+    elif seconds >= 86400:
+        n = seconds // 86400
+        text = i18n.ngettext("%(n)d day ago", "%(n)d days ago", n, language)
+    elif seconds >= 3600:
+        n = seconds // 3600
+        text = i18n.ngettext("%(n)d hour ago", "%(n)d hours ago", n, language)
+    else:
+        n = seconds // 60
+        text = i18n.ngettext("%(n)d minute ago", "%(n)d minutes ago", n, language)
+    return text % {"n": n}
 
 
-@lru_cache(maxsize=1)
-def environment() -> Environment:
+def environment(language: str | None = None) -> Environment:
+    """The page environment of `language`, by default the request's."""
+    return _environment(language or i18n.current_language())
+
+
+@lru_cache(maxsize=len(i18n.LANGUAGES))
+def _environment(language: str) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
@@ -69,10 +90,18 @@ def environment() -> Environment:
         auto_reload=False,
         enable_async=False,
     )
+    env.language = language  # type: ignore[attr-defined]  # read by InlineTranslations
     env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext, i18n.ngettext, newstyle=True
+        lambda message: i18n.gettext(message, language),
+        lambda singular, plural, n: i18n.ngettext(singular, plural, n, language),
+        newstyle=True,
     )
-    env.filters["timeago"] = timeago
+    env.globals["ngettext"] = template_ngettext(language)
+    env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+    env.filters["timeago"] = lambda d: timeago(d, language)
+    env.filters["date"] = lambda d: format_day(d, language)
+    env.filters["datetime"] = lambda d, seconds=False: format_moment(d, language, seconds)
+    env.filters["number"] = lambda n: format_number(n, language)
     env.filters["isodate"] = lambda d: d.isoformat() if d else ""
     env.globals["REACTION_KINDS"] = policy.REACTION_KINDS
     from forum.web.fragments import category_cards, topic_rows  # they import this module
@@ -98,15 +127,20 @@ def render(
         "is_staff": policy.is_staff(ident.user),
         "review_pending": ident.review_pending,
         "unread_notifications": ident.unread_notifications,
-        "lang": i18n.DEFAULT_LANGUAGE,
+        "lang": ident.language,
         "warnings": ident.warnings,
         **(context or {}),
     }
-    html = environment().get_template(template).render(values)
+    html = environment(ident.language).get_template(template).render(values)
     background = None
     if ident.warnings and ident.user is not None:
         # Shown once: this page carried them (base.html), so later pages do not.
         shown = [w.id for w in ident.warnings]
         background = BackgroundTask(do_mark_warnings_seen, ident.user.id, shown)
         ident.warnings = []
-    return HTMLResponse(html, status_code=status, background=background)
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={"content-language": ident.language},
+        background=background,
+    )

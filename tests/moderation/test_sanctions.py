@@ -13,6 +13,7 @@ import pytest
 from forum.actions.topics import do_create_topic
 from forum.actions.users import do_create_session
 from forum.errors import Conflict, Forbidden, Invalid, TwoFactorSetupRequired
+from forum.formats import format_moment
 from forum.models import (
     ApiToken,
     AuditLog,
@@ -137,7 +138,7 @@ async def test_a_silenced_member_cannot_post_or_react_and_is_told_why_until_the_
     token = await log_in(client, alice)
     until = now() + LATER
     await do_sanction(moderator, alice.id, "silence", "Cooling off after the flame war", until)
-    when = until.strftime("%Y-%m-%d %H:%M UTC")
+    when = format_moment(until, "en") + " UTC"
     told = f"You are silenced until {when}: Cooling off after the flame war"
 
     # The topic page: no reply box, the notice in its place; no reaction buttons.
@@ -275,7 +276,7 @@ async def test_a_suspended_member_cannot_log_in_and_loses_sessions_and_tokens_un
     until = now() + LATER
     sanction = await do_sanction(moderator, alice.id, "suspend", "Shared a restricted file", until)
     told = (
-        f"This account is suspended until {until.strftime('%Y-%m-%d %H:%M UTC')}:"
+        f"This account is suspended until {format_moment(until, 'en')} UTC:"
         " Shared a restricted file"
     )
 
