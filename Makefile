@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate seed bench clean messages
+.PHONY: install run test lint browser migrate seed bench clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,13 @@ lint: install
 	$(BIN)/ruff format --check forum realtime notifications moderation knowledge readiness search tests bench
 	$(BIN)/mypy
 
-test: install lint
+test: install lint browser
 	$(BIN)/pytest -q
+
+# tests/e2e drive Debian's Chromium: installed here when missing, so `make test` alone works
+# on a fresh machine of this kind (they fail, never skip, without it).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 migrate: install
 	$(BIN)/forum migrate
