@@ -24,7 +24,14 @@ from forum import events
 from forum.api.routes import routes as api_routes
 from forum.cache import Caches
 from forum.db import BACKGROUND, close_db, init_db
-from forum.errors import ForumError, Held, TopicMerged, TwoFactorSetupRequired, retry_headers
+from forum.errors import (
+    BadLink,
+    ForumError,
+    Held,
+    TopicMerged,
+    TwoFactorSetupRequired,
+    retry_headers,
+)
 from forum.middleware import middleware
 from forum.reads import ReadBuffer
 from forum.settings import Settings
@@ -106,7 +113,10 @@ async def forum_error(request: Request, exc: Exception) -> Response:
         return RedirectResponse(f"/pending?held={exc.item_id}#item-{exc.item_id}", status_code=303)
     if isinstance(exc, TopicMerged):
         return merged_topic_redirect(request, exc)
-    body = error_response(request, exc.status, exc.code, exc.message, exc.detail)
+    if isinstance(exc, BadLink) and not request.url.path.startswith("/api/"):
+        body: Response = error_page(request, exc.status, exc.message, for_visitor=True)
+    else:
+        body = error_response(request, exc.status, exc.code, exc.message, exc.detail)
     body.headers.update(retry_headers(exc))
     if exc.status == 401 and not request.url.path.startswith("/api/"):
         from starlette.responses import RedirectResponse

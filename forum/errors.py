@@ -41,6 +41,13 @@ class NotFound(ForumError):
     code = "not_found"
 
 
+class BadLink(NotFound):
+    """A link from an email (confirmation, invitation, reset) that does not work: its message
+    is for the visitor who followed it, so the page says it rather than offering to log in."""
+
+    visitor_message = True
+
+
 class Conflict(ForumError):
     status = 409
     code = "conflict"

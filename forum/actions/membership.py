@@ -33,7 +33,7 @@ from tortoise.exceptions import IntegrityError
 from forum import policy
 from forum.actions.audit import record_audit
 from forum.actions.users import check_email, check_password
-from forum.errors import Conflict, Invalid, NotFound
+from forum.errors import BadLink, Conflict, Invalid, NotFound
 from forum.events import atomic, record_event
 from forum.i18n import N_, _
 from forum.models import (
@@ -209,10 +209,10 @@ _BAD_LINK = "This link is invalid, has expired or was already used."
 async def access_email_token(secret: str, purpose: TokenPurpose) -> EmailToken:
     """A live (unused, unexpired) token for this secret, or NotFound: one answer for all."""
     if not secret or len(secret) > 100:
-        raise NotFound(_(_BAD_LINK))
+        raise BadLink(_(_BAD_LINK))
     token = await EmailToken.get_or_none(token_hash=token_hash(secret), purpose=purpose)
     if token is None or token.used_at is not None or token.expires_at <= _now():
-        raise NotFound(_(_BAD_LINK))
+        raise BadLink(_(_BAD_LINK))
     return token
 
 
@@ -220,7 +220,7 @@ async def _claim(token: EmailToken) -> None:
     """Use the token up, exactly once even under concurrent requests."""
     claimed = await EmailToken.filter(id=token.id, used_at=None).update(used_at=_now())
     if not claimed:
-        raise NotFound(_(_BAD_LINK))
+        raise BadLink(_(_BAD_LINK))
 
 
 # --- applying ----------------------------------------------------------------------------
@@ -399,7 +399,7 @@ async def _linked_request(secret: str, purpose: TokenPurpose) -> LinkedRequest:
     token = await access_email_token(secret, purpose)
     request = await AccessRequest.get_or_none(id=token.access_request_id)
     if request is None or request.status != AccessStatus.EMAIL_PENDING:
-        raise NotFound(_(_BAD_LINK))
+        raise BadLink(_(_BAD_LINK))
     administration = await Administration.get_or_none(id=request.administration_id)
     return LinkedRequest(request, administration)
 
@@ -418,7 +418,7 @@ async def do_confirm_email(settings: Settings, secret: str) -> AccessRequest:
         await _claim(token)
         request = await AccessRequest.get_or_none(id=token.access_request_id)
         if request is None or request.status != AccessStatus.EMAIL_PENDING:
-            raise NotFound(_(_BAD_LINK))
+            raise BadLink(_(_BAD_LINK))
         now = _now()
         await AccessRequest.filter(id=request.id).update(
             status=AccessStatus.PENDING, email_confirmed_at=now
@@ -440,7 +440,7 @@ async def do_discard_application(secret: str) -> None:
         await _claim(token)
         request = await AccessRequest.get_or_none(id=token.access_request_id)
         if request is None or request.status != AccessStatus.EMAIL_PENDING:
-            raise NotFound(_(_BAD_LINK))
+            raise BadLink(_(_BAD_LINK))
         user = await User.get_or_none(id=request.user_id) if request.user_id else None
         await AccessRequest.filter(id=request.id).delete()
         others = await AccessRequest.filter(user_id=request.user_id).exists()
@@ -532,7 +532,7 @@ async def do_accept_invitation(
         token = await access_email_token(secret, TokenPurpose.INVITATION)
         request = await AccessRequest.get_or_none(id=token.access_request_id)
         if request is None or request.status != AccessStatus.EMAIL_PENDING:
-            raise NotFound(_(_BAD_LINK))
+            raise BadLink(_(_BAD_LINK))
         if request.email != application.email:
             raise Invalid(_("This invitation is for another address."), field="email")
         user = await User.get_or_none(email=request.email)

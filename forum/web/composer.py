@@ -30,7 +30,6 @@ from forum.rendering import render_markdown
 from forum.web.forms import read_form
 
 PREVIEWS_PER_MINUTE = 60
-_previews: dict[int, deque[float]] = {}
 
 
 def _json_error(exc: ForumError) -> JSONResponse:
@@ -42,25 +41,34 @@ def _json_error(exc: ForumError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
-def _take_preview(user_id: int, now: float | None = None) -> None:
+def _windows(request: Request) -> dict[int, deque[float]]:
+    """This app's preview windows by member (kept on the app: one per worker)."""
+    windows: dict[int, deque[float]] | None = getattr(request.app.state, "previews", None)
+    if windows is None:
+        windows = request.app.state.previews = {}
+    return windows
+
+
+def _take_preview(request: Request, user_id: int, now: float | None = None) -> None:
     """Count one preview for the member; RateLimited past PREVIEWS_PER_MINUTE in 60 s."""
     now = time.monotonic() if now is None else now
-    window = _previews.setdefault(user_id, deque())
+    windows = _windows(request)
+    window = windows.setdefault(user_id, deque())
     while window and window[0] <= now - 60:
         window.popleft()
     if len(window) >= PREVIEWS_PER_MINUTE:
         retry = max(1, int(window[0] + 60 - now) + 1)
         raise RateLimited(_("Too many previews. Try again in a minute."), retry_after=retry)
     window.append(now)
-    if len(_previews) > 10_000:  # members who previewed long ago
-        for key in [k for k, w in _previews.items() if not w or w[-1] <= now - 60]:
-            del _previews[key]
+    if len(windows) > 10_000:  # members who previewed long ago
+        for key in [k for k, w in windows.items() if not w or w[-1] <= now - 60]:
+            del windows[key]
 
 
 async def preview(request: Request) -> Response:
     user = require_member(request)
     try:
-        _take_preview(user.id)
+        _take_preview(request, user.id)
         body = (await read_form(request)).get("body", "")
         if len(body) > MAX_BODY:
             raise Invalid(_("A post has at most 50,000 characters."), field="body")

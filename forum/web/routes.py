@@ -41,9 +41,14 @@ from search import web as search_web
 GET, POST, FORM = ["GET"], ["POST"], ["GET", "POST"]
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
+def error_page(
+    request: Request, status: int, message: str, *, for_visitor: bool = False
+) -> Response:
+    """The error page; a visitor's 404 offers to log in (one answer whether the thing is
+    missing or for members only), unless the message is meant for them (`for_visitor`: a
+    link from an email that does not work)."""
     context: dict[str, object] = {"status": status, "message": message}
-    if status == 404 and identity(request).user is None:
+    if status == 404 and identity(request).user is None and not for_visitor:
         # A visitor: perhaps a member's link. One answer whether the thing is missing or only
         # for members (the message too: some say "no such ..."), with the way to log in.
         back = request.url.path if request.method == "GET" else "/"
