@@ -52,7 +52,16 @@ def format_number(value: float | None, language: str | None = None) -> str:
     """1234 as "1,234" or "1 234" (French's narrow no-break space)."""
     if value is None:
         return ""
-    return format_decimal(value, locale=language or i18n.current_language())
+    language = language or i18n.current_language()
+    if isinstance(value, int) and -(2**31) < value < 2**31:
+        return _whole_number(value, language)
+    return format_decimal(value, locale=language)
+
+
+@lru_cache(maxsize=8192)
+def _whole_number(value: int, language: str) -> str:
+    """Counts repeat (reply and view counts on every page): Babel's formatting, once each."""
+    return format_decimal(value, locale=language)
 
 
 def template_ngettext(language: str) -> Any:
