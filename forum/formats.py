@@ -64,6 +64,12 @@ def _whole_number(value: int, language: str) -> str:
     return format_decimal(value, locale=language)
 
 
+@lru_cache(maxsize=8192)
+def _counted(singular: str, plural: str, num: int, language: str) -> Markup:
+    text = Markup(i18n.ngettext(singular, plural, num, language))  # noqa: S704 - our catalogue
+    return text.replace("%(num)d", "%(num)s") % {"num": format_number(num, language)}
+
+
 def template_ngettext(language: str) -> Any:
     """`ngettext` for a language's templates (pages and email): the catalogue's form for
     `num`, and `num` itself written the language's way (1 234 topics); the other variables
@@ -71,6 +77,8 @@ def template_ngettext(language: str) -> Any:
 
     @pass_context
     def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        if not variables and context.eval_ctx.autoescape and isinstance(num, int):
+            return _counted(singular, plural, num, language)  # the same count, once
         text = i18n.ngettext(singular, plural, num, language)
         if context.eval_ctx.autoescape:
             text = Markup(text)  # noqa: S704 - our catalogue, as Jinja's own ngettext
