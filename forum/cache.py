@@ -93,7 +93,7 @@ class Caches:
         size = megabytes * 1024 * 1024
         self.topic_pages: Lru[SharedPage] = Lru(4096 if megabytes else 0)
         self.posts: Lru[Any] = Lru(size * 4 // 5, len)  # rendered posts (forum.web.fragments)
-        self.topic_rows: Lru[tuple[str, ...]] = Lru(size // 5, _length)
+        self.topic_rows: Lru[Any] = Lru(size // 5, _length)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Caches:
@@ -117,8 +117,9 @@ class Caches:
         self.topic_rows.clear()
 
 
-def _length(pieces: tuple[str, ...]) -> int:
-    return sum(map(len, pieces))
+def _length(value: Any) -> int:
+    """A row's pieces (a tuple of strings) by their length; anything else by its `len`."""
+    return sum(map(len, value)) if isinstance(value, tuple) else len(value)
 
 
 _active: Caches | None = None

@@ -52,7 +52,22 @@ def format_number(value: float | None, language: str | None = None) -> str:
     """1234 as "1,234" or "1 234" (French's narrow no-break space)."""
     if value is None:
         return ""
-    return format_decimal(value, locale=language or i18n.current_language())
+    language = language or i18n.current_language()
+    if isinstance(value, int) and -(2**31) < value < 2**31:
+        return _whole_number(value, language)
+    return format_decimal(value, locale=language)
+
+
+@lru_cache(maxsize=8192)
+def _whole_number(value: int, language: str) -> str:
+    """Counts repeat (reply and view counts on every page): Babel's formatting, once each."""
+    return format_decimal(value, locale=language)
+
+
+@lru_cache(maxsize=8192)
+def _counted(singular: str, plural: str, num: int, language: str) -> Markup:
+    text = Markup(i18n.ngettext(singular, plural, num, language))  # noqa: S704 - our catalogue
+    return text.replace("%(num)d", "%(num)s") % {"num": format_number(num, language)}
 
 
 def template_ngettext(language: str) -> Any:
@@ -62,6 +77,8 @@ def template_ngettext(language: str) -> Any:
 
     @pass_context
     def ngettext(context: Context, singular: str, plural: str, num: int, **variables: Any) -> str:
+        if not variables and context.eval_ctx.autoescape and isinstance(num, int):
+            return _counted(singular, plural, num, language)  # the same count, once
         text = i18n.ngettext(singular, plural, num, language)
         if context.eval_ctx.autoescape:
             text = Markup(text)  # noqa: S704 - our catalogue, as Jinja's own ngettext

@@ -66,6 +66,14 @@ class TopicList:
     next_cursor: str | None
     _build_rows: Callable[[], list[TopicRow]] = field(repr=False)
     _rows: list[TopicRow] | None = field(default=None, repr=False)
+    # Everything the rows show, as read (the rows' columns, their tags, the categories): two
+    # lists with equal keys render alike (forum.web.fragments.topic_rows).
+    shared_key: tuple[Any, ...] = ()
+    # Per row, in order: (topic id, highest post number, the viewer's read position or None).
+    reads: list[tuple[int, int, int | None]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.reads)
 
     @property
     def rows(self) -> list[TopicRow]:
@@ -170,17 +178,23 @@ async def list_topics(
         extra_rows = await fetch(extras, *ids, user.id if user else 0, *ids)
 
     noted = forum.reads.current().positions(user.id, ids) if user else {}
+    tags: dict[int, list[str]] = defaultdict(list)
+    reads: dict[int, int] = {}
+    for x in extra_rows:
+        if x["k"] == "tag":
+            tags[x["a"]].append(x["b"])
+        else:
+            reads[x["a"]] = int(x["b"])
+    for topic_id, number in noted.items():  # read, not stored yet
+        reads[topic_id] = max(number, reads.get(topic_id, 0))
+    shared_key = (
+        tuple(tuple(r.values()) for r in shown),
+        tuple(sorted((x["a"], x["b"]) for x in extra_rows if x["k"] == "tag")),
+        tuple((c.id, c.slug, c.name) for c in categories.values()),
+    )
+    row_reads = [(r["t_id"], r["t_highest_post_number"], reads.get(r["t_id"])) for r in shown]
 
     def build_rows() -> list[TopicRow]:
-        tags: dict[int, list[str]] = defaultdict(list)
-        reads: dict[int, int] = {}
-        for x in extra_rows:
-            if x["k"] == "tag":
-                tags[x["a"]].append(x["b"])
-            else:
-                reads[x["a"]] = int(x["b"])
-        for topic_id, number in noted.items():  # read, not stored yet
-            reads[topic_id] = max(number, reads.get(topic_id, 0))
         result = [_listed_row(r, categories[r["t_category_id"]]) for r in shown]
         for r in result:
             r.tags = sorted(tags.get(r.topic.id, []))
@@ -195,7 +209,7 @@ async def list_topics(
         key = (at.isoformat(), last["t_id"])
         pinned = as_bool(last["t_pinned"])
         next_cursor = encode_cursor(pinned, *key) if pinned_first else encode_cursor(*key)
-    return TopicList(next_cursor, build_rows)
+    return TopicList(next_cursor, build_rows, shared_key=shared_key, reads=row_reads)
 
 
 def check_not_merged(user: User | None, topic: Topic, category: Category) -> None:

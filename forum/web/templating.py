@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -104,6 +105,7 @@ def _environment(language: str) -> Environment:
     env.filters["number"] = lambda n: format_number(n, language)
     env.filters["isodate"] = lambda d: d.isoformat() if d else ""
     env.globals["REACTION_KINDS"] = policy.REACTION_KINDS
+    env.globals["cached_macro"] = cached_macro
     from forum.web.fragments import category_cards, topic_rows  # they import this module
 
     env.globals["topic_rows"] = topic_rows
@@ -144,3 +146,22 @@ def render(
         headers={"content-language": ident.language},
         background=background,
     )
+
+
+_CSRF_MARK = "<csrf-token/>"  # no argument can hold it: autoescape writes `<` as `&lt;`
+
+
+def cached_macro(template: str, name: str, *args: str, csrf_token: str = "") -> Markup:
+    """`name` of `template`, a macro whose markup depends on its arguments only, rendered once
+    per language and arguments (a page calls a few on every request). The request's CSRF
+    token, the one argument that differs per viewer, is put in afterwards."""
+    html = _macro(i18n.current_language(), template, name, args, bool(csrf_token))
+    if csrf_token:
+        html = html.replace(_CSRF_MARK, str(escape(csrf_token)))
+    return Markup(html)  # noqa: S704 - rendered by an autoescaping template
+
+
+@lru_cache(maxsize=4096)
+def _macro(language: str, template: str, name: str, args: tuple[str, ...], csrf: bool) -> str:
+    macro = getattr(environment(language).get_template(template).module, name)
+    return str(macro(*args, Markup(_CSRF_MARK)) if csrf else macro(*args))  # noqa: S704

@@ -135,7 +135,7 @@
   }
 
   const handlers = {
-    "post.created": (d) => { addPost(d.post_id, d.number); stopTyping(d.author); },
+    "post.created": (d) => { addPost(d.post_id, d.number); countReply(d.number); stopTyping(d.author); },
     "post.edited": (d) => refresh(d.post_id),
     "post.hidden": (d) => refresh(d.post_id),
     "post.deleted": (d) => refresh(d.post_id),
@@ -176,6 +176,19 @@
           if (el && el.tagName === "ARTICLE") then(el);
         })
         .catch(() => {}));
+  }
+
+  // The header's "N replies": one more for each post numbered past the highest it counted
+  // (a replayed or repeated event adds nothing). Plural forms and digits of the page's language.
+  function countReply(number) {
+    const el = $("live-replies");
+    if (!el || !(Number(number) > Number(el.dataset.highest))) return;
+    el.dataset.highest = String(number);
+    const n = Number(el.dataset.count) + 1;
+    el.dataset.count = String(n);
+    const lang = document.documentElement.lang || "en";
+    const one = new Intl.PluralRules(lang).select(n) === "one";
+    el.textContent = (one ? el.dataset.one : el.dataset.many).replace("{n}", n.toLocaleString(lang));
   }
 
   function addPost(postId, number) {

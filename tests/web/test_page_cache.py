@@ -127,3 +127,51 @@ async def test_each_kind_of_viewer_gets_the_page_it_would_get_from_empty_caches(
         for client in clients:
             await client.aclose()
     assert len(set(alone)) == len(viewers)  # they do differ from one another
+
+
+async def test_a_shared_topic_list_carries_each_viewers_read_state_and_every_change(
+    app: Starlette,
+) -> None:
+    """The rendered rows of a list are kept for everyone who reads the same list, yet each
+    viewer sees their own New / unread badges, and a rename or a reply shows at once."""
+    import re
+
+    from forum.models import Category
+
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, _first = await do_create_topic(alice, cats["iot"], "Electronic seals", "words")
+    for n in range(3):
+        await do_create_post(alice, topic, cats["iot"], f"reply {n}")
+    await do_mark_read(bob, topic, 2)
+    transport = httpx.ASGITransport(app=app)
+
+    def row_of(html: str) -> str:
+        found = re.search(rf'<tr class="topic-row[^"]*" id="topic-{topic.id}">.*?</tr>', html, re.S)
+        assert found, html
+        return found.group(0)
+
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as as_alice,
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as as_bob,
+    ):
+        await log_in(as_alice, alice)
+        await log_in(as_bob, bob)
+        carol = await make_user("carol")
+        as_carol = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        await log_in(as_carol, carol)
+        try:
+            for _ in range(2):  # the second round comes from the kept list
+                alice_row = row_of((await as_alice.get("/c/iot")).text)
+                bob_row = row_of((await as_bob.get("/c/iot")).text)
+                carol_row = row_of((await as_carol.get("/c/iot")).text)
+                assert "badge" not in alice_row.split("topic-meta")[0]  # her own: all read
+                assert 'title="2 unread posts">2</a>' in bob_row
+                assert "badge-new" in carol_row
+            await Category.filter(id=cats["iot"].id).update(name="Internet of Things (IoT)")
+            await do_create_post(alice, topic, cats["iot"], "one more")
+            home = (await as_bob.get("/")).text
+            assert "Internet of Things (IoT)" in row_of(home)
+            assert 'title="3 unread posts">3</a>' in row_of(home)
+        finally:
+            await as_carol.aclose()
