@@ -31,9 +31,11 @@ if TYPE_CHECKING:
 # The streamed paths: the pages' and the API's uploads (new documents and new versions), and
 # the composer's attachments to posts (forum/web/attachments.py, which streams into its own
 # store with its own, smaller limit).
+ATTACHMENT_PATH = "/composer/attachments"
 UPLOAD_PATHS = re.compile(
     r"/knowledge/documents/(?:new|[0-9]{1,10}/versions)|/api/v1/documents(?:/[^/]{1,100}/versions)?"
-    r"|/composer/attachments"
+    + "|"
+    + re.escape(ATTACHMENT_PATH)
 )
 ENVELOPE_BYTES = 512 * 1024  # the text fields and multipart headers around the file
 MAX_FIELDS = 60
@@ -41,8 +43,11 @@ MAX_FIELD_BYTES = 128 * 1024
 FILE_FIELD = "file"
 
 
-def upload_limit(settings: Settings) -> int:
-    """The largest body the middleware lets through to an upload path."""
+def upload_limit(settings: Settings, path: str = "") -> int:
+    """The largest body the middleware lets through to an upload path (posts' attachments
+    have their own, smaller limit)."""
+    if path == ATTACHMENT_PATH:
+        return settings.attachment_max_bytes + ENVELOPE_BYTES
     return settings.document_max_bytes + ENVELOPE_BYTES
 
 

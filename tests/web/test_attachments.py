@@ -5,6 +5,7 @@ nothing left behind; every download asks who may read a post that shows the file
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -147,6 +148,39 @@ async def test_too_large_and_over_quota_are_refused_with_nothing_stored(
     await log_in(client, await make_user("bob"))  # a quota per member
     token = await log_in(client, await make_user("carol"))
     assert (await _upload(client, token, "part.pdf", part)).status_code == 201
+
+
+async def test_an_upload_streams_and_a_large_announced_one_is_refused_unread(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    token = await log_in(client, await make_user("alice"))
+    boundary = "attach-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"'
+        "\r\nContent-Type: application/pdf\r\n\r\n"
+    ).encode()
+    headers = {
+        "X-CSRF-Token": token,
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+    }
+    announced = await client.post(
+        "/composer/attachments",
+        content=head,
+        headers={**headers, "Content-Length": str(MAX_BYTES + 600 * 1024)},
+    )
+    assert announced.status_code == 413  # the attachments' limit, not the documents' 25 MiB
+    assert "too large" in announced.json()["error"]["message"]  # JSON, for the composer
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams
+        yield head + b"%PDF-1.4\n"
+        for _ in range(40):
+            yield b"x" * 4096
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    streamed = await client.post("/composer/attachments", content=chunks(), headers=headers)
+    assert streamed.status_code == 413
+    assert "64 KiB" in streamed.json()["error"]["message"]
+    assert stored(settings) == [] and await Attachment.all().count() == 0
 
 
 async def test_uploads_are_for_members_who_may_post(client: httpx.AsyncClient) -> None:
