@@ -374,10 +374,15 @@ def can_see_attachment(
     user: User | None,
     attachment: Attachment,
     uses: Iterable[tuple[AnyPost, Topic, Category]],
+    queued_in: Iterable[int] = (),
 ) -> bool:
     """Whoever may read the body of at least one post that shows it; while no post shows it
-    yet, its uploader alone (an active account)."""
+    yet, its uploader alone (an active account). The moderators of a category where a reply
+    or topic of its uploader showing it awaits approval (`queued_in`: category ids) see it
+    too, to decide."""
     uses = list(uses)
+    if any(moderates(user, category_id) for category_id in queued_in):
+        return True
     if not uses:
         active = _active(user)
         return active is not None and active.id == attachment.uploader_id

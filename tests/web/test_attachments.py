@@ -16,9 +16,11 @@ from PIL import Image
 from forum.actions.attachments import attachment_dir
 from forum.actions.posts import do_create_post, do_edit_post
 from forum.actions.topics import do_create_topic
+from forum.errors import Held
 from forum.models import Attachment, Category, PostAttachment, PostingRight, Role, Visibility
 from forum.rendering import render_markdown
 from forum.settings import Settings
+from moderation import review
 from tests.helpers import categories, log_in, make_user
 from tests.knowledge.documents_helpers import EXE, HTML, SVG, docx, pdf
 
@@ -287,3 +289,26 @@ async def test_an_attachment_image_shows_on_the_topic_page(client: httpx.AsyncCl
     topic, _post = await do_create_topic(alice, cats["iot"], "Seals", uploaded["markdown"])
     page = await client.get(f"/t/{topic.id}")
     assert f'<img src="{uploaded["url"]}" alt="seal.png">' in page.text
+
+
+async def test_a_held_reply_shows_its_image_to_the_moderators_who_decide_it(
+    client: httpx.AsyncClient,
+) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    mod = await make_user("mod", role=Role.MODERATOR)
+    topic, _post = await do_create_topic(bob, cats["iot"], "Seals", "Which ones?")
+    await Category.filter(id=cats["iot"].id).update(requires_approval=True)
+    iot = await Category.get(id=cats["iot"].id)
+    uploaded = (await _upload(client, await log_in(client, alice), "seal.png", png())).json()
+    with pytest.raises(Held) as held:
+        await do_create_post(alice, topic, iot, uploaded["markdown"])
+
+    await log_in(client, bob)
+    assert (await client.get(uploaded["url"])).status_code == 404  # not published yet
+    await log_in(client, mod)
+    assert (await client.get(uploaded["url"])).status_code == 200  # to decide it
+
+    await review.do_decide(mod, held.value.item_id, "approve")
+    await log_in(client, bob)
+    assert (await client.get(uploaded["url"])).status_code == 200
