@@ -153,9 +153,11 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_db:
             await init_db(settings.database_url)
+        from forum.actions.attachments import attachment_dir
         from knowledge.storage import remove_stale_spools
 
         remove_stale_spools(settings)  # uploads a crash interrupted (issue 11)
+        remove_stale_spools(settings, directory=attachment_dir(settings))  # posts' (issue 14)
         broker = create_broker(settings.broker_url)
         await broker.connect()
         app.state.broker = broker

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -44,6 +45,12 @@ def _is_api(scope: Scope) -> bool:
     return str(scope.get("path", "")).startswith("/api/")
 
 
+def _answers_json(scope: Scope) -> bool:
+    """The API and the composer's calls (forum/web/composer.py, attachments.py), which
+    scripts make and which show the error's message: their refusals here are JSON too."""
+    return _is_api(scope) or str(scope.get("path", "")).startswith("/composer/")
+
+
 async def send_error(
     scope: Scope,
     send: Send,
@@ -53,8 +60,9 @@ async def send_error(
     *,
     extra: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    """An error response from middleware: JSON for the API, a short page otherwise."""
-    if _is_api(scope):
+    """An error response from middleware: JSON for the API and the composer, a short page
+    otherwise."""
+    if _answers_json(scope):
         body = json.dumps({"error": {"code": code, "message": message}}).encode()
         content_type = b"application/json"
     else:
@@ -228,13 +236,13 @@ class BodyLimitMiddleware:
         app: ASGIApp,
         max_bytes: int,
         per_path: dict[str, int] | None = None,
-        streamed: tuple[re.Pattern[str], int] | None = None,
+        streamed: tuple[re.Pattern[str], Callable[[str], int]] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.per_path = per_path or {}  # larger limits for upload endpoints
         # Upload paths whose body goes to the endpoint as it arrives (knowledge/uploads.py),
-        # never buffered here: only its total is capped.
+        # never buffered here: only its total is capped (the limit for that path).
         self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -243,7 +251,8 @@ class BodyLimitMiddleware:
             return
         length = Headers(scope=scope).get("content-length")
         if self.streamed is not None and self.streamed[0].fullmatch(scope["path"]):
-            await self._stream(scope, receive, send, length, self.streamed[1])
+            limit = self.streamed[1](scope["path"])
+            await self._stream(scope, receive, send, length, limit)
             return
         max_bytes = self.per_path.get(scope["path"], self.max_bytes)
         too_large = (
@@ -475,7 +484,8 @@ def middleware(settings: Settings, secret_key: str) -> list[Middleware]:
     from knowledge.uploads import UPLOAD_PATHS, upload_limit
 
     uploads = {AVATAR_UPLOAD_PATH: AVATAR_MAX_BYTES + 64 * 1024}  # the file and its envelope
-    streamed = (UPLOAD_PATHS, upload_limit(settings))  # documents: streamed to their store
+    # documents and posts' attachments: streamed to their stores
+    streamed = (UPLOAD_PATHS, lambda path: upload_limit(settings, path))
     return [
         Middleware(HeadAsGetMiddleware),
         Middleware(CompressionMiddleware),  # text answers, error pages too (forum/compression.py)

@@ -891,3 +891,45 @@ class Draft(Model):
     class Meta:
         table = "drafts"
         unique_together = (("user", "key"),)
+
+
+class Attachment(Model):
+    """A file a member uploaded from the composer to show in a post: an image (shown inline)
+    or a document (downloaded). Kept in `<var dir>/attachments/` under a random name; its
+    type was decided from its content (knowledge.storage.sniff). Who may download it is asked
+    on every download (forum/actions/attachments.py: `can_download`)."""
+
+    id = fields.IntField(primary_key=True)
+    uploader: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="attachments", on_delete=fields.RESTRICT
+    )
+    uploader_id: int
+    file_name = fields.CharField(max_length=200)
+    stored_name = fields.CharField(max_length=48, unique=True)
+    content_type = fields.CharField(max_length=100)
+    size = fields.BigIntField()
+    sha256 = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "attachments"
+
+
+class PostAttachment(Model):
+    """A post that shows an attachment (a link to `/attachments/<id>/` in its source, now or
+    in an earlier revision): whoever may read the post may download the attachment."""
+
+    id = fields.IntField(primary_key=True)
+    post: fields.ForeignKeyRelation[Post] = fields.ForeignKeyField(
+        "forum.Post", related_name="attachment_links", on_delete=fields.CASCADE
+    )
+    post_id: int
+    attachment: fields.ForeignKeyRelation[Attachment] = fields.ForeignKeyField(
+        "forum.Attachment", related_name="post_links", on_delete=fields.CASCADE
+    )
+    attachment_id: int
+
+    class Meta:
+        table = "post_attachments"
+        unique_together = (("post", "attachment"),)
+        indexes = (Index(fields=("attachment_id",)),)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from forum.models import Category, Post, PostingRight, Topic, User, Visibility
+from forum.models import Attachment, Category, Post, PostingRight, Topic, User, Visibility
 from forum.queries.rows import PostRow
 
 if TYPE_CHECKING:
@@ -360,6 +360,36 @@ def can_change_document(user: User | None, document: Document) -> bool:
 def can_publish_documents(user: User | None) -> bool:
     """Public visibility and the deliverable mark are the administrators' (with 2FA)."""
     return is_admin(user)
+
+
+# --- posts' attachments (issue 14: forum/actions/attachments.py) --------------------------
+
+
+def can_attach_files(user: User | None) -> bool:
+    """Uploading an image or a file from the composer: members who may post."""
+    return may_participate(user)
+
+
+def can_see_attachment(
+    user: User | None,
+    attachment: Attachment,
+    uses: Iterable[tuple[AnyPost, Topic, Category]],
+    queued_in: Iterable[int] = (),
+) -> bool:
+    """Whoever may read the body of at least one post that shows it; while no post shows it
+    yet, its uploader alone (an active account). The moderators of a category where a reply
+    or topic of its uploader showing it awaits approval (`queued_in`: category ids) see it
+    too, to decide."""
+    uses = list(uses)
+    if any(moderates(user, category_id) for category_id in queued_in):
+        return True
+    if not uses:
+        active = _active(user)
+        return active is not None and active.id == attachment.uploader_id
+    return any(
+        can_see_topic(user, topic, category) and can_see_post_body(user, post, category)
+        for post, topic, category in uses
+    )
 
 
 # --- readiness (issue 12): self-assessment results and benchmarks ----------------------------

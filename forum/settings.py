@@ -39,6 +39,9 @@ class Settings:
     # Knowledge documents: the largest file, and what one member's files may add up to.
     document_max_bytes: int = 25 * 1024 * 1024
     document_quota_bytes: int = 200 * 1024 * 1024
+    # Posts' attachments (forum/actions/attachments.py): the same two bounds, their own.
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_quota_bytes: int = 100 * 1024 * 1024
     # A request's head (request line and headers): its largest size, and how long it may take
     # to arrive (forum/serving.py).
     max_header_bytes: int = 32 * 1024
@@ -62,6 +65,7 @@ class Settings:
                 if part.strip()
             ),
             document_quota_bytes=_megabytes(env, "FORUM_DOCUMENT_QUOTA_MB", 200),
+            attachment_quota_bytes=_megabytes(env, "FORUM_ATTACHMENT_QUOTA_MB", 100),
             max_header_bytes=_whole(env, "FORUM_MAX_HEADER_BYTES", 32 * 1024, 1024, 1 << 24),
             header_timeout_seconds=_seconds(env, "FORUM_HEADER_TIMEOUT_SECONDS", 10.0),
         )

@@ -24,6 +24,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from struct import error as struct_error
 from urllib.parse import quote
 
 from forum.errors import Invalid, TooLarge
@@ -48,11 +49,12 @@ def human_size(size: int) -> str:
     return _("%(n)s MiB") % {"n": f"{size / (1024 * 1024):.1f}".removesuffix(".0")}
 
 
-def stored_path(settings: Settings, stored_name: str) -> Path | None:
-    """Where a stored file lives, or None for a name we never make (no path tricks)."""
+def stored_path(settings: Settings, stored_name: str, directory: Path | None = None) -> Path | None:
+    """Where a stored file lives (in the document store unless `directory` names another
+    store, e.g. posts' attachments), or None for a name we never make (no path tricks)."""
     if not _STORED_NAME.fullmatch(stored_name):
         return None
-    return store_dir(settings) / stored_name
+    return (directory or store_dir(settings)) / stored_name
 
 
 class Spool:
@@ -124,28 +126,46 @@ def spool_bytes(settings: Settings, data: bytes, max_bytes: int) -> Spool:
 
 @dataclass(frozen=True)
 class Kind:
-    label: str  # shown to people: "PDF", "Word document", ...
+    label: str  # shown to people as _(label): "PDF", "Word document", ...
     extension: str
     content_type: str
+    other_extensions: tuple[str, ...] = ()  # also accepted in a name (".jpeg" for ".jpg")
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
 
 
-PDF = Kind("PDF", ".pdf", "application/pdf")
+PDF = Kind(N_("PDF"), ".pdf", "application/pdf")
 DOCX = Kind(
-    "Word document",
+    N_("Word document"),
     ".docx",
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 )
 XLSX = Kind(
-    "Excel workbook", ".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    N_("Excel workbook"),
+    ".xlsx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 )
 PPTX = Kind(
-    "PowerPoint presentation",
+    N_("PowerPoint presentation"),
     ".pptx",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 )
 KINDS = (PDF, DOCX, XLSX, PPTX)
 EXTENSIONS = {kind.extension: kind for kind in KINDS}
 CONTENT_TYPES = frozenset(kind.content_type for kind in KINDS)
+
+# Pictures, accepted where `sniff(..., images=True)` is asked (posts' attachments), never as
+# documents. Each is opened by Pillow (header and structure, not decoded) to be believed.
+PNG = Kind(N_("PNG image"), ".png", "image/png")
+JPEG = Kind(N_("JPEG image"), ".jpg", "image/jpeg", (".jpeg",))
+GIF = Kind(N_("GIF image"), ".gif", "image/gif")
+WEBP = Kind(N_("WebP image"), ".webp", "image/webp")
+IMAGE_KINDS = (PNG, JPEG, GIF, WEBP)
+IMAGE_CONTENT_TYPES = frozenset(kind.content_type for kind in IMAGE_KINDS)
+_PILLOW_FORMATS = {"PNG": PNG, "JPEG": JPEG, "GIF": GIF, "WEBP": WEBP}
+IMAGE_MAX_PIXELS = 50_000_000  # what a browser is asked to decode
 
 # The main part each OOXML package must declare and hold.
 _OOXML_MAIN = (
@@ -227,13 +247,49 @@ def _sniff_zip(path: Path) -> Kind:
     )  # fmt: skip
 
 
-def sniff(path: Path) -> Kind:
-    """The file's type from its content, or Invalid (field `file`) saying what is wrong."""
+def _image_signature(head: bytes) -> bool:
+    return head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")) or (
+        head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    )
+
+
+def _sniff_image(path: Path) -> Kind:
+    """A PNG, JPEG, GIF or WebP that Pillow opens and checks (not decoded: a browser does
+    that), of at most IMAGE_MAX_PIXELS."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    damaged = _("This image is damaged or truncated.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=sorted(_PILLOW_FORMATS)) as image:
+                kind = _PILLOW_FORMATS[str(image.format)]
+                width, height = image.size
+                if width * height > IMAGE_MAX_PIXELS:
+                    raise _refuse(
+                        _("This image is too large: at most %(n)d million pixels.")
+                        % {"n": IMAGE_MAX_PIXELS // 1_000_000}
+                    )
+                image.verify()
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _refuse(damaged) from None
+    except (OSError, SyntaxError, ValueError, EOFError, KeyError, struct_error):
+        raise _refuse(damaged) from None
+    return kind
+
+
+def sniff(path: Path, *, images: bool = False, accepted: str = ACCEPTED) -> Kind:
+    """The file's type from its content, or Invalid (field `file`) saying what is wrong.
+    `images` accepts pictures too; `accepted` (an N_() text) is what the refusal lists."""
     size = path.stat().st_size
     if size == 0:
         raise _refuse(_("The file is empty."))
     with path.open("rb") as file:
         head = file.read(8192)
+        if images and _image_signature(head):
+            return _sniff_image(path)
         if head.startswith(b"%PDF-"):
             file.seek(max(0, size - 2048))
             tail = file.read()
@@ -244,7 +300,7 @@ def sniff(path: Path) -> Kind:
         return _sniff_zip(path)
     raise _refuse(
         _("This file is %(what)s. Upload a %(accepted)s file.")
-        % {"what": _what_else(head), "accepted": _(ACCEPTED)}
+        % {"what": _what_else(head), "accepted": _(accepted)}
     )
 
 
@@ -255,10 +311,10 @@ def check_name_matches(file_name: str, kind: Kind) -> str:
     if not dot or not stem:
         return file_name + kind.extension
     found = "." + extension.lower()
-    if found != kind.extension:
+    if found != kind.extension and found not in kind.other_extensions:
         raise _refuse(
             _("The file is named %(extension)s but its content is a %(kind)s: rename it or"
-              " upload the right file.") % {"extension": found, "kind": kind.label}
+              " upload the right file.") % {"extension": found, "kind": _(kind.label)}
         )  # fmt: skip
     return file_name
 
@@ -291,12 +347,15 @@ def content_disposition(file_name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{encoded}"
 
 
-def remove_stale_spools(settings: Settings, *, older_than: float = 3600) -> int:
+def remove_stale_spools(
+    settings: Settings, *, older_than: float = 3600, directory: Path | None = None
+) -> int:
     """Remove the temporary files a crashed process left behind (uploads still arriving in
-    another worker are younger than `older_than` seconds, and kept). Run at start-up."""
+    another worker are younger than `older_than` seconds, and kept), in the document store
+    or in `directory`. Run at start-up."""
     import time
 
-    directory = store_dir(settings)
+    directory = directory or store_dir(settings)
     if not directory.exists():
         return 0
     removed = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from python_multipart.exceptions import FormParserError
@@ -27,9 +28,14 @@ from knowledge.storage import Spool, clean_file_name, store_dir
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
 
-# The streamed paths: the pages' and the API's uploads (new documents and new versions).
+# The streamed paths: the pages' and the API's uploads (new documents and new versions), and
+# the composer's attachments to posts (forum/web/attachments.py, which streams into its own
+# store with its own, smaller limit).
+ATTACHMENT_PATH = "/composer/attachments"
 UPLOAD_PATHS = re.compile(
     r"/knowledge/documents/(?:new|[0-9]{1,10}/versions)|/api/v1/documents(?:/[^/]{1,100}/versions)?"
+    + "|"
+    + re.escape(ATTACHMENT_PATH)
 )
 ENVELOPE_BYTES = 512 * 1024  # the text fields and multipart headers around the file
 MAX_FIELDS = 60
@@ -37,8 +43,11 @@ MAX_FIELD_BYTES = 128 * 1024
 FILE_FIELD = "file"
 
 
-def upload_limit(settings: Settings) -> int:
-    """The largest body the middleware lets through to an upload path."""
+def upload_limit(settings: Settings, path: str = "") -> int:
+    """The largest body the middleware lets through to an upload path (posts' attachments
+    have their own, smaller limit)."""
+    if path == ATTACHMENT_PATH:
+        return settings.attachment_max_bytes + ENVELOPE_BYTES
     return settings.document_max_bytes + ENVELOPE_BYTES
 
 
@@ -62,8 +71,8 @@ class Upload:
 
 
 class _Reader:
-    def __init__(self, settings: Settings, max_bytes: int) -> None:
-        self.settings = settings
+    def __init__(self, directory: Path, max_bytes: int) -> None:
+        self.directory = directory
         self.max_bytes = max_bytes
         self.upload = Upload()
         self._header_name = b""
@@ -100,7 +109,7 @@ class _Reader:
                 raise BadRequest(_("Send one file, in the field `file`."))
             raw = options[b"filename"].decode("utf-8", "replace")
             self.upload.file_name = clean_file_name(raw) if raw.strip() else ""
-            self.upload.spool = Spool(store_dir(self.settings), self.max_bytes)
+            self.upload.spool = Spool(self.directory, self.max_bytes)
             self._in_file = True
             return
         self._fields += 1
@@ -125,15 +134,21 @@ class _Reader:
 
 
 async def receive_upload(
-    request: Request, settings: Settings, *, max_bytes: int, into: Upload | None = None
+    request: Request,
+    settings: Settings,
+    *,
+    max_bytes: int,
+    into: Upload | None = None,
+    directory: Path | None = None,
 ) -> Upload:
     """The form's fields and its file (in a spool, or None when no file was chosen), read
     into `into` if given: after a refusal it still holds the fields read so far, for the
-    form to show again."""
+    form to show again. The spool is in the document store unless `directory` names
+    another (posts' attachments)."""
     _kind, params = parse_options_header(request.headers.get("content-type", ""))
     if _kind != b"multipart/form-data" or not params.get(b"boundary"):
         raise BadRequest(_("Send the form as multipart/form-data, with the file in `file`."))
-    reader = _Reader(settings, max_bytes)
+    reader = _Reader(directory or store_dir(settings), max_bytes)
     if into is not None:
         reader.upload = into
     callbacks: MultipartCallbacks = {

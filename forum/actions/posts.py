@@ -9,6 +9,7 @@ from tortoise import connections
 from tortoise.expressions import F
 
 from forum import policy
+from forum.actions.attachments import link_attachments
 from forum.actions.reading import do_mark_read
 from forum.cache import touch_topics
 from forum.errors import Conflict, Forbidden, Held, Invalid
@@ -112,6 +113,7 @@ async def insert_post(
         created_at=now,
     )
     await PostRevision.create(post=post, version=1, source=body, html=html, editor=user)
+    await link_attachments(post, body, {user.id})  # its readers may download them
     await do_mark_read(user, topic, post.number)  # your own words are never unread
     await Category.filter(id=category.id).update(post_count=F("post_count") + 1)
     mentioned = await _record_mentions(post, user, topic, category)
@@ -186,6 +188,7 @@ async def do_edit_post(user: User, post: Post, topic: Topic, category: Category,
         await PostRevision.create(
             post=post, version=post.version, source=body, html=post.html, editor=user
         )
+        await link_attachments(post, body, {post.author_id, user.id})
         mentioned = await _record_mentions(post, user, topic, category)
         await notify.on_mentions_edited(post, user, topic, category, mentioned)
         await touch_topics([topic.id])

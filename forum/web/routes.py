@@ -13,6 +13,7 @@ from forum.i18n import _
 from forum.web import (
     accounts,
     admin,
+    attachments,
     bookmarks,
     categories,
     composer,
@@ -144,4 +145,7 @@ routes: list[BaseRoute] = [
     Route("/composer/preview", composer.preview, methods=POST),
     Route("/composer/drafts/{key}", composer.draft, methods=FORM),
     Route("/composer/drafts/{key}/delete", composer.discard_draft, methods=POST),
+    # issue 14: images and files in posts (forum/web/attachments.py)
+    Route("/composer/attachments", attachments.upload, methods=POST),
+    Route("/attachments/{id:int}/{name}", attachments.download, methods=GET),
 ]
