@@ -11,6 +11,7 @@ Playwright's sync API runs its own event loop, so these are plain (not async) te
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -55,8 +56,30 @@ def chromium() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield browser
+        except BaseException:
+            save_screenshots(browser)
+            raise
         finally:
             browser.close()
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+
+
+def save_screenshots(browser: Browser) -> list[Path]:
+    """Every open page of a failed browser test, as a PNG under var/test-artifacts/ (named
+    by the test and the page), so what the member saw can be looked at afterwards."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "browser-test").split(" ")[0]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", test.split("::")[-1])
+    saved: list[Path] = []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for c, context in enumerate(browser.contexts):
+        for p, page in enumerate(context.pages):
+            path = ARTIFACTS / f"{stem}-{c}-{p}.png"
+            with contextlib.suppress(Exception):  # a page that crashed has nothing to show
+                page.screenshot(path=str(path), full_page=True)
+                saved.append(path)
+    return saved
 
 
 @dataclass
@@ -290,3 +313,16 @@ def test_what_happens_before_the_page_connects_is_not_lost(forum: ForumServer) -
         live(b.page)  # this page's script: a reloaded page's would still be held
         expect(b.page.locator("article.post")).to_have_count(3)
         assert a.unexpected_errors() == [] and b.unexpected_errors() == []
+
+
+def test_a_failed_browser_test_leaves_screenshots(tmp_path: Path) -> None:
+    """What `chromium()` does when a test inside it fails: each open page is saved."""
+    with pytest.raises(AssertionError, match="the page says no"), chromium() as browser:
+        page = browser.new_context().new_page()
+        page.set_content("<h1>What the member saw</h1>")
+        before = set(ARTIFACTS.glob("*.png")) if ARTIFACTS.exists() else set()
+        raise AssertionError("the page says no")
+    saved = set(ARTIFACTS.glob("test_a_failed_browser_test_leaves_screenshots-*.png")) - before
+    assert saved and all(p.stat().st_size > 1000 for p in saved)
+    for path in saved:
+        path.unlink()
