@@ -106,6 +106,7 @@ def _environment(language: str) -> Environment:
     env.filters["isodate"] = lambda d: d.isoformat() if d else ""
     env.globals["REACTION_KINDS"] = policy.REACTION_KINDS
     env.globals["cached_macro"] = cached_macro
+    env.filters["ascii_html"] = ascii_html
     from forum.web.fragments import category_cards, topic_rows  # they import this module
 
     env.globals["topic_rows"] = topic_rows
@@ -165,3 +166,12 @@ def cached_macro(template: str, name: str, *args: str, csrf_token: str = "") -> 
 def _macro(language: str, template: str, name: str, args: tuple[str, ...], csrf: bool) -> str:
     macro = getattr(environment(language).get_template(template).module, name)
     return str(macro(*args, Markup(_CSRF_MARK)) if csrf else macro(*args))  # noqa: S704
+
+
+def ascii_html(value: str) -> Markup:
+    """`value` escaped, with every character beyond ASCII as a character reference: for the
+    few constant non-ASCII words of the hot pages ("Fran&#231;ais" in the header). A page
+    that is all ASCII is encoded as a plain copy; one character beyond makes the encoder look
+    at every character of a 100 KB page (and one beyond U+00FF doubles its size in memory)."""
+    text = str(escape(value))
+    return Markup(text if text.isascii() else text.encode("ascii", "xmlcharrefreplace").decode())  # noqa: S704
