@@ -78,7 +78,7 @@ class Lru(Generic[V]):
         self._total = 0
 
 
-DEFAULT_MB = 160
+DEFAULT_MB = 256
 
 
 class Caches:
@@ -97,7 +97,7 @@ class Caches:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Caches:
-        """FORUM_CACHE_MB: megabytes of rendered markup kept per process (default 160)."""
+        """FORUM_CACHE_MB: megabytes of rendered markup kept per process (default 256)."""
         from forum.settings import SettingsError
 
         value = (os.environ if env is None else env).get("FORUM_CACHE_MB", "")

@@ -116,11 +116,11 @@ class _Post:
             found = self._variants[look] = self._cut(_own_values(look, post))
         return found
 
-    def __len__(self) -> int:  # its size in the cache: the pieces, the filled copy, variants
-        return (2 + _VARIANTS // 2) * sum(map(len, self.pieces))
+    def __len__(self) -> int:  # its size in the cache: the pieces, the filled copy and about
+        return 3 * sum(map(len, self.pieces))  # one look (most posts have none, some several)
 
 
-_VARIANTS = 8  # looks kept per post; a post has few (read / unread x own reactions)
+_VARIANTS = 4  # looks kept per post; most have none, a few (unread, own reactions) more
 
 # A viewer's own look at a post: unread, written by them, their reactions, bookmarked, and
 # whether they may edit and delete it.
