@@ -276,7 +276,7 @@ async def _filters(request: SearchRequest, sql: _Sql) -> tuple[int | None, int |
 # itself: one unbounded window there.
 FIRST_WINDOW: dict[str, timedelta | None] = {"postgres": timedelta(days=30), "sqlite": None}
 MAX_WINDOWS = 4  # the last one is unbounded
-WINDOW_MARGIN = 1.5  # reach this much further back than the density seen says
+WINDOW_MARGIN = 1.25  # reach this much further back than the density seen says
 WINDOW_GROWTH = 16  # a window spans at most this many times the span searched before it
 
 
