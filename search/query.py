@@ -298,10 +298,10 @@ async def _newest(
     span = doc_id(EPOCH + first_window) if first_window is not None else None
     upper = high
     found: list[dict[str, Any]] = []
-    oldest: int | None = None
+    oldest = 0  # ids are never negative
     for window in range(MAX_WINDOWS):  # bounded: the last window is open below
-        lower = low  # the last window: everything older (ids are never negative)
-        if span is not None and window < MAX_WINDOWS - 1 and top - span > (low or 0):
+        lower = low  # the last window: everything older (than the oldest row, say)
+        if span is not None and window < MAX_WINDOWS - 1 and top - span > max(low or 0, oldest):
             lower = top - span
         # The bounds are integers of ours, written into the SQL: each search is planned for
         # its own words (a prepared statement's generic plan, chosen after a few runs of the
@@ -318,11 +318,9 @@ async def _newest(
         )
         if len(found) >= limit or lower is None or lower == low:
             break
-        if oldest is None:  # past the oldest row there is nothing left to search
+        if not window:  # a window reaching past the oldest row is the last, open one
             first = await fetch("SELECT MIN(d.id) AS id FROM search_docs d", remember=False)
             oldest = int(first[0]["id"] or 0)
-        if lower <= oldest:
-            break
         searched = top - lower
         missing = limit - len(found)
         growth = missing / len(found) * WINDOW_MARGIN if found else WINDOW_GROWTH
