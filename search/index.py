@@ -495,6 +495,13 @@ async def rebuild(progress: Progress | None = None, batch: int = BATCH) -> dict[
                 progress(kind, 0, 0)
         if not postgres:
             await execute(conn, "INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+        else:  # migration 0013: the new rows' block ranges into the BRIN index on id (or
+            # every window of a search would read them all until autovacuum came by), and
+            # the GIN pending list emptied (every search reads it through)
+            await execute(
+                conn, "SELECT brin_summarize_new_values(to_regclass('idx_search_docs_id_brin'))"
+            )
+            await execute(conn, "SELECT gin_clean_pending_list('idx_search_docs_terms')")
         # The planner must know the new rows: with statistics of an empty table it would scan
         # every row for each match instead of reading rows by id.
         await execute(conn, "ANALYZE search_docs")

@@ -23,7 +23,7 @@ from forum.models import Administration, Region, Tag, User
 from forum.pagination import decode_cursor, encode_cursor
 from forum.queries.categories import all_categories
 from forum.queries.sql import as_datetime, fetch
-from search.index import KINDS, category_token, doc_id
+from search.index import EPOCH, KINDS, category_token, doc_id
 from search.text import MAX_QUERY_CHARS, Query, parse_query, snippet, stem, words
 
 PAGE_SIZE = 20
@@ -224,44 +224,109 @@ async def permission_filter(viewer: User | None, sql: _Sql, postgres: bool) -> N
     sql.add("(" + " OR ".join(options) + ")", *args)
 
 
-async def _filters(request: SearchRequest, sql: _Sql, id_column: str) -> bool:
-    """The request's filters; False when one names something that does not exist (no
-    results, rather than an error: a filter link may outlive its target)."""
+async def _filters(request: SearchRequest, sql: _Sql) -> tuple[int | None, int | None] | None:
+    """The request's filters; None when one names something that does not exist (no
+    results, rather than an error: a filter link may outlive its target). Returns the date
+    range as an id range (from, to exclusive), which `_newest` applies."""
     if request.kind:
         sql.add("d.kind = ?", request.kind)
     if request.category:
         found = [c.id for c in await all_categories() if c.slug == request.category]
         if not found:
-            return False
+            return None
         sql.add("d.category_id = ?", found[0])
     if request.author:
         author = await User.filter(username=request.author).only("id").first()
         if author is None:
-            return False
+            return None
         sql.add("d.author_id = ?", author.id)
     if request.administration:
         adm = await Administration.filter(country_code=request.administration).only("id").first()
         if adm is None:
-            return False
+            return None
         sql.add("d.administration_id = ?", adm.id)
     if request.region:
         sql.add("d.region = ?", request.region)
     if request.tag:
         tag = await Tag.filter(name=request.tag).only("id").first()
         if tag is None:
-            return False
+            return None
         sql.add("d.topic_id IN (SELECT tt.topic_id FROM topic_tags tt WHERE tt.tag_id = ?)", tag.id)
     if request.topic is not None:
         sql.add("d.topic_id = ? AND d.kind IN ('topic', 'post')", request.topic)
     # Ids are made from creation times (search.index.doc_id): a date range is an id range,
-    # which FTS5 and the primary key narrow without reading rows.
+    # which FTS5 and the primary key (or the BRIN index) narrow without reading rows.
+    low = high = None
     if request.date_from is not None:
-        start = datetime.combine(request.date_from, time.min, UTC)
-        sql.add(f"{id_column} >= ?", doc_id(start))
+        low = doc_id(datetime.combine(request.date_from, time.min, UTC))
     if request.date_to is not None:
-        end = datetime.combine(request.date_to + timedelta(days=1), time.min, UTC)
-        sql.add(f"{id_column} < ?", doc_id(end))
-    return True
+        high = doc_id(datetime.combine(request.date_to + timedelta(days=1), time.min, UTC))
+    return low, high
+
+
+# Matches are gathered newest first, window by window. PostgreSQL reads every row the GIN
+# bitmap of a search names (to check the permission columns, a phrase's positions, and to
+# rank), so a phrase found 10,000 times costs 10,000 scattered page reads even though only
+# the newest CANDIDATES are ranked. Ids are creation times: the first window is the last
+# FIRST_WINDOW of ids, the next one reaches as far back as the density of matches found so
+# far says the missing ones need (with a margin), the last one everything older; the BRIN
+# index on id (migration 0013) ANDs the window into the GIN bitmap. A common word takes one
+# window (the planner walks the primary key backwards, stopping at the limit), a rare one
+# a few cheap ones. SQLite's FTS5 walks its rowids newest first and stops at the limit by
+# itself: one unbounded window there.
+FIRST_WINDOW: dict[str, timedelta | None] = {"postgres": timedelta(days=30), "sqlite": None}
+MAX_WINDOWS = 4  # the last one is unbounded
+WINDOW_MARGIN = 1.25  # reach this much further back than the density seen says
+WINDOW_GROWTH = 16  # a window spans at most this many times the span searched before it
+
+
+async def _newest(
+    select: str,
+    args: list[Any],
+    id_column: str,
+    newest: str,
+    limit: int,
+    bounds: tuple[int | None, int | None],
+    first_window: timedelta | None,
+) -> list[dict[str, Any]]:
+    """The newest `limit` rows of `select` (a SELECT ... WHERE ... without ORDER BY) whose
+    id is within `bounds` (from, to exclusive; None: open), newest first, gathered in
+    disjoint windows of ids going back in time (see FIRST_WINDOW)."""
+    low, high = bounds
+    now = doc_id(datetime.now(UTC))
+    top = min(high, now) if high is not None else now
+    span = doc_id(EPOCH + first_window) if first_window is not None else None
+    upper = high
+    found: list[dict[str, Any]] = []
+    oldest = 0  # ids are never negative
+    for window in range(MAX_WINDOWS):  # bounded: the last window is open below
+        lower = low  # the last window: everything older (than the oldest row, say)
+        if span is not None and window < MAX_WINDOWS - 1 and top - span > max(low or 0, oldest):
+            lower = top - span
+        # The bounds are integers of ours, written into the SQL: each search is planned for
+        # its own words (a prepared statement's generic plan, chosen after a few runs of the
+        # same text, would read all 450,000 matches of a common word through the GIN index).
+        conditions = ""
+        if lower is not None:
+            conditions += f" AND {id_column} >= {int(lower)}"
+        if upper is not None:
+            conditions += f" AND {id_column} < {int(upper)}"
+        found += await fetch(
+            f"{select}{conditions} ORDER BY {newest} LIMIT {int(limit - len(found))}",
+            *args,
+            remember=False,
+        )
+        if len(found) >= limit or lower is None or lower == low:
+            break
+        if not window:  # a window reaching past the oldest row is the last, open one
+            first = await fetch("SELECT MIN(d.id) AS id FROM search_docs d", remember=False)
+            oldest = int(first[0]["id"] or 0)
+        searched = top - lower
+        missing = limit - len(found)
+        growth = missing / len(found) * WINDOW_MARGIN if found else WINDOW_GROWTH
+        span = searched + int(searched * min(max(growth, 1.0), WINDOW_GROWTH))
+        upper = lower
+    return found
 
 
 def fts5_expression(query: Query, prefix_last: bool = False, column: str = "") -> str:
@@ -328,53 +393,42 @@ async def search(viewer: User | None, request: SearchRequest) -> Page:
         rank_args = []
         newest = "f.rowid DESC"
         id_column = "f.rowid"
-    if not await _filters(request, sql, id_column):
+    bounds = await _filters(request, sql)
+    if bounds is None:
         return page
     where = f"{match} AND {sql.where}"
     offset = int(request.offset)
-    if request.sort == "date":
-        # Newest first is id order: the engine walks its index backwards and stops early.
-        rows = await fetch(
-            f"SELECT {_SELECT} FROM {source} WHERE {where} ORDER BY {newest}"
-            f" LIMIT {PAGE_SIZE + 1} OFFSET {offset}",
-            *match_args,
-            *sql.args,
-            remember=False,
-        )
-        counted = await fetch(
-            f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {source} WHERE {where}"
-            f" LIMIT {COUNT_CAP + 1}) AS c",
-            *match_args,
-            *sql.args,
-            remember=False,
-        )
-        total = int(counted[0]["n"])
-    else:
-        # Relevance ranks the newest CANDIDATES matches the viewer may see (a word found in
-        # half the forum is not scored half a million times; older ones: sort by date). The
-        # candidates are the count too: exact up to COUNT_CAP, since CANDIDATES is larger.
-        scored = await fetch(
-            f"SELECT d.id AS id, {rank} AS score FROM {source} WHERE {where}"
-            f" ORDER BY {newest} LIMIT {CANDIDATES}",
-            *rank_args,
-            *match_args,
-            *sql.args,
-            remember=False,
-        )
-        total = len(scored)
+    scored = request.sort != "date"
+    # Relevance ranks the newest CANDIDATES matches the viewer may see (a word found in half
+    # the forum is not scored half a million times; older ones: sort by date); by date, the
+    # newest are the pages. Either way the matches gathered are the count too: exact up to
+    # COUNT_CAP, which is below both limits.
+    limit = CANDIDATES if scored else max(COUNT_CAP + 1, offset + PAGE_SIZE + 1)
+    columns = f"d.id AS id, {rank} AS score" if scored else "d.id AS id"
+    newest_matches = await _newest(
+        f"SELECT {columns} FROM {source} WHERE {where}",
+        [*(rank_args if scored else []), *match_args, *sql.args],
+        id_column,
+        newest,
+        limit,
+        bounds,
+        FIRST_WINDOW.get("postgres" if postgres else "sqlite"),
+    )
+    total = len(newest_matches)
+    if scored:
         sign = -1 if postgres else 1  # ts_rank: higher is better; bm25: lower is better
-        ranked = sorted(scored, key=lambda r: (sign * float(r["score"]), -int(r["id"])))
-        wanted = [int(r["id"]) for r in ranked[offset : offset + PAGE_SIZE + 1]]
-        rows = []
-        if wanted:
-            by_id = {
-                int(r["id"]): r
-                for r in await fetch(
-                    f"SELECT {_SELECT} FROM search_docs d WHERE d.id IN ({_in(wanted)})",
-                    remember=False,
-                )
-            }
-            rows = [by_id[i] for i in wanted if i in by_id]
+        newest_matches.sort(key=lambda r: (sign * float(r["score"]), -int(r["id"])))
+    wanted = [int(r["id"]) for r in newest_matches[offset : offset + PAGE_SIZE + 1]]
+    rows = []
+    if wanted:
+        by_id = {
+            int(r["id"]): r
+            for r in await fetch(
+                f"SELECT {_SELECT} FROM search_docs d WHERE d.id IN ({_in(wanted)})",
+                remember=False,
+            )
+        }
+        rows = [by_id[i] for i in wanted if i in by_id]
     page.count = min(total, COUNT_CAP)
     page.more_than = total > COUNT_CAP
     if len(rows) > PAGE_SIZE:

@@ -13,6 +13,7 @@ from forum.errors import Held
 from forum.models import Administration, Category, Post, Region, ReviewItem, Role, Topic, User
 from moderation import review
 from moderation.topics import do_merge_topic, do_move_topic
+from search import query
 from search.index import rebuild
 from search.query import PAGE_SIZE, SearchRequest, search
 from tests.helpers import categories, make_user
@@ -155,6 +156,46 @@ async def test_results_come_in_pages_with_a_right_count(db: str) -> None:
     assert len(second.results) == 5 and second.next_offset is None
     seen = {r.ref_id for r in first.results} | {r.ref_id for r in second.results}
     assert len(seen) == PAGE_SIZE + 5
+
+
+async def test_matches_gathered_window_by_window_are_those_of_one_search(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Matches are gathered newest first in windows of time going back (on PostgreSQL, the
+    last 30 days first; here one day, on both backends): with matches spread over years,
+    order, count, date filters and the cut-off at the limits stay those of one search."""
+    monkeypatch.setattr(
+        query, "FIRST_WINDOW", {"postgres": timedelta(days=1), "sqlite": timedelta(days=1)}
+    )
+    cats = await categories()
+    alice = await make_user("alice")
+    topic, _first = await do_create_topic(alice, cats["iot"], "Windows of time", "nothing")
+    ages = [0, 0, 1, 3, 10, 45, 200, 800, 3000]  # days
+    posts = [await do_create_post(alice, topic, cats["iot"], f"tariff note {n}") for n in ages]
+    now = datetime.now(UTC)
+    for i, (post, days) in enumerate(zip(posts, ages, strict=True)):
+        await Post.filter(id=post.id).update(created_at=now - timedelta(days=days, minutes=5 + i))
+    await rebuild()
+    newest_first = [("post", p.id) for p in posts]
+
+    assert await found(alice, "tariff", sort="date") == newest_first
+    assert set(await found(alice, "tariff")) == set(newest_first)
+    assert await count(alice, "tariff") == len(ages)
+    since = now.date() - timedelta(days=50)
+    assert await found(alice, "tariff", sort="date", date_from=since) == newest_first[:6]
+    until = now.date() - timedelta(days=100)
+    assert await found(alice, "tariff", sort="date", date_to=until) == newest_first[6:]
+    assert await found(alice, "tariff note", sort="date", date_from=since, date_to=until) == []
+    # Enough found in the first windows: the newest ones are ranked, the count is capped.
+    monkeypatch.setattr(query, "CANDIDATES", 4)
+    monkeypatch.setattr(query, "COUNT_CAP", 3)
+    page = await search(alice, SearchRequest(q="tariff"))
+    assert {(r.kind, r.ref_id) for r in page.results} == set(newest_first[:4])
+    assert page.count == 3 and page.more_than
+    # Others' restricted matches in between are skipped, not counted.
+    await do_delete_post(alice, posts[2], topic, cats["iot"])
+    page = await search(alice, SearchRequest(q="tariff"))
+    assert {(r.kind, r.ref_id) for r in page.results} == {newest_first[i] for i in (0, 1, 3, 4)}
 
 
 async def test_the_index_follows_edits_deletes_and_retitles_at_once(db: str) -> None:
