@@ -44,7 +44,7 @@ async def drop_indexes(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [('forum', '0012_drafts')]
+    dependencies = [('forum', '0013_post_attachments')]
 
     initial = False
 
