@@ -307,6 +307,12 @@ class Hub:
             frames_per_second=self.limits.presence_frames_per_second,
         )
 
+    @property
+    def delivered_up_to(self) -> int:
+        """The highest event id this worker has delivered (or given up on): everything at or
+        below it has reached, or will never reach, its sockets."""
+        return self._sequencer.high
+
     # -- life cycle ---------------------------------------------------------------------------
 
     async def start(self, broker: Broker) -> None:

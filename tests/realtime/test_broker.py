@@ -29,9 +29,13 @@ async def test_a_published_event_reaches_a_subscriber_as_plain_json(kind: str) -
     stream = subscriber.subscribe()
     try:
         first = asyncio.ensure_future(anext(stream))
-        await asyncio.sleep(0.2)  # let the subscription register
-        await publisher.publish({"id": 7, "type": "post.created", "data": {"ids": (1, 2)}})
-        event = await asyncio.wait_for(first, 5)
+        # Publish until the subscription has registered and the event arrives (a message
+        # published before it registers is not for it), at most 5 s.
+        async with asyncio.timeout(5):
+            while not first.done():
+                await publisher.publish({"id": 7, "type": "post.created", "data": {"ids": (1, 2)}})
+                await asyncio.wait({first}, timeout=0.05)
+        event = first.result()
         assert event == {"id": 7, "type": "post.created", "data": {"ids": [1, 2]}}
         assert await subscriber.healthy()
     finally:

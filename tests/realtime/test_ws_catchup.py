@@ -14,7 +14,7 @@ from forum.models import Event
 from forum.settings import Settings
 from realtime.limits import Limits
 from tests.helpers import bearer, categories, make_user
-from tests.realtime.support import client, serving, start, stop
+from tests.realtime.support import client, eventually, serving, start, stop
 
 
 def numbers(frames: list[dict[str, Any]]) -> list[int]:
@@ -166,7 +166,9 @@ async def test_a_client_ahead_of_this_worker_is_not_sent_what_it_has(settings: S
         async with client(served, headers=await bearer(alice)) as ws:
             before, answer = await ws.subscribe(f"topic:{topic.id}", since=ahead.id)
             assert before == [] and answer["last_id"] == ahead.id
-            await asyncio.sleep(0.7)  # the worker reads the log and reaches that event
+            # The worker reads the log (every poll_interval) and reaches that event.
+            hub = served.app.state.hub
+            await eventually(lambda: hub.delivered_up_to >= ahead.id, within=5.0)
             await do_create_post(alice, topic, cats["cybersecurity"], "2")
             frames = [f for f in await ws.silence(1.0) if f["type"] == "event"]
             assert numbers(frames) == [2]
