@@ -36,13 +36,14 @@ def speaks(page: Page, language: str) -> None:
     expect(page.locator("html")).to_have_attribute("lang", language)
 
 
-def mail_to(outbox: Path, address: str) -> email.message.EmailMessage:
-    """The first .eml the server's sender wrote for `address` (it sends every few seconds)."""
+def mail_to(outbox: Path, address: str, subject: str = "") -> email.message.EmailMessage:
+    """The first .eml the server's sender wrote for `address` (with `subject` in its subject,
+    when given); the sender sends every few seconds."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         for path in sorted(outbox.glob("*.eml")) if outbox.exists() else []:
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if address in str(message["To"]):
+            if address in str(message["To"]) and subject.lower() in str(message["Subject"]).lower():
                 assert isinstance(message, email.message.EmailMessage)
                 return message
         time.sleep(0.2)
