@@ -129,7 +129,27 @@ def overflow(page: Page) -> int:
     return int(page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth"))
 
 
+# One banner, one main, one footer, and one h1 (inside main); the header's <nav> is named.
+LANDMARKS = {"banner": 1, "main": 1, "contentinfo": 1, "h1": 1, "h1 in main": 1, "account nav": 1}
+
+
+def outline(page: Page) -> dict[str, int]:
+    return dict(
+        page.evaluate(
+            """() => ({
+                banner: document.querySelectorAll("body > header").length,
+                main: document.querySelectorAll("main").length,
+                contentinfo: document.querySelectorAll("body > footer").length,
+                h1: document.querySelectorAll("h1").length,
+                "h1 in main": document.querySelectorAll("main h1").length,
+                "account nav": document.querySelectorAll("header nav[aria-label]").length,
+            })"""
+        )
+    )
+
+
 def test_no_page_scrolls_sideways_on_a_phone(site: Site) -> None:
+    """Nor does it lack its landmarks or have other than one h1 (checked on the way)."""
     with chromium() as browser:
         for width in PHONES:
             for visitor, paths in ((False, site.pages()), (True, VISITOR_PAGES)):
@@ -140,6 +160,7 @@ def test_no_page_scrolls_sideways_on_a_phone(site: Site) -> None:
                     page.goto(path)
                     with screenshot_on_failure(page, f"overflow-{width}-{path}"):
                         assert overflow(page) == 0, f"{path} at {width} px scrolls sideways"
+                        assert outline(page) == LANDMARKS, f"{path}: {outline(page)}"
                 page.context.close()
 
 
@@ -174,6 +195,14 @@ def test_the_header_folds_into_a_menu_on_a_phone(site: Site) -> None:
         with screenshot_on_failure(wide, "menu-wide"):
             expect(wide.locator(".menu-toggle summary")).to_be_hidden()
             expect(wide.get_by_role("link", name="Security", exact=True)).to_be_visible()
+            # The skip link leads past the header: the next Tab lands inside <main>.
+            wide.keyboard.press("Tab")
+            skip = wide.get_by_role("link", name="Skip to content")
+            expect(skip).to_be_focused()
+            expect(skip).to_be_in_viewport()
+            wide.keyboard.press("Enter")
+            wide.keyboard.press("Tab")
+            assert wide.evaluate("!!document.activeElement.closest('main')")
         wide.context.close()
 
 
