@@ -11,6 +11,7 @@ Playwright's sync API runs its own event loop, so these are plain (not async) te
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -55,8 +56,26 @@ def chromium() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield browser
+        except BaseException:
+            screenshot_every_page(browser)
+            raise
         finally:
             browser.close()
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
+
+
+def screenshot_every_page(browser: Browser) -> None:
+    """A test failed with this browser open: keep what each of its pages showed, as
+    var/test-artifacts/<test>-<n>.png (best effort: a page may be gone already)."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "e2e").split(" ")[0]
+    name = re.sub(r"[^\w.-]+", "_", test)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pages = [page for context in browser.contexts for page in context.pages]
+    for n, page in enumerate(pages, start=1):
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{n}.png"), timeout=5000)
 
 
 @dataclass
