@@ -207,6 +207,12 @@ def test_the_header_folds_into_a_menu_on_a_phone(site: Site) -> None:
         with screenshot_on_failure(page, "menu-phone"):
             expect(menu).to_be_visible()
             expect(security).to_be_hidden()
+            # Unread notifications, folded away: the button shows a dot.
+            dot = "getComputedStyle(document.querySelector('.menu-toggle summary'), '::after')"
+            assert page.evaluate(f"{dot}.content") == "none"
+            page.evaluate("document.getElementById('live-notifications').hidden = false")
+            assert page.evaluate(f"{dot}.content") == '""'
+            page.evaluate("document.getElementById('live-notifications').hidden = true")
             # From the keyboard: the skip link first, then the brand, then the menu.
             page.keyboard.press("Tab")
             expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
