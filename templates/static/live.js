@@ -203,7 +203,17 @@
       if (empty) empty.remove();
       el.classList.add("is-live");
       posts.insertBefore(el, later || null);
+      announce(el);
     });
+  }
+
+  function announce(el) { // #live-announce (role=status): "New reply by <name>", others' only
+    const region = $("live-announce");
+    const author = el.querySelector(".post-author");
+    const username = author && author.querySelector(".username");
+    if (!region || !author || (username && username.textContent === "@" + data.user)) return;
+    const name = (author.querySelector("a") || author.firstChild).textContent.trim();
+    region.textContent = region.dataset.one.replace("{name}", name);
   }
 
   function refresh(postId) {
@@ -314,4 +324,31 @@
   }
 
   connect();
+})();
+
+/* A table wider than its column scrolls inside itself (forum.css); to be scrolled from the
+ * keyboard it must take focus, so one with nothing focusable inside gets tabindex=0 while it
+ * scrolls (WCAG 2.1.1; axe's scrollable-region-focusable). Every page, also without live. */
+(function () {
+  "use strict";
+  const FOCUSABLE = "a[href], button, input, select, textarea, [tabindex]:not([data-scrolls])";
+  function mark() {
+    document.querySelectorAll("main table").forEach((table) => {
+      const scrolls = table.scrollWidth > table.clientWidth + 1 && !table.querySelector(FOCUSABLE);
+      if (scrolls && !table.hasAttribute("tabindex")) {
+        table.tabIndex = 0;
+        table.dataset.scrolls = "";
+      } else if (!scrolls && "scrolls" in table.dataset) {
+        table.removeAttribute("tabindex");
+        delete table.dataset.scrolls;
+      }
+    });
+  }
+  let queued = false;
+  window.addEventListener("resize", () => {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(() => { queued = false; mark(); });
+  });
+  mark();
 })();

@@ -197,6 +197,9 @@ def test_two_members_see_each_other_live(forum: ForumServer) -> None:
         expect(b.page.locator("#p3 .post-body strong")).to_have_text("everything")
         expect(b.page.locator("article.post")).to_have_count(3)
         expect(b.page.locator("#live-replies")).to_have_text("2 replies")  # the header counts it
+        # Screen readers hear of it (a status region), on the other member's page only.
+        expect(b.page.locator("#live-announce")).to_have_text("New reply by Demo Member")
+        expect(a.page.locator("#live-announce")).to_have_text("")
 
         # A edits it; B's copy changes in place.
         a.page.locator("#p3").get_by_role("link", name="Edit").click()
