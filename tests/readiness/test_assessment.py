@@ -28,7 +28,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def svg_bars(html: str, index: int = 0) -> list[ET.Element]:
-    svgs = re.findall(r"<svg .*?</svg>", html, re.S)
+    svgs = re.findall(r'<svg [^>]*class="chart .*?</svg>', html, re.S)  # charts, not icons
     root = parse_svg(svgs[index])
     return root.findall(f"{SVG}rect[@class='bar']")
 
@@ -226,7 +226,7 @@ async def test_progress_over_time(db: str, client: httpx.AsyncClient) -> None:
     table = page.text.split('id="progress-table"')[1].split("</table>")[0]
     assert re.search(r"Legal and ethics</th><td>1</td><td>5</td>", table)
     assert re.search(r"Overall</th><td>1</td><td>3</td>", table)
-    svg = re.findall(r"<svg .*?</svg>", page.text, re.S)[0]
+    svg = re.findall(r'<svg [^>]*class="chart .*?</svg>', page.text, re.S)[0]
     assert 'role="img"' in svg and "<title id=" in svg and "<desc id=" in svg
     tid, did = re.search(r'aria-labelledby="([^" ]+) ([^"]+)"', svg).groups()  # type: ignore[union-attr]
     assert f'<title id="{tid}">Levels per dimension over time</title>' in svg
