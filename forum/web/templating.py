@@ -90,6 +90,8 @@ def _environment(language: str) -> Environment:
         extensions=["jinja2.ext.i18n", InlineTranslations],
         auto_reload=False,
         enable_async=False,
+        trim_blocks=True,  # no line of its own for a block tag, nor its indentation:
+        lstrip_blocks=True,  # (a topic page of 20 posts: 105 KB -> 99.6 KB)
     )
     env.language = language  # type: ignore[attr-defined]  # read by InlineTranslations
     env.install_gettext_callables(  # type: ignore[attr-defined]
