@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from forum import policy
-from forum.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from forum.errors import Conflict, Forbidden, Invalid, NotFound
 from forum.events import atomic, record_event
 from forum.i18n import N_, _
 from forum.inputs import clean_text
@@ -36,7 +36,13 @@ from knowledge.models import (
     DocumentVersion,
     DocumentVisibility,
 )
-from knowledge.storage import Spool, check_name_matches, clean_file_name, human_size, sniff
+from knowledge.storage import (
+    Spool,
+    check_name_matches,
+    check_quota,
+    clean_file_name,
+    sniff,
+)
 from knowledge.text import initial_state
 from moderation import audit, gate
 from search import index as search_index
@@ -201,25 +207,14 @@ async def quota_used(user_id: int) -> int:
 
 
 async def _check_quota(settings: Settings, actor: User, size: int) -> None:
-    """Inside the transaction, after locking the member's row: two uploads at once cannot
-    both pass. Administrators publish the project's deliverables and have no quota."""
+    """Administrators publish the project's deliverables and have no quota."""
     if policy.is_admin(actor):
         return
-    await User.filter(id=actor.id).select_for_update().first()
-    used = await quota_used(actor.id)
-    if used + size > settings.document_quota_bytes:
-        raise TooLarge(
-            _(
-                "This file (%(size)s) would take you over your quota of %(quota)s: you use "
-                "%(used)s already. Delete an old document or ask the Secretariat."
-            )
-            % {
-                "size": human_size(size),
-                "quota": human_size(settings.document_quota_bytes),
-                "used": human_size(used),
-            },
-            field="file",
-        )
+    message = _(
+        "This file (%(size)s) would take you over your quota of %(quota)s: you use "
+        "%(used)s already. Delete an old document or ask the Secretariat."
+    )
+    await check_quota(actor, size, settings.document_quota_bytes, quota_used, message)
 
 
 def _summary(document: Document) -> dict[str, Any]:

@@ -22,14 +22,19 @@ import re
 import secrets
 import unicodedata
 import zipfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from struct import error as struct_error
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from forum.errors import Invalid, TooLarge
 from forum.i18n import N_, _
 from forum.settings import Settings
+
+if TYPE_CHECKING:
+    from forum.models import User
 
 CHUNK = 64 * 1024
 _STORED_NAME = re.compile(r"[0-9a-f]{48}")
@@ -365,3 +370,18 @@ def remove_stale_spools(
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+async def check_quota(
+    actor: User, size: int, quota: int, used_of: Callable[[int], Awaitable[int]], message: str
+) -> None:
+    """Inside the upload's transaction: lock the member's row (two uploads at once cannot
+    both pass), then refuse a file that would take them over `quota`. `message` is a
+    translated text with %(size)s, %(quota)s and %(used)s."""
+    from forum.models import User
+
+    await User.filter(id=actor.id).select_for_update().first()
+    used = await used_of(actor.id)
+    if used + size > quota:
+        values = {"size": human_size(size), "quota": human_size(quota), "used": human_size(used)}
+        raise TooLarge(message % values, field="file")

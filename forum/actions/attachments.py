@@ -27,12 +27,18 @@ from typing import Any
 from urllib.parse import quote
 
 from forum import policy
-from forum.errors import Forbidden, Invalid, TooLarge
+from forum.errors import Forbidden, Invalid
 from forum.events import atomic
 from forum.i18n import N_, _
 from forum.models import Attachment, Post, PostAttachment, User
 from forum.settings import Settings
-from knowledge.storage import Spool, check_name_matches, clean_file_name, human_size, sniff
+from knowledge.storage import (
+    Spool,
+    check_name_matches,
+    check_quota,
+    clean_file_name,
+    sniff,
+)
 
 # Shown as _(ACCEPTED) in refusals: "This file is an HTML page. Upload a <ACCEPTED> file."
 ACCEPTED = N_("PNG, JPEG, GIF, WebP, PDF, Word (.docx), Excel (.xlsx) or PowerPoint (.pptx)")
@@ -66,23 +72,11 @@ async def quota_used(user_id: int) -> int:
 
 
 async def _check_quota(settings: Settings, actor: User, size: int) -> None:
-    """Inside the transaction, after locking the member's row: two uploads at once cannot
-    both pass."""
-    await User.filter(id=actor.id).select_for_update().first()
-    used = await quota_used(actor.id)
-    if used + size > settings.attachment_quota_bytes:
-        raise TooLarge(
-            _(
-                "This file (%(size)s) would take you over your quota of %(quota)s for "
-                "attachments: you use %(used)s already."
-            )
-            % {
-                "size": human_size(size),
-                "quota": human_size(settings.attachment_quota_bytes),
-                "used": human_size(used),
-            },
-            field="file",
-        )
+    message = _(
+        "This file (%(size)s) would take you over your quota of %(quota)s for "
+        "attachments: you use %(used)s already."
+    )
+    await check_quota(actor, size, settings.attachment_quota_bytes, quota_used, message)
 
 
 async def do_upload_attachment(
