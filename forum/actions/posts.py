@@ -15,7 +15,7 @@ from forum.cache import touch_topics
 from forum.errors import Conflict, Forbidden, Held, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
-from forum.models import Category, Draft, Mention, Post, PostRevision, Topic, User
+from forum.models import Category, Mention, Post, PostRevision, Topic, User
 from forum.queries.sql import execute
 from forum.rendering import render_markdown
 from moderation import audit
@@ -137,6 +137,7 @@ async def do_create_post(
     user: User, topic: Topic, category: Category, body: str, reply_to: Post | None = None
 ) -> Post:
     """Publish a reply, or keep it for approval (raising `Held`: see moderation/review.py)."""
+    from forum.actions.drafts import do_discard_draft, reply_key  # drafts import this module
     from moderation import review
 
     body = check_body(body)
@@ -151,7 +152,7 @@ async def do_create_post(
         raise Invalid(_("You can only reply to a post in the same topic."), field="reply_to")
     screened = await review.intake(user, category, body)
     async with atomic():
-        await Draft.filter(user_id=user.id, key=f"topic-{topic.id}").delete()  # submitted
+        await do_discard_draft(user, reply_key(topic.id))  # submitted
         if screened.hold is not None:
             item = await review.hold_reply(user, topic, category, body, reply_to, screened.hold)
         else:

@@ -13,7 +13,7 @@ from forum.cache import touch_topics
 from forum.errors import Forbidden, Held, Invalid
 from forum.events import atomic, record_event
 from forum.i18n import _
-from forum.models import Category, Draft, Post, Tag, Topic, TopicTag, User
+from forum.models import Category, Post, Tag, Topic, TopicTag, User
 from moderation.sanctions import check_may_speak
 from search import index as search_index
 
@@ -76,6 +76,7 @@ async def do_create_topic(
     user: User, category: Category, title: str, body: str, tags: list[str] | None = None
 ) -> tuple[Topic, Post]:
     """Publish a topic, or keep it for approval (raising `Held`: see moderation/review.py)."""
+    from forum.actions.drafts import NEW_TOPIC, do_discard_draft  # drafts import actions
     from moderation import review
 
     title = check_title(title)
@@ -88,7 +89,7 @@ async def do_create_topic(
         raise Forbidden(_("You may not start a topic in this category."))
     screened = await review.intake(user, category, title, body)
     async with atomic():
-        await Draft.filter(user_id=user.id, key="new-topic").delete()  # submitted
+        await do_discard_draft(user, NEW_TOPIC)  # submitted
         if screened.hold is not None:
             item = await review.hold_topic(user, category, title, body, names, screened.hold)
         else:
