@@ -21,7 +21,7 @@ from collections import deque
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from forum.actions.drafts import do_discard_draft, do_save_draft, find_draft
+from forum.actions.drafts import check_key, do_discard_draft, do_save_draft, find_draft
 from forum.actions.posts import MAX_BODY
 from forum.auth import require_member
 from forum.errors import ForumError, Invalid, RateLimited
@@ -101,8 +101,8 @@ async def draft(request: Request) -> Response:
 async def discard_draft(request: Request) -> Response:
     user = require_member(request)
     try:
-        await find_draft(user, request.path_params["key"])  # checks the place
-        await do_discard_draft(user, request.path_params["key"])
+        key = await check_key(user, request.path_params["key"])  # a place they may see
+        await do_discard_draft(user, key)
     except ForumError as exc:
         return _json_error(exc)
     return Response(status_code=204)
