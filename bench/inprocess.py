@@ -162,12 +162,16 @@ async def run(args: argparse.Namespace) -> None:
             await one()
         if set(statuses) != {200}:
             raise SystemExit(f"bench: answers other than 200: {sorted(set(statuses))}")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for _ in range(args.requests):
             await one()
         elapsed = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         what = f"the realistic mix ({members} members)" if args.mix else f"GET {path}"
-        print(f"{what}: {elapsed / args.requests * 1e6:.1f} us per request in process")
+        print(
+            f"{what}: {elapsed / args.requests * 1e6:.1f} us per request in process"
+            f" ({cpu / args.requests * 1e6:.1f} us of CPU)"
+        )
         import forum.cache
 
         caches = forum.cache.current()

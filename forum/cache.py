@@ -8,7 +8,9 @@ it shows:
 - `topic_pages`: one page of a topic's posts with their tags and reaction counts
   (`forum.queries.topics`), by topic id, incarnation, `topics.version` and page;
 - `posts`: each post's rendered markup (`forum.web.fragments`), by everything it shows;
-- `topic_rows`: each row of a topic list (`forum.web.fragments`), by everything it shows.
+- `topic_rows`: each row of a topic list (`forum.web.fragments`), by everything it shows;
+- `topic_tags`: each listed topic's tags (`forum.queries.topics.list_topics`), by topic id,
+  incarnation and `topics.version`.
 
 `topics.version` is read on every request with the topic (the policy needs the row anyway), so
 an entry is never shown after its topic changed, in this worker or any other. An action that
@@ -94,6 +96,7 @@ class Caches:
         self.topic_pages: Lru[SharedPage] = Lru(4096 if megabytes else 0)
         self.posts: Lru[Any] = Lru(size * 4 // 5, len)  # rendered posts (forum.web.fragments)
         self.topic_rows: Lru[Any] = Lru(size // 5, _length)
+        self.topic_tags: Lru[tuple[str, ...]] = Lru(50_000 if megabytes else 0)  # by version
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Caches:
@@ -115,6 +118,7 @@ class Caches:
         self.topic_pages.clear()
         self.posts.clear()
         self.topic_rows.clear()
+        self.topic_tags.clear()
 
 
 def _length(value: Any) -> int:

@@ -109,17 +109,18 @@ async def _last_read(user: User | None, topic_ids: list[int]) -> dict[int, int]:
 
 _LIST_SQL = (
     "SELECT {topic_columns}, a.username AS a_username, a.display_name AS a_display_name,"
-    " lp.username AS lp_username, lp.display_name AS lp_display_name"
+    " lp.username AS lp_username, lp.display_name AS lp_display_name,"
+    # the viewer's read position, last: every column before it is the same for every viewer
+    " tu.last_read_post_number AS tu_read"
     " FROM topics t JOIN users a ON a.id = t.author_id"
     " LEFT JOIN users lp ON lp.id = t.last_poster_id"
+    " LEFT JOIN topic_users tu ON tu.topic_id = t.id AND tu.user_id = ?"
     " WHERE t.category_id IN ({categories}) AND t.deleted_at IS NULL{after}"
     " ORDER BY {order} LIMIT ?"
 )
-_LIST_EXTRAS_SQL = (
-    "SELECT 'tag' AS k, tt.topic_id AS a, g.name AS b FROM topic_tags tt"
+_LIST_TAGS_SQL = (
+    "SELECT tt.topic_id AS topic_id, g.name AS name FROM topic_tags tt"
     " JOIN tags g ON g.id = tt.tag_id WHERE tt.topic_id IN ({ids})"
-    " UNION ALL SELECT 'read', topic_id, CAST(last_read_post_number AS VARCHAR(20))"
-    " FROM topic_users WHERE user_id = ? AND topic_id IN ({ids})"
 )
 _AFTER = " AND (t.last_posted_at < ? OR (t.last_posted_at = ? AND t.id < ?))"
 
@@ -134,6 +135,30 @@ def _listed_row(row: dict[str, Any], category: Category) -> TopicRow:
     return TopicRow(topic, category, [], None, author, last_poster)
 
 
+async def _list_tags(rows: list[dict[str, Any]]) -> dict[int, tuple[str, ...]]:
+    """The tags of the listed topics, sorted by name: kept per topic by its version (tags are
+    changed by `set_tags`, which touches the topic), so a warm list reads none."""
+    cache = forum.cache.current().topic_tags
+    found: dict[int, tuple[str, ...]] = {}
+    missing: dict[int, Any] = {}
+    for r in rows:
+        key = (r["t_id"], r["t_created_at"], r["t_version"])
+        names = cache.get(key)
+        if names is None:
+            missing[r["t_id"]] = key
+        else:
+            found[r["t_id"]] = names
+    if missing:
+        ids = list(missing)
+        read: dict[int, list[str]] = defaultdict(list)
+        for x in await fetch(_LIST_TAGS_SQL.format(ids=in_list(ids)), *ids, remember=False):
+            read[x["topic_id"]].append(x["name"])
+        for topic_id, key in missing.items():
+            names = found[topic_id] = tuple(sorted(read.get(topic_id, ())))
+            cache.put(key, names)
+    return found
+
+
 async def list_topics(
     user: User | None,
     *,
@@ -143,7 +168,8 @@ async def list_topics(
 ) -> TopicList:
     """Topics by last activity (pinned first within a category), keyset-paginated.
 
-    Queries: categories, one page of topics with authors, and tags with the viewer's read state.
+    Queries: categories, one page of topics with authors and the viewer's read positions, and
+    the tags of topics whose tags are not cached for their version yet.
     """
     categories = {c.id: c for c in await all_categories()}
     visible = [cid for cid, c in categories.items() if policy.can_see_category(user, c)]
@@ -168,28 +194,19 @@ async def list_topics(
         after=after,
         order=f"t.pinned DESC, {order}" if pinned_first else order,
     )
-    rows = await fetch(sql, *visible, *args, limit + 1) if visible else []
+    viewer = user.id if user is not None else 0
+    rows = await fetch(sql, viewer, *visible, *args, limit + 1) if visible else []
     more = len(rows) > limit
     shown = rows[:limit]
     ids = [r["t_id"] for r in shown]
-    extra_rows = []
-    if ids:
-        extras = _LIST_EXTRAS_SQL.format(ids=in_list(ids))
-        extra_rows = await fetch(extras, *ids, user.id if user else 0, *ids)
-
+    tags = await _list_tags(shown)
     noted = forum.reads.current().positions(user.id, ids) if user else {}
-    tags: dict[int, list[str]] = defaultdict(list)
-    reads: dict[int, int] = {}
-    for x in extra_rows:
-        if x["k"] == "tag":
-            tags[x["a"]].append(x["b"])
-        else:
-            reads[x["a"]] = int(x["b"])
+    reads: dict[int, int] = {r["t_id"]: r["tu_read"] for r in shown if r["tu_read"] is not None}
     for topic_id, number in noted.items():  # read, not stored yet
         reads[topic_id] = max(number, reads.get(topic_id, 0))
     shared_key = (
-        tuple(tuple(r.values()) for r in shown),
-        tuple(sorted((x["a"], x["b"]) for x in extra_rows if x["k"] == "tag")),
+        tuple(tuple(r.values())[:-1] for r in shown),  # without the viewer's read position
+        tuple(tags.get(i, ()) for i in ids),
         tuple((c.id, c.slug, c.name) for c in categories.values()),
     )
     row_reads = [(r["t_id"], r["t_highest_post_number"], reads.get(r["t_id"])) for r in shown]
@@ -197,7 +214,7 @@ async def list_topics(
     def build_rows() -> list[TopicRow]:
         result = [_listed_row(r, categories[r["t_category_id"]]) for r in shown]
         for r in result:
-            r.tags = sorted(tags.get(r.topic.id, []))
+            r.tags = list(tags.get(r.topic.id, ()))
             r.last_read = reads.get(r.topic.id)
         return result
 

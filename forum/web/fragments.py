@@ -289,15 +289,23 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
 def _read_badge(topic_id: int, highest: int, last_read: int | None) -> str:
     """The viewer's "New" or unread-count badge of a topic-list row (empty when read)."""
     if last_read is None:
-        return f'<span class="badge badge-new">{escape(i18n.gettext("New"))}</span>'
-    unread = max(highest - last_read, 0)
-    if unread:
-        title = i18n.ngettext("%(num)d unread post", "%(num)d unread posts", unread)
-        return (
-            f'<a class="badge badge-unread" href="/t/{topic_id}/unread"'
-            f' title="{escape(title % {"num": unread})}">{unread}</a>'
-        )
+        return _new_badge(i18n.current_language())
+    unread = highest - last_read
+    if unread > 0:
+        title = _unread_title(i18n.current_language(), unread)
+        return f'<a class="badge badge-unread" href="/t/{topic_id}/unread" {title}>{unread}</a>'
     return ""
+
+
+@lru_cache(maxsize=8)
+def _new_badge(language: str) -> str:
+    return f'<span class="badge badge-new">{escape(i18n.gettext("New", language))}</span>'
+
+
+@lru_cache(maxsize=1024)
+def _unread_title(language: str, unread: int) -> str:
+    words = i18n.ngettext("%(num)d unread post", "%(num)d unread posts", unread, language)
+    return f'title="{escape(words % {"num": unread})}"'
 
 
 def _row_pieces(topics: TopicList, show_category: bool) -> tuple[tuple[str, str], ...]:

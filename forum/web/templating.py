@@ -10,10 +10,12 @@ numbers are written the language's way by Babel (the `date`, `datetime`, `number
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -101,6 +103,7 @@ def _environment(language: str) -> Environment:
     )
     env.globals["ngettext"] = template_ngettext(language)
     env.globals["LANGUAGE_NAMES"] = i18n.LANGUAGE_NAMES
+    env.globals["lang"] = language  # pages pass it too; macros see only globals
     env.filters["timeago"] = lambda d: timeago(d, language)
     env.filters["date"] = lambda d: format_day(d, language)
     env.filters["datetime"] = lambda d, seconds=False: format_moment(d, language, seconds)
@@ -151,23 +154,45 @@ def render(
     )
 
 
-_CSRF_MARK = "<csrf-token/>"  # no argument can hold it: autoescape writes `<` as `&lt;`
+def _mark(name: str) -> str:
+    return f"<slot-{name}/>"  # no argument can hold it: autoescape writes `<` as `&lt;`
 
 
-def cached_macro(template: str, name: str, *args: str, csrf_token: str = "") -> Markup:
+def cached_macro(
+    template: str, name: str, *args: Hashable, csrf_token: str = "", **slots: str
+) -> Markup:
     """`name` of `template`, a macro whose markup depends on its arguments only, rendered once
-    per language and arguments (a page calls a few on every request). The request's CSRF
-    token, the one argument that differs per viewer, is put in afterwards."""
-    html = _macro(i18n.current_language(), template, name, args, bool(csrf_token))
+    per language and arguments (a page calls a few on every request). The values that differ
+    on every request are put in afterwards: the CSRF token, and each of `slots` (the macro's
+    last parameters, in order, after the token), escaped; a slot `here` also fills `here_query`
+    with its value URL-encoded (`?next=` links)."""
+    names = tuple(slots)
+    html = _macro(i18n.current_language(), template, name, args, bool(csrf_token), names)
     if csrf_token:
-        html = html.replace(_CSRF_MARK, str(escape(csrf_token)))
+        html = html.replace(_mark("csrf"), str(escape(csrf_token)))
+    for slot, value in slots.items():
+        html = html.replace(_mark(slot), str(escape(value)))
+        if slot == "here":
+            html = html.replace(_mark("here_query"), quote(value, safe="/"))
     return Markup(html)  # noqa: S704 - rendered by an autoescaping template
 
 
 @lru_cache(maxsize=4096)
-def _macro(language: str, template: str, name: str, args: tuple[str, ...], csrf: bool) -> str:
+def _macro(
+    language: str,
+    template: str,
+    name: str,
+    args: tuple[Hashable, ...],
+    csrf: bool,
+    slots: tuple[str, ...],
+) -> str:
     macro = getattr(environment(language).get_template(template).module, name)
-    return str(macro(*args, Markup(_CSRF_MARK)) if csrf else macro(*args))  # noqa: S704
+    marks = [Markup(_mark("csrf"))] if csrf else []  # noqa: S704 - constant marks
+    for slot in slots:
+        marks.append(Markup(_mark(slot)))  # noqa: S704
+        if slot == "here":
+            marks.append(Markup(_mark("here_query")))  # noqa: S704
+    return str(macro(*args, *marks))
 
 
 def ascii_html(value: str) -> Markup:

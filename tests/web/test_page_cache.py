@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from forum.actions.posts import do_create_post, do_edit_post
 from forum.actions.reactions import do_set_reaction
 from forum.actions.reading import do_mark_read, do_set_bookmark
-from forum.actions.topics import do_create_topic
+from forum.actions.topics import do_create_topic, do_update_topic
 from tests.helpers import categories, log_in, make_user
 
 
@@ -173,5 +173,10 @@ async def test_a_shared_topic_list_carries_each_viewers_read_state_and_every_cha
             home = (await as_bob.get("/")).text
             assert "Internet of Things (IoT)" in row_of(home)
             assert 'title="3 unread posts">3</a>' in row_of(home)
+            # tags are kept per topic version: a retag shows at once on every list
+            await do_update_topic(alice, topic, cats["iot"], tags=["seals", "rfid"])
+            for page in ("/", "/c/iot"):
+                row = row_of((await as_carol.get(page)).text)
+                assert '<span class="tag">rfid</span><span class="tag">seals</span>' in row
         finally:
             await as_carol.aclose()
