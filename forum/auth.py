@@ -30,6 +30,9 @@ class Identity:
     # Warnings to show on this page (moderation/sanctions.py); a rendered page marks them seen.
     warnings: list[Sanction] = field(default_factory=list)
     language: str = "en"  # the pages' language (forum.i18n.choose), also the request's context
+    # The newest event's id, read with the session before anything the page shows (None: no
+    # session was read); live pages hand it to live.js (forum.queries.live.live_since).
+    live_since: int | None = None
 
 
 def identity(conn: HTTPConnection) -> Identity:

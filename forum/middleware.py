@@ -435,7 +435,7 @@ class AuthMiddleware:
         if key:
             found = await live_session(key, remember=remember)
             if found is not None and not policy.is_suspended(found[0].user):
-                session, warned, ident.unread_notifications = found
+                session, warned, ident.unread_notifications, ident.live_since = found
                 await do_touch_session(session)
                 ident.session = session
                 ident.session_key = key

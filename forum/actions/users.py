@@ -205,7 +205,10 @@ _SESSION_SQL = (
     " AND w.seen_at IS NULL AND w.lifted_at IS NULL) AS unseen_warning,"
     # The header's unread notifications badge (notifications/notify.py), asked here too.
     " (SELECT COUNT(*) FROM notifications n WHERE n.user_id = u.id AND n.read_at IS NULL)"
-    " AS unread_notifications"
+    " AS unread_notifications,"
+    # The newest event's id, for live pages (forum.queries.live): read here, before anything
+    # a page shows, it costs them no query (the MAX of the primary key is one index probe).
+    " (SELECT MAX(id) FROM events) AS live_since"
     " FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.key_hash = ? AND s.revoked_at IS NULL"
 )
@@ -230,9 +233,9 @@ async def session_for_key(key: str, *, remember: bool = True) -> Session | None:
     return found[0] if found is not None else None
 
 
-async def live_session(key: str, *, remember: bool = True) -> tuple[Session, bool, int] | None:
+async def live_session(key: str, *, remember: bool = True) -> tuple[Session, bool, int, int] | None:
     """The live session behind a cookie, with its user loaded, whether a warning waits
-    for the user and their unread notifications, in one query.
+    for the user, their unread notifications and the newest event's id, in one query.
 
     Every request asks this, so it reads a plain row rather than building it through the ORM.
     `remember=False` as in user_for_api_token.
@@ -248,7 +251,8 @@ async def live_session(key: str, *, remember: bool = True) -> tuple[Session, boo
         return None
     session = from_row(Session, row, "s_", memo=remember)
     attach(session, "user", from_row(User, row, "u_", memo=remember))
-    return session, as_bool(row["unseen_warning"]), int(row["unread_notifications"] or 0)
+    unread = int(row["unread_notifications"] or 0)
+    return session, as_bool(row["unseen_warning"]), unread, int(row["live_since"] or 0)
 
 
 async def do_create_api_token(user: User, name: str = "") -> tuple[ApiToken, str]:

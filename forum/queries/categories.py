@@ -26,6 +26,14 @@ async def visible_categories(user: User | None) -> list[Category]:
     return policy.visible_categories(user, await all_categories())
 
 
+def find_category(user: User | None, categories: list[Category], slug: str) -> Category:
+    """`access_category` among categories already read (all of them, `all_categories`)."""
+    for category in categories:
+        if category.slug == slug and policy.can_see_category(user, category):
+            return category
+    raise NotFound(_("No such category."))
+
+
 async def access_category(user: User | None, slug: str) -> Category:
     """The category, or NotFound when it does not exist or the user may not see it."""
     rows = await fetch(_sql(_BY_SLUG_SQL), slug[:64])

@@ -9,10 +9,19 @@ row that is, for a popular topic, usually already remembered (forum.queries.sql.
 
 from __future__ import annotations
 
+from forum.auth import Identity
 from forum.models import Topic
 from forum.queries.sql import fetch, from_row, select_list
 
 _TOPIC_SQL = "SELECT {columns} FROM topics t WHERE t.id = ?"
+
+
+async def live_since(ident: Identity) -> int:
+    """`last_event_id()` as of the start of the request: read with the viewer's session when
+    there is one (forum.actions.users.live_session), so the page pays no query of its own."""
+    if ident.live_since is not None:
+        return ident.live_since
+    return await last_event_id()
 
 
 async def last_event_id() -> int:

@@ -165,14 +165,15 @@ async def list_topics(
     category: Category | None = None,
     cursor: str | None = None,
     limit: int = TOPICS_PER_PAGE,
+    categories: list[Category] | None = None,
 ) -> TopicList:
     """Topics by last activity (pinned first within a category), keyset-paginated.
 
     Queries: categories, one page of topics with authors and the viewer's read positions, and
     the tags of topics whose tags are not cached for their version yet.
     """
-    categories = {c.id: c for c in await all_categories()}
-    visible = [cid for cid, c in categories.items() if policy.can_see_category(user, c)]
+    by_id = {c.id: c for c in (await all_categories() if categories is None else categories)}
+    visible = [cid for cid, c in by_id.items() if policy.can_see_category(user, c)]
     if category is not None:
         if category.id not in visible:
             raise NotFound(_("No such category."))
@@ -207,12 +208,12 @@ async def list_topics(
     shared_key = (
         tuple(tuple(r.values())[:-1] for r in shown),  # without the viewer's read position
         tuple(tags.get(i, ()) for i in ids),
-        tuple((c.id, c.slug, c.name) for c in categories.values()),
+        tuple((c.id, c.slug, c.name) for c in by_id.values()),
     )
     row_reads = [(r["t_id"], r["t_highest_post_number"], reads.get(r["t_id"])) for r in shown]
 
     def build_rows() -> list[TopicRow]:
-        result = [_listed_row(r, categories[r["t_category_id"]]) for r in shown]
+        result = [_listed_row(r, by_id[r["t_category_id"]]) for r in shown]
         for r in result:
             r.tags = list(tags.get(r.topic.id, ()))
             r.last_read = reads.get(r.topic.id)

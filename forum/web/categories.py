@@ -7,12 +7,12 @@ from starlette.responses import Response
 
 from forum import policy
 from forum.actions.topics import do_create_topic
-from forum.auth import current_user, require_user
+from forum.auth import current_user, identity, require_user
 from forum.errors import Forbidden, Invalid
 from forum.i18n import _
 from forum.models import Category, User
-from forum.queries.categories import access_category, visible_categories
-from forum.queries.live import last_event_id
+from forum.queries.categories import access_category, all_categories, find_category
+from forum.queries.live import live_since
 from forum.queries.topics import list_topics
 from forum.web.forms import read_form, redirect, split_tags
 from forum.web.fragments import live_page
@@ -23,20 +23,21 @@ from notifications.listing import category_level
 
 async def home(request: Request) -> Response:
     user = current_user(request)
-    since = await last_event_id()  # before anything the page shows
-    categories = await visible_categories(user)
-    topics = await list_topics(user, cursor=request.query_params.get("cursor") or None)
-    context = {"categories": categories, "topics": topics}
+    since = await live_since(identity(request))  # before anything the page shows
+    every = await all_categories()
+    cursor = request.query_params.get("cursor") or None
+    topics = await list_topics(user, cursor=cursor, categories=every)
+    context = {"categories": policy.visible_categories(user, every), "topics": topics}
     return live_page(request, since, "home.html", context)
 
 
 async def show_category(request: Request) -> Response:
     user = current_user(request)
-    since = await last_event_id()  # before anything the page shows
-    category = await access_category(user, request.path_params["slug"])
-    topics = await list_topics(
-        user, category=category, cursor=request.query_params.get("cursor") or None
-    )
+    since = await live_since(identity(request))  # before anything the page shows
+    every = await all_categories()
+    category = find_category(user, every, request.path_params["slug"])
+    cursor = request.query_params.get("cursor") or None
+    topics = await list_topics(user, category=category, cursor=cursor, categories=every)
     can_create = policy.can_create_topic(user, category)
     member = user if policy.is_member(user) else None
     context = {
