@@ -624,6 +624,7 @@ async def redis_killed(forum: Forum, args: argparse.Namespace) -> Row:
     finally:
         server.stop()
         redis.stop()
+    notes.append(tracebacks(server))
     row = tally("redis-killed", writer.writes, await stored_bodies(forum, "killed"))
     row.latency = "; ".join(latency(writer.writes, p) for p in ("calm", "killed", "restarted"))
     duplicates = len(follower.numbers) - len(set(follower.numbers))
@@ -680,10 +681,16 @@ async def postgres_restart(forum: Forum, pg: PrivatePostgres, args: argparse.Nam
         )
     finally:
         server.stop()
+    notes.append(tracebacks(server))
     row = tally("postgres-restart", writer.writes, await stored_bodies(forum, "pg"))
     row.latency = "; ".join(latency(writer.writes, p) for p in ("calm", "down", "after"))
     row.notes += notes
     return row
+
+
+def tracebacks(server: Server) -> str:
+    text = server.log.read_text(errors="replace") if server.log.exists() else ""
+    return f"server log: {text.count('Traceback')} tracebacks, {len(text.splitlines())} lines"
 
 
 def _tcp_state(local_port: int, peer_port: int) -> str:
