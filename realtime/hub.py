@@ -26,6 +26,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from forum import policy
+from forum.clock import SYSTEM, Clock
 from forum.inputs import ascii_digits
 from forum.models import Category, Topic, User
 from forum.queries import live
@@ -274,8 +275,9 @@ class Audience:
 
 
 class Hub:
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, clock: Clock = SYSTEM) -> None:
         self.limits = limits or Limits.from_env()
+        self.clock = clock  # what the clients' rate limits read (realtime.endpoint)
         self.node = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.accepting = False
         self.broker_live = False
