@@ -113,6 +113,22 @@ async def _seed(directory: Path, url: str | None = None) -> Forum:
     return Forum(directory, url, seeded.topic_id, token)
 
 
+def seed(directory: Path, url: str | None = None) -> Forum:
+    """`_seed` in a process of its own: Tortoise keeps per-model query builders made for the
+    first database it was given, so one process cannot seed SQLite and then PostgreSQL."""
+    command = [sys.executable, "-m", "bench.faults", "--seed", str(directory), url or ""]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"bench: seeding failed:\n{done.stderr[-3000:]}")
+    made = json.loads(done.stdout.strip().splitlines()[-1])
+    return Forum(directory, made["url"], int(made["topic_id"]), made["token"])
+
+
+async def _seed_and_print(directory: Path, url: str | None) -> None:
+    forum = await _seed(directory, url)
+    print(json.dumps({"url": forum.url, "topic_id": forum.topic_id, "token": forum.token}))
+
+
 def _ignore_xfsz_and_limit(size: int) -> Any:
     def apply() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of being killed
@@ -851,10 +867,10 @@ async def main(args: argparse.Namespace) -> int:
                     pg = PrivatePostgres()
                     pg.init()
                     pg.start()
-                    forum = await _seed(Path(tmp), pg.url)
+                    forum = await asyncio.to_thread(seed, Path(tmp), pg.url)
                     row = await postgres_restart(forum, pg, args)
                 else:
-                    forum = await _seed(Path(tmp))
+                    forum = await asyncio.to_thread(seed, Path(tmp))
                     row = await RUNS[name](forum, args)
             except LookupError as exc:
                 row = Row(name, notes=[f"skipped: {exc}"])
@@ -876,8 +892,14 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each fault")
     parser.add_argument("--clients", type=int, default=20, help="WebSocket clients (sigterm)")
     parser.add_argument("--only", default="", help=f"comma-separated, of {','.join(SCENARIOS)}")
+    parser.add_argument("--seed", nargs=2, metavar=("DIR", "URL"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(parse())))
+    arguments = parse()
+    if arguments.seed:  # a child process of `seed`
+        directory, url = arguments.seed
+        asyncio.run(_seed_and_print(Path(directory), url or None))
+        sys.exit(0)
+    sys.exit(asyncio.run(main(arguments)))
