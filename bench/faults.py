@@ -1,27 +1,37 @@
 """Faults against a real `forum serve`, and what held: run by hand (it is not a test).
 
     .venv/bin/python -m bench.faults [--rate 10] [--seconds 4] [--clients 20]
-        [--only redis-frozen,sigterm,sqlite-full]
+        [--only redis-frozen,redis-killed,postgres-restart,sigterm,sqlite-full,ws-never-reads]
 
-Everything runs on 127.0.0.1 in a temporary directory, with a fresh SQLite forum (bench.seed)
-and a member who replies through the API (`POST /api/v1/topics/{id}/posts`) at --rate per
-second, open loop (each reply leaves at its time, answered or not), each with a unique body,
-so that afterwards the database says which replies were stored. Scenarios:
+Everything runs on 127.0.0.1 in a temporary directory, with a fresh forum (bench.seed, in a
+child process) and a member who replies through the API (`POST /api/v1/topics/{id}/posts`) at
+--rate per second, open loop (each reply leaves at its time, answered or not), each with a
+unique body, so that afterwards the database says which replies were stored. Scenarios:
 
 1. redis-frozen: a private `redis-server` on a free port (started here, never the shared one)
    is the broker; after a calm phase it is frozen with SIGSTOP (connections stay open,
    nothing answers) for --seconds, then thawed. Write latency in each phase, /healthz while
    frozen, and whether a WebSocket subscriber still got every reply (the log poll).
-2. sigterm: --clients WebSocket clients follow the topic; the server gets SIGTERM while
+2. redis-killed: the same, but Redis is killed (SIGKILL) while replies are posted, then
+   started again on its port. /healthz while dead and after; the subscriber's replies.
+3. postgres-restart: a private PostgreSQL cluster (initdb into a temporary directory, run as
+   the `postgres` OS user on a free port; never the machine's server) holds the forum; it is
+   stopped with `pg_ctl stop -m fast` while replies are posted, and started again. What the
+   refusals were (503, Retry-After, JSON expected), /healthz while down and after, and that
+   the forum takes replies again without being restarted.
+4. sigterm: --clients WebSocket clients follow the topic; the server gets SIGTERM while
    replies are being posted; it is started again and every client reconnects with `since`
    (its highest id). Close codes, and whether each client ends with every stored reply
    exactly once.
-3. sqlite-full: the server runs with a file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) a
+5. sqlite-full: the server runs with a file-size limit (RLIMIT_FSIZE, SIGXFSZ ignored) a
    little above the database's size, so SQLite's files cannot grow: the disk is "full". What
    the writes get (503 with Retry-After expected), /healthz, and nothing refused is stored.
+6. ws-never-reads: a WebSocket client behind a 4 KiB receive buffer (SO_RCVBUF) subscribes,
+   then never reads, while replies are published as fast as the server takes them; the
+   server must end that connection (1013, then abort after its close timeout), so that the
+   client, reading at last, meets the end of the stream; a client beside it gets every reply.
 
-PostgreSQL restarts are not reproduced here (that needs a private cluster); they are covered
-by forum.middleware.database_unavailable's 503 and its tests. The closing table counts, per
+The closing table counts, per
 scenario: replies sent, acknowledged (201), refused (status codes), unanswered (connection
 error or timeout: stored or not, the client cannot know), lost (acknowledged, not stored),
 duplicated (stored twice), refused but stored (must be 0), and write latency.
