@@ -31,10 +31,10 @@ unique body, so that afterwards the database says which replies were stored. Sce
    server must end that connection (1013, then abort after its close timeout), so that the
    client, reading at last, meets the end of the stream; a client beside it gets every reply.
 
-The closing table counts, per
-scenario: replies sent, acknowledged (201), refused (status codes), unanswered (connection
-error or timeout: stored or not, the client cannot know), lost (acknowledged, not stored),
-duplicated (stored twice), refused but stored (must be 0), and write latency.
+The closing table counts, per scenario: replies sent, acknowledged (201), refused (status
+codes), unanswered (connection error or timeout: stored or not, the client cannot know), lost
+(acknowledged, not stored), duplicated (stored twice), refused but stored (must be 0), and
+write latency.
 """
 
 # ruff: noqa: E402 - the guard below must run before any import that could reach `http`
