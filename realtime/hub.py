@@ -27,6 +27,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from forum import policy
 from forum.clock import SYSTEM, Clock
+from forum.errors import log_failure
 from forum.inputs import ascii_digits
 from forum.models import Category, Topic, User
 from forum.queries import live
@@ -661,8 +662,8 @@ class Hub:
                     await self._poll()
                 if seq.expired(loop.time()):
                     await self._fill_gap()
-            except Exception:
-                log.exception("real-time dispatch failed; continuing")
+            except Exception as exc:
+                log_failure(log, "real-time dispatch failed; continuing", exc)
                 await asyncio.sleep(0.1)
 
     async def _poll(self) -> None:
