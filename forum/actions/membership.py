@@ -203,7 +203,7 @@ async def _new_email_token(
     return secret
 
 
-BAD_LINK = "This link is invalid, has expired or was already used."
+BAD_LINK = N_("This link is invalid, has expired or was already used.")
 
 
 async def access_email_token(secret: str, purpose: TokenPurpose) -> EmailToken:
