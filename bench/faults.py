@@ -777,6 +777,8 @@ def _drain(sock: socket.socket, within: float) -> tuple[str, int]:
 
 
 async def ws_never_reads(forum: Forum, args: argparse.Namespace) -> Row:
+    if shutil.which("ss") is None:
+        raise LookupError("ss (iproute2) is not installed: it tells when the server ended it")
     # A small queue (the minimum, 8 frames) so that a few hundred replies fill the buffers.
     server = Server(forum, "memory://", env={"FORUM_WS_QUEUE_SIZE": "8"})
     server.start()
