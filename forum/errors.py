@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 
 class ForumError(Exception):
     status = 400
@@ -114,3 +116,53 @@ def retry_headers(exc: ForumError) -> dict[str, str]:
     if isinstance(exc, RateLimited):
         return {"retry-after": str(exc.retry_after)}
     return {}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says the database is out of reach or out of space,
+    not that a statement was wrong: a 503, worth retrying, rather than a 500."""
+    seen: BaseException | None = exc
+    for _depth in range(5):
+        if seen is None:
+            return False
+        name = type(seen).__name__
+        text = str(seen).lower()
+        if isinstance(seen, ConnectionError | TimeoutError) or name in _UNAVAILABLE_ERRORS:
+            return True
+        if any(phrase in text for phrase in _UNAVAILABLE_PHRASES):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+_UNAVAILABLE_ERRORS = frozenset(
+    {
+        "DBConnectionError",  # tortoise
+        "ConnectionDoesNotExistError",  # asyncpg
+        "CannotConnectNowError",
+        "ConnectionFailureError",
+        "AdminShutdownError",
+        "InterfaceError",
+        "TooManyConnectionsError",
+    }
+)
+_UNAVAILABLE_PHRASES = (
+    "database or disk is full",
+    "disk i/o error",
+    "database is locked",
+    "connection was closed",
+    "connection refused",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "terminating connection",
+)
+
+
+def log_failure(logger: logging.Logger, message: str, exc: BaseException) -> None:
+    """Log a background round's failure: one line when the database is out of reach (a loop
+    retrying every few seconds would print a traceback each time for as long as the outage
+    lasts), with the traceback otherwise."""
+    if database_unavailable(exc):
+        logger.error("%s: database unavailable: %s: %s", message, type(exc).__name__, exc)
+    else:
+        logger.error(message, exc_info=exc)

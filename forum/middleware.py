@@ -23,6 +23,7 @@ from forum.auth import (
     Identity,
 )
 from forum.compression import CompressionMiddleware
+from forum.errors import database_unavailable
 from forum.i18n import N_, _
 from forum.security import csrf_token, csrf_valid, new_token
 from forum.settings import Settings
@@ -153,46 +154,6 @@ class SecurityHeadersMiddleware:
                 "server_error",
                 _("Something went wrong on our side. Please try again in a moment."),
             )
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` (or what caused it) says the database is out of reach or out of space,
-    not that a statement was wrong: a 503, worth retrying, rather than a 500."""
-    seen: BaseException | None = exc
-    for _depth in range(5):
-        if seen is None:
-            return False
-        name = type(seen).__name__
-        text = str(seen).lower()
-        if isinstance(seen, ConnectionError | TimeoutError) or name in _UNAVAILABLE_ERRORS:
-            return True
-        if any(phrase in text for phrase in _UNAVAILABLE_PHRASES):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-_UNAVAILABLE_ERRORS = frozenset(
-    {
-        "DBConnectionError",  # tortoise
-        "ConnectionDoesNotExistError",  # asyncpg
-        "CannotConnectNowError",
-        "ConnectionFailureError",
-        "AdminShutdownError",
-        "InterfaceError",
-        "TooManyConnectionsError",
-    }
-)
-_UNAVAILABLE_PHRASES = (
-    "database or disk is full",
-    "disk i/o error",
-    "database is locked",
-    "connection was closed",
-    "connection refused",
-    "the database system is starting up",
-    "the database system is shutting down",
-    "terminating connection",
-)
 
 
 class HeadAsGetMiddleware:

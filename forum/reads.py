@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +32,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from forum.clock import SYSTEM, Clock
 from forum.queries.sql import execute
 
 log = logging.getLogger(__name__)
@@ -57,12 +57,13 @@ _UPSERT = (
 class ReadBuffer:
     """Pending read positions of this process, and every worker's recently noted ones."""
 
-    def __init__(self, publish: Publish | None = None) -> None:
+    def __init__(self, publish: Publish | None = None, clock: Clock = SYSTEM) -> None:
         self._pending: dict[Key, int] = {}
         self._noted: dict[Key, tuple[int, float]] = {}  # key -> (number, monotonic time)
         self._by_user: dict[int, set[int]] = {}  # user id -> topic ids in _noted
         self._publish = publish  # None: this process only
-        self._last_prune = time.monotonic()
+        self._clock = clock  # when positions were noted, to forget them KEEP_SECONDS later
+        self._last_prune = clock.monotonic()
 
     def set_publisher(self, publish: Publish | None) -> None:
         self._publish = publish
@@ -110,7 +111,7 @@ class ReadBuffer:
                 self._remember((user_id, topic_id), number)
 
     def _remember(self, key: Key, number: int) -> bool:
-        now = time.monotonic()
+        now = self._clock.monotonic()
         noted = self._noted.get(key)
         if noted is not None and noted[0] >= number:
             return False

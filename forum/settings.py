@@ -46,6 +46,10 @@ class Settings:
     # to arrive (forum/serving.py).
     max_header_bytes: int = 32 * 1024
     header_timeout_seconds: float = 10.0
+    # A request's body: the longest pause between two of its chunks, and how long it may take
+    # in all (forum/serving.py).
+    body_idle_seconds: float = 10.0
+    body_timeout_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +72,8 @@ class Settings:
             attachment_quota_bytes=_megabytes(env, "FORUM_ATTACHMENT_QUOTA_MB", 100),
             max_header_bytes=_whole(env, "FORUM_MAX_HEADER_BYTES", 32 * 1024, 1024, 1 << 24),
             header_timeout_seconds=_seconds(env, "FORUM_HEADER_TIMEOUT_SECONDS", 10.0),
+            body_idle_seconds=_seconds(env, "FORUM_BODY_IDLE_SECONDS", 10.0),
+            body_timeout_seconds=_seconds(env, "FORUM_BODY_TIMEOUT_SECONDS", 60.0),
         )
         settings.validate()
         return settings

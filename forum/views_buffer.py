@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from starlette.requests import HTTPConnection
 from tortoise import connections
 
 from forum.auth import CSRF_COOKIE, identity
+from forum.clock import SYSTEM, Clock
 from forum.queries.sql import execute, placeholders
 
 VIEW_WINDOW = 3600.0  # seconds in which one viewer's reloads of a topic are one view
@@ -46,7 +46,7 @@ def viewer_keys(conn: HTTPConnection) -> tuple[str, ...]:
 
 
 class ViewBuffer:
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Clock = SYSTEM) -> None:
         self._pending: Counter[int] = Counter()
         self._seen: OrderedDict[int, float] = OrderedDict()  # hash(viewer, topic) -> until
         self._clock = clock
@@ -58,7 +58,7 @@ class ViewBuffer:
     def hit(self, topic_id: int, viewers: Sequence[str] = ()) -> bool:
         """Count a view of the topic unless one of `viewers` (see `viewer_keys`) was counted
         for it within the hour; without viewers, always. True when counted."""
-        now = self._clock()
+        now = self._clock.monotonic()
         seen = self._seen
         while seen:  # every entry lasts as long, so the oldest come first
             oldest, until = next(iter(seen.items()))

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from forum.errors import log_failure
 from forum.events import atomic
 from forum.settings import Settings
 from knowledge.models import DocumentVersion
@@ -104,6 +105,6 @@ class TextExtractor:
             try:
                 while await extract_pending(self.settings) == BATCH:
                     pass  # a full round: more may be waiting, go on at once
-            except Exception:  # a database hiccup: the next round tries again
-                log.exception("document text round failed")
+            except Exception as exc:  # a database hiccup: the next round tries again
+                log_failure(log, "document text round failed", exc)
             await asyncio.sleep(self.poll)

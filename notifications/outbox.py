@@ -35,6 +35,7 @@ from typing import Any
 from tortoise import connections
 
 from forum import events
+from forum.errors import log_failure
 from forum.models import OutboxMessage, OutboxStatus, User
 from forum.queries.sql import execute
 from forum.settings import Settings
@@ -265,6 +266,6 @@ class OutboxSender:
                 sent = BATCH
                 while sent == BATCH:  # a full round: more may be waiting, go on at once
                     sent = await send_due(self.settings)
-            except Exception:  # a database hiccup: the next round tries again
-                log.exception("outbox round failed")
+            except Exception as exc:  # a database hiccup: the next round tries again
+                log_failure(log, "outbox round failed", exc)
             await asyncio.sleep(self.poll)

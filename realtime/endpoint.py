@@ -9,7 +9,6 @@ transport, or a bounded queue for a socket that does not drain).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -85,15 +84,14 @@ def _reply(hub: Hub, conn: Connection, text: str) -> None:
 
 
 async def _read(hub: Hub, conn: Connection, websocket: WebSocket) -> None:
-    limits = hub.limits
-    loop = asyncio.get_running_loop()
-    bucket = TokenBucket(limits.rate, limits.burst, limits.abuse, loop.time())
+    limits, clock = hub.limits, hub.clock
+    bucket = TokenBucket(limits.rate, limits.burst, limits.abuse, clock.monotonic())
     typed: dict[int, float] = {}
     while not conn.closing:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
-        verdict = bucket.take(loop.time())
+        verdict = bucket.take(clock.monotonic())
         if verdict is Verdict.ABUSE:
             hub.close(conn, protocol.CLOSE_POLICY, "rate limit exceeded")
             return
@@ -120,7 +118,7 @@ async def _read(hub: Hub, conn: Connection, websocket: WebSocket) -> None:
         elif isinstance(frame, Unsubscribe):
             hub.unsubscribe(conn, frame.channels)
         elif isinstance(frame, Typing):
-            now = loop.time()
+            now = clock.monotonic()
             if now - typed.get(frame.topic_id, float("-inf")) < limits.typing_interval:
                 continue  # typing notices are best effort: extra ones are dropped quietly
             if len(typed) > 100:

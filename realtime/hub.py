@@ -26,6 +26,8 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from forum import policy
+from forum.clock import SYSTEM, Clock
+from forum.errors import log_failure
 from forum.inputs import ascii_digits
 from forum.models import Category, Topic, User
 from forum.queries import live
@@ -274,8 +276,9 @@ class Audience:
 
 
 class Hub:
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, clock: Clock = SYSTEM) -> None:
         self.limits = limits or Limits.from_env()
+        self.clock = clock  # what the clients' rate limits read (realtime.endpoint)
         self.node = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.accepting = False
         self.broker_live = False
@@ -659,8 +662,8 @@ class Hub:
                     await self._poll()
                 if seq.expired(loop.time()):
                     await self._fill_gap()
-            except Exception:
-                log.exception("real-time dispatch failed; continuing")
+            except Exception as exc:
+                log_failure(log, "real-time dispatch failed; continuing", exc)
                 await asyncio.sleep(0.1)
 
     async def _poll(self) -> None:

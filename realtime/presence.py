@@ -72,6 +72,11 @@ class Presence:
     def total(self, topic_id: int) -> int | None:
         return self._totals.get(topic_id)
 
+    def quiet_until(self, topic_id: int) -> float:
+        """The event loop's time at which the topic's quiet time ends (see _report); 0.0 when
+        a report would go out at once."""
+        return self._quiet_until.get(topic_id, 0.0)
+
     def refresh(self, now: float) -> None:
         """Announce every local topic again and forget nodes that stopped announcing."""
         for topic_id in list(self._local):

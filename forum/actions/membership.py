@@ -203,16 +203,16 @@ async def _new_email_token(
     return secret
 
 
-_BAD_LINK = "This link is invalid, has expired or was already used."
+BAD_LINK = N_("This link is invalid, has expired or was already used.")
 
 
 async def access_email_token(secret: str, purpose: TokenPurpose) -> EmailToken:
     """A live (unused, unexpired) token for this secret, or NotFound: one answer for all."""
     if not secret or len(secret) > 100:
-        raise BadLink(_(_BAD_LINK))
+        raise BadLink(_(BAD_LINK))
     token = await EmailToken.get_or_none(token_hash=token_hash(secret), purpose=purpose)
     if token is None or token.used_at is not None or token.expires_at <= _now():
-        raise BadLink(_(_BAD_LINK))
+        raise BadLink(_(BAD_LINK))
     return token
 
 
@@ -220,7 +220,7 @@ async def _claim(token: EmailToken) -> None:
     """Use the token up, exactly once even under concurrent requests."""
     claimed = await EmailToken.filter(id=token.id, used_at=None).update(used_at=_now())
     if not claimed:
-        raise BadLink(_(_BAD_LINK))
+        raise BadLink(_(BAD_LINK))
 
 
 # --- applying ----------------------------------------------------------------------------
@@ -387,28 +387,6 @@ async def do_apply(settings: Settings, application: Application) -> None:
         await _apply_once(settings, application, password_hash)
 
 
-@dataclass(frozen=True)
-class LinkedRequest:
-    """The access request an emailed link belongs to, still waiting for its email step."""
-
-    request: AccessRequest
-    administration: Administration | None
-
-
-async def _linked_request(secret: str, purpose: TokenPurpose) -> LinkedRequest:
-    token = await access_email_token(secret, purpose)
-    request = await AccessRequest.get_or_none(id=token.access_request_id)
-    if request is None or request.status != AccessStatus.EMAIL_PENDING:
-        raise BadLink(_(_BAD_LINK))
-    administration = await Administration.get_or_none(id=request.administration_id)
-    return LinkedRequest(request, administration)
-
-
-async def access_confirmation(secret: str) -> LinkedRequest:
-    """The application a confirmation link belongs to, for the page that asks to confirm it."""
-    return await _linked_request(secret, TokenPurpose.CONFIRM_EMAIL)
-
-
 async def do_confirm_email(settings: Settings, secret: str) -> AccessRequest:
     """The email is confirmed: the request joins the administrators' queue (each administrator
     is mailed) and the account can log in (still unverified: it sees only the public area
@@ -418,7 +396,7 @@ async def do_confirm_email(settings: Settings, secret: str) -> AccessRequest:
         await _claim(token)
         request = await AccessRequest.get_or_none(id=token.access_request_id)
         if request is None or request.status != AccessStatus.EMAIL_PENDING:
-            raise BadLink(_(_BAD_LINK))
+            raise BadLink(_(BAD_LINK))
         now = _now()
         await AccessRequest.filter(id=request.id).update(
             status=AccessStatus.PENDING, email_confirmed_at=now
@@ -440,7 +418,7 @@ async def do_discard_application(secret: str) -> None:
         await _claim(token)
         request = await AccessRequest.get_or_none(id=token.access_request_id)
         if request is None or request.status != AccessStatus.EMAIL_PENDING:
-            raise BadLink(_(_BAD_LINK))
+            raise BadLink(_(BAD_LINK))
         user = await User.get_or_none(id=request.user_id) if request.user_id else None
         await AccessRequest.filter(id=request.id).delete()
         others = await AccessRequest.filter(user_id=request.user_id).exists()
@@ -516,11 +494,6 @@ async def do_invite(
     return request
 
 
-async def access_invitation(secret: str) -> LinkedRequest:
-    """The invitation a link belongs to, for the form that completes it."""
-    return await _linked_request(secret, TokenPurpose.INVITATION)
-
-
 async def do_accept_invitation(
     settings: Settings, secret: str, application: Application
 ) -> AccessRequest:
@@ -532,7 +505,7 @@ async def do_accept_invitation(
         token = await access_email_token(secret, TokenPurpose.INVITATION)
         request = await AccessRequest.get_or_none(id=token.access_request_id)
         if request is None or request.status != AccessStatus.EMAIL_PENDING:
-            raise BadLink(_(_BAD_LINK))
+            raise BadLink(_(BAD_LINK))
         if request.email != application.email:
             raise Invalid(_("This invitation is for another address."), field="email")
         user = await User.get_or_none(email=request.email)

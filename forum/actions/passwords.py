@@ -14,10 +14,11 @@ from forum import ratelimit
 from forum.actions.audit import record_audit
 from forum.actions.logins import clear_failures, do_check_current_password
 from forum.actions.users import check_email, check_password, do_revoke_sessions
-from forum.errors import Invalid, NotFound, RateLimited
+from forum.errors import Invalid, RateLimited
 from forum.events import atomic, record_event
 from forum.i18n import N_, _
 from forum.models import ApiToken, EmailToken, TokenPurpose, User
+from forum.queries.tokens import access_reset_token, invalid_reset_link
 from forum.security import hash_password, new_token, token_hash
 from forum.settings import Settings
 from notifications import outbox
@@ -26,10 +27,6 @@ RESET_LIFETIME = timedelta(hours=1)
 RESET_WINDOW = timedelta(hours=1)
 RESETS_PER_EMAIL = 3  # links mailed to one address per hour; more are silently not sent
 RESETS_PER_IP = 10  # reset requests from one address per hour; more are answered 429
-
-
-def _invalid_link() -> NotFound:
-    return NotFound(_("This link has expired or was already used. Ask for a new one."))
 
 
 async def do_request_password_reset(
@@ -78,18 +75,6 @@ async def do_request_password_reset(
     return user, secret
 
 
-async def access_reset_token(secret: str) -> EmailToken:
-    """The live reset token behind a link, or NotFound when unknown, used or expired."""
-    if not secret or len(secret) > 200:
-        raise _invalid_link()
-    token = await EmailToken.get_or_none(
-        token_hash=token_hash(secret), purpose=TokenPurpose.RESET_PASSWORD, used_at=None
-    )
-    if token is None or token.user_id is None or token.expires_at <= datetime.now(UTC):
-        raise _invalid_link()
-    return token
-
-
 async def _set_password(user: User, password_hash: str, *, keep_session: int | None) -> None:
     """Store the new hash and end the other ways in (inside the caller's transaction)."""
     now = datetime.now(UTC)
@@ -117,7 +102,7 @@ async def do_reset_password(secret: str, password: str) -> User:
     async with atomic():
         spent = await EmailToken.filter(id=token.id, used_at=None).update(used_at=datetime.now(UTC))
         if not spent:
-            raise _invalid_link()
+            raise invalid_reset_link()
         user = await User.get(id=token.user_id)
         await _set_password(user, password_hash, keep_session=None)
         await record_audit(user, "user.password_reset", "user", user.id)

@@ -159,7 +159,3 @@ async def do_regenerate_backup_codes(user: User) -> list[str]:
         codes = await _store_backup_codes(user)
         await _log(user, "two_factor.backup_codes_replaced")
     return codes
-
-
-async def unused_backup_codes(user: User) -> int:
-    return await BackupCode.filter(user_id=user.id, used_at=None).count()

@@ -1,4 +1,5 @@
-"""What administrators read: the access-request queue, invitations, members."""
+"""What administrators read (the access-request queue, invitations, members), and what an
+emailed link's page shows its holder before they act on it."""
 
 from __future__ import annotations
 
@@ -6,8 +7,44 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from forum import policy
-from forum.actions.membership import REMINDER_WINDOW
-from forum.models import AccessRequest, AccessStatus, Role, User
+from forum.actions.membership import BAD_LINK, REMINDER_WINDOW, access_email_token
+from forum.errors import BadLink
+from forum.i18n import _
+from forum.models import (
+    AccessRequest,
+    AccessStatus,
+    Administration,
+    Role,
+    TokenPurpose,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class LinkedRequest:
+    """The access request an emailed link belongs to, still waiting for its email step."""
+
+    request: AccessRequest
+    administration: Administration | None
+
+
+async def _linked_request(secret: str, purpose: TokenPurpose) -> LinkedRequest:
+    token = await access_email_token(secret, purpose)
+    request = await AccessRequest.get_or_none(id=token.access_request_id)
+    if request is None or request.status != AccessStatus.EMAIL_PENDING:
+        raise BadLink(_(BAD_LINK))
+    administration = await Administration.get_or_none(id=request.administration_id)
+    return LinkedRequest(request, administration)
+
+
+async def access_confirmation(secret: str) -> LinkedRequest:
+    """The application a confirmation link belongs to, for the page that asks to confirm it."""
+    return await _linked_request(secret, TokenPurpose.CONFIRM_EMAIL)
+
+
+async def access_invitation(secret: str) -> LinkedRequest:
+    """The invitation a link belongs to, for the form that completes it."""
+    return await _linked_request(secret, TokenPurpose.INVITATION)
 
 
 async def own_latest_request(user: User) -> AccessRequest | None:

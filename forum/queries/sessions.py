@@ -1,10 +1,11 @@
-"""A user's live sessions and API tokens, for their security page and the API."""
+"""A user's live sessions, API tokens and unused backup codes, for their security page and
+the API."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from forum.models import ApiToken, Session
+from forum.models import ApiToken, BackupCode, Session, User
 
 
 async def list_live_sessions(user_id: int) -> list[Session]:
@@ -19,3 +20,8 @@ async def list_live_sessions(user_id: int) -> list[Session]:
 async def list_api_tokens(user_id: int) -> list[ApiToken]:
     """Unrevoked API tokens, newest first (only their hashes are stored: no token text)."""
     return await ApiToken.filter(user_id=user_id, revoked_at=None).order_by("-id").all()
+
+
+async def unused_backup_codes(user: User) -> int:
+    """How many of the member's two-factor backup codes are still unused."""
+    return await BackupCode.filter(user_id=user.id, used_at=None).count()

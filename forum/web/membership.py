@@ -12,8 +12,6 @@ from forum import policy, ratelimit
 from forum.actions.membership import (
     LANGUAGES,
     Application,
-    access_confirmation,
-    access_invitation,
     check_application,
     do_accept_invitation,
     do_apply,
@@ -26,7 +24,7 @@ from forum.errors import BadRequest, Invalid, RateLimited
 from forum.i18n import _
 from forum.models import AccessRequest, AccessStatus, User
 from forum.queries.administrations import all_administrations
-from forum.queries.membership import own_latest_request
+from forum.queries.membership import access_confirmation, access_invitation, own_latest_request
 from forum.settings import Settings
 from forum.web.forms import parse_id, read_form, redirect
 from forum.web.templating import render

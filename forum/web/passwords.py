@@ -9,13 +9,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum.actions.passwords import (
-    access_reset_token,
-    do_request_password_reset,
-    do_reset_password,
-)
+from forum.actions.passwords import do_request_password_reset, do_reset_password
 from forum.errors import Invalid, NotFound, RateLimited, retry_headers
 from forum.i18n import _
+from forum.queries.tokens import access_reset_token
 from forum.web.forms import read_form, redirect
 from forum.web.templating import render
 

@@ -17,14 +17,13 @@ from forum.actions.twofactor import (
     do_regenerate_backup_codes,
     do_start_two_factor,
     provisioning_uri,
-    unused_backup_codes,
 )
 from forum.actions.users import do_revoke_api_token, do_revoke_own_session
 from forum.auth import clear_session_cookie, identity, require_user
 from forum.errors import ForumError, Invalid
 from forum.i18n import _
 from forum.models import User
-from forum.queries.sessions import list_api_tokens, list_live_sessions
+from forum.queries.sessions import list_api_tokens, list_live_sessions, unused_backup_codes
 from forum.web.forms import path_id, read_form, redirect, safe_next
 from forum.web.templating import render
 

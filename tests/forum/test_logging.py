@@ -4,10 +4,13 @@ warnings included (they used to print bare)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import socket
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.helpers import make_user
 from tests.served import forum_serve, healthy
@@ -43,3 +46,32 @@ async def test_a_served_forum_logs_time_level_and_logger(
     assert LINE.match(warning) and " WARNING notifications.outbox: " in warning
     started = next(line for line in lines if "Application startup complete" in line)
     assert LINE.match(started), started
+
+
+async def test_a_background_round_logs_one_line_when_the_database_is_out_of_reach(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The outbox, document text and real-time loops retry every few seconds: during a
+    database outage each round printed a whole traceback (bench/faults.py, postgres-restart)."""
+    from tortoise.exceptions import DBConnectionError
+
+    from forum.errors import log_failure
+
+    with socket.socket() as s:  # a port nobody listens on: a real refusal
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    try:
+        try:
+            await asyncio.open_connection("127.0.0.1", port)
+        except OSError as refused:
+            raise DBConnectionError(refused) from refused  # as tortoise's pool raises it
+    except DBConnectionError as exc:
+        outage = exc
+    logger = logging.getLogger("tests.rounds")
+    with caplog.at_level(logging.ERROR, logger="tests.rounds"):
+        log_failure(logger, "outbox round failed", outage)
+        log_failure(logger, "outbox round failed", ValueError("a bug"))
+    down, bug = caplog.records
+    assert down.getMessage().startswith("outbox round failed: database unavailable: ")
+    assert down.exc_info is None
+    assert bug.getMessage() == "outbox round failed" and bug.exc_info is not None

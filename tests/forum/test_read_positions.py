@@ -23,7 +23,8 @@ from forum.actions.users import do_create_session
 from forum.auth import CSRF_COOKIE, SESSION_COOKIE
 from forum.db import close_db, init_db
 from forum.models import TopicUser
-from forum.reads import ReadBuffer
+from forum.reads import KEEP_SECONDS, ReadBuffer
+from tests.clock import ManualClock
 from tests.helpers import bearer, categories, log_in, make_user, relax_moderation
 from tests.realtime.support import eventually
 from tests.served import forum_serve, healthy, two_servers
@@ -101,6 +102,28 @@ async def test_a_position_never_moves_backwards_and_one_for_a_vanished_topic_is_
     assert await reads.flush() == 2
     assert reads.pending == 0
     assert await stored(alice.id, topic.id) == 30
+
+
+async def test_a_noted_position_is_kept_until_stored_then_forgotten_a_while_after(
+    db: str,
+) -> None:
+    """Noted positions are held in memory KEEP_SECONDS after they were noted (the memory stays
+    bounded; by then the database has them), and one not yet stored is kept however old."""
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, _ = await do_create_topic(alice, cats["welcome"], "Kept a while", "x")
+    clock = ManualClock()  # time moves only when the test says so
+    reads = ReadBuffer(clock=clock)
+    await reads.note(alice.id, topic.id, 1)
+    clock.advance(KEEP_SECONDS + 1)
+    await reads.note(bob.id, topic.id, 1)  # noting prunes the old ones...
+    assert reads.position(alice.id, topic.id) == 1  # ...but this one is not stored yet
+    assert await reads.flush() == 2
+    clock.advance(KEEP_SECONDS / 2)
+    await reads.note(alice.id, topic.id + 1000, 1)  # prunes again
+    assert reads.position(alice.id, topic.id) is None  # stored and old: the database has it
+    assert reads.merged(alice.id, topic.id, await stored(alice.id, topic.id)) == 1
+    assert reads.position(bob.id, topic.id) == 1  # stored, but noted recently: kept
 
 
 async def test_mark_read_through_the_api_is_stored_before_it_answers(

@@ -274,3 +274,14 @@ async def test_knowledge_content_keeps_the_language_it_was_written_in(
     assert 'lang="fr">Les agents ont adopté les scellés après six mois.</p>' in page.text
     listed = await client.get("/knowledge/entries")
     assert f'lang="fr"><a href="/knowledge/entries/{entry.id}">' in listed.text
+
+
+async def test_a_stale_emailed_link_is_explained_in_french(client: httpx.AsyncClient) -> None:
+    """The message of a bad confirmation or invitation link was never extracted (it was
+    given to `_()` through a variable), so French visitors read it in English."""
+    french = {"Accept-Language": "fr-FR,fr;q=0.9"}
+    for path in ("/request-access/confirm/nope", "/request-access/invitation/nope"):
+        page = await client.get(path, headers=french)
+        assert "Ce lien n'est pas valable, a expiré ou a déjà été utilisé." in html.unescape(
+            page.text
+        ), path

@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 from forum.actions.users import do_create_session
 from forum.app import create_app
 from forum.auth import SESSION_COOKIE
+from forum.clock import SYSTEM, Clock
 from forum.models import Category, Topic, User
 from forum.settings import Settings
 from realtime.endpoint import server_options
@@ -74,10 +75,11 @@ async def start(
     port: int = 0,
     ping_interval: float = 20.0,
     ping_timeout: float = 20.0,
+    clock: Clock | None = None,
 ) -> Served:
     app = create_app(settings, manage_db=False)
-    if limits is not None:
-        app.state.hub = Hub(limits)
+    if limits is not None or clock is not None:
+        app.state.hub = Hub(limits, clock or SYSTEM)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

@@ -221,7 +221,9 @@ async def test_presence_reports_are_paced_by_the_frames_they_take() -> None:
             presence.receive({"topic_id": 7, "node": "there", "users": list(range(n))}, 0.0)
         assert reports == [1]  # the first at once, the rest wait for the quiet time to end
         await eventually(lambda: reports == [1, 5], within=2.0)  # then only the latest
-        await asyncio.sleep(0.2)
+        loop = asyncio.get_running_loop()
+        assert presence.quiet_until(7) > loop.time()  # the report of 5 took 1000 frames
+        await eventually(lambda: loop.time() >= presence.quiet_until(7), within=2.0)
         assert reports == [1, 5]
         presence.receive({"topic_id": 7, "node": "there", "users": []}, 0.0)
         assert reports == [1, 5, 0]  # quiet time over: at once

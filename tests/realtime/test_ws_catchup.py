@@ -112,13 +112,16 @@ async def test_a_replay_racing_live_posts_has_no_gap_and_no_duplicate(settings: 
     alice = await make_user("alice")
     topic, _ = await do_create_topic(alice, cats["cybersecurity"], "Race to the log", "1")
     async with serving(settings) as served, client(served, headers=await bearer(alice)) as ws:
+        made: list[int] = []
 
         async def post_many() -> None:
             for n in range(2, 22):
-                await do_create_post(alice, topic, cats["cybersecurity"], str(n))
+                made.append(
+                    (await do_create_post(alice, topic, cats["cybersecurity"], str(n))).number
+                )
 
         poster = asyncio.create_task(post_many())
-        await asyncio.sleep(0.05)
+        await eventually(lambda: len(made) >= 3)  # some in the log before, the rest racing
         frames, _ = await ws.subscribe(f"topic:{topic.id}", since=0)
         await poster
         seen = numbers(frames)

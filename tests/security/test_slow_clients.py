@@ -112,3 +112,67 @@ async def test_idle_and_dribbling_connections_end_within_the_header_timeout(
                         length = int(line.split(b":")[1])
                 await reader.readexactly(length)
         writer.close()
+
+
+async def _dribble(address: str, head: bytes, chunks: list[bytes], pause: float) -> bytes:
+    """Send `head`, then each chunk `pause` s apart (stopping when the server answers);
+    everything the server said until it closed."""
+    host, port = address.split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    answer = asyncio.ensure_future(reader.read())
+    try:
+        writer.write(head)
+        for chunk in chunks:
+            await asyncio.wait({answer}, timeout=pause)
+            if answer.done():
+                break
+            try:
+                writer.write(chunk)
+                await writer.drain()
+            except ConnectionError:
+                break
+        async with asyncio.timeout(10):
+            return await answer
+    finally:
+        writer.close()
+
+
+def _post(length: int) -> bytes:
+    return (
+        b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: %d\r\n\r\n" % length
+    )
+
+
+async def test_a_body_that_pauses_or_dribbles_too_long_is_cut_off_with_408(
+    database_url: str, tmp_path: Path
+) -> None:
+    quick = {"FORUM_BODY_IDLE_SECONDS": "1", "FORUM_BODY_TIMEOUT_SECONDS": "2.5"}
+    with forum_serve(tmp_path, "body", database_url, "memory://", env_extra=quick) as (
+        address,
+        process,
+    ):
+        await healthy(address, process)
+
+        # A pause longer than the idle limit: 408 about a second after the last byte.
+        started = time.monotonic()
+        answer = await _dribble(address, _post(100) + b"a", [b"b"] * 5, pause=3)
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+        assert b"connection: close" in answer.lower()
+        assert answer.endswith(b"The request body took too long to arrive.")
+        assert time.monotonic() - started < 2.5
+
+        # One byte every 0.4 s never pauses long, but the whole body takes too long.
+        started = time.monotonic()
+        answer = await _dribble(address, _post(100), [b"x"] * 100, pause=0.4)
+        assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+        assert 2.0 < time.monotonic() - started < 5
+
+        # A body that arrives in a few chunks, in time, is read and answered as usual.
+        body = b"email=a%40example.org&password=wrong"
+        head = _post(len(body)).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+        answer = await _dribble(address, head, [body[:10], body[10:20], body[20:]], pause=0.3)
+        status = answer.split(b"\r\n", 1)[0]
+        assert status.startswith(b"HTTP/1.1 ") and b" 408 " not in status, status
+        await healthy(address, process)

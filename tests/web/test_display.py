@@ -19,6 +19,7 @@ from forum.actions.topics import do_create_topic
 from forum.models import Administration, AuditLog, Post, Role, Topic, User
 from forum.views_buffer import MAX_SEEN, ViewBuffer
 from moderation.topics import do_set_topic_status
+from tests.clock import ManualClock
 from tests.helpers import PASSWORD, categories, log_in, make_user
 from tests.web.support import article, csrf_from, log_in_with_form
 
@@ -291,8 +292,8 @@ async def test_a_view_counts_once_per_member_per_hour_and_once_per_visitor_sessi
     alice = await make_user("alice")
     public, _ = await do_create_topic(alice, cats["welcome"], "Hello everyone", "one")
     members, _ = await do_create_topic(alice, cats["iot"], "Seals", "two")
-    now = [1000.0]
-    app.state.views = ViewBuffer(clock=lambda: now[0])
+    clock = ManualClock()
+    app.state.views = ViewBuffer(clock=clock)
     transport = client._transport
 
     async def views(topic_id: int) -> int:
@@ -322,16 +323,16 @@ async def test_a_view_counts_once_per_member_per_hour_and_once_per_visitor_sessi
     assert await views(public.id) == 3
 
     # An hour later, bob's next read is a new view; a minute later it is not.
-    now[0] += 3601
+    clock.advance(3601)
     await client.get(f"/t/{members.id}")
-    now[0] += 60
+    clock.advance(60)
     await client.get(f"/t/{members.id}")
     assert await views(members.id) == 3
     assert '<td class="num">3</td>' in (await client.get("/c/iot")).text
 
 
 def test_the_memory_of_who_viewed_what_is_bounded() -> None:
-    buffer = ViewBuffer(clock=lambda: 0.0)
+    buffer = ViewBuffer(clock=ManualClock())
     for n in range(MAX_SEEN + 500):
         assert buffer.hit(1, (f"u:{n}",))
     assert len(buffer._seen) <= MAX_SEEN
