@@ -608,7 +608,7 @@ async def _publish(
             summary["superseded"] = older.id
     if not tell:
         return summary
-    with i18n.using(author.preferred_language):  # the author reads it in their language
+    with i18n.using(author.mail_language):  # the author reads it in their language
         told = (
             _("Your knowledge entry \u201c%(title)s\u201d was published.")
             if first
@@ -655,7 +655,7 @@ async def _reject(
         user_id=entry.author_id,
     )
     author = await User.get(id=entry.author_id)
-    with i18n.using(author.preferred_language):
+    with i18n.using(author.mail_language):
         told = _("Your knowledge entry \u201c%(title)s\u201d was not approved: %(reason)s") % {
             "title": version.data.get("title", entry.title),
             "reason": reason,

@@ -336,7 +336,7 @@ async def _tell_author(author_id: int, kind: str, message: Callable[[], str], **
     The in-app row records the `notification.created` event (notifications/notify.py).
     `message()` words it, in the author's language."""
     author = await User.get_or_none(id=author_id, is_active=True)
-    with i18n.using(author.preferred_language if author else i18n.DEFAULT_LANGUAGE):
+    with i18n.using(author.mail_language if author else i18n.DEFAULT_LANGUAGE):
         message_text = message()
     await notify.on_moderation(
         author_id, kind, message_text, topic_id=data.get("topic_id"), post_id=data.get("post_id")

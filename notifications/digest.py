@@ -327,7 +327,7 @@ def build(
         # In the member's time zone, written their language's way ("1 déc. 2026, 08:00").
         "since": format_moment(
             since.astimezone(zone(user.timezone)).replace(tzinfo=None),
-            mail_language(user.preferred_language),
+            mail_language(user.mail_language),
         ),
         "daily": user.digest_frequency == DigestFrequency.DAILY,
         "topics": topics,

@@ -30,7 +30,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from forum import policy
+from forum import i18n, policy
 from forum.actions.audit import record_audit
 from forum.actions.users import check_email, check_password
 from forum.errors import BadLink, Conflict, Invalid, NotFound
@@ -106,6 +106,15 @@ def check_reason(value: str) -> str:
     if not 10 <= len(value) <= 2000 or _CONTROL.search(value):
         raise Invalid(_("Say in 10 to 2,000 characters why you need access."), field="reason")
     return value
+
+
+def _language_settings(applied_in: str) -> dict[str, str]:
+    """A new member's language: automatic (the switcher, else the browser), their emails in
+    the language they applied in until their pages are seen; a language the forum does not
+    speak is kept as their stated preference (it reads as automatic too)."""
+    if applied_in in i18n.LANGUAGES:
+        return {"preferred_language": i18n.AUTOMATIC, "seen_language": applied_in}
+    return {"preferred_language": applied_in}
 
 
 def check_language(value: str) -> str:
@@ -259,7 +268,7 @@ async def _new_applicant(application: Application, password_hash: str, *, active
         is_active=active,
         administration_id=application.administration.id,
         position=application.position,
-        preferred_language=application.language,
+        **_language_settings(application.language),
     )
 
 
@@ -358,7 +367,7 @@ async def _application_mail(
             display_name=application.full_name,
             administration_id=application.administration.id,
             position=application.position,
-            preferred_language=application.language,
+            **_language_settings(application.language),
         )
         await AccessRequest.filter(id=pending.id).update(
             full_name=application.full_name,
@@ -545,7 +554,7 @@ async def do_accept_invitation(
                 display_name=application.full_name,
                 administration_id=application.administration.id,
                 position=application.position,
-                preferred_language=application.language,
+                **_language_settings(application.language),
                 is_active=True,
             )
             await (
@@ -593,7 +602,7 @@ async def do_ask_again(
             administration_id=administration.id,
             position=position,
             reason=reason,
-            language=user.preferred_language,
+            language=user.mail_language,
             status=AccessStatus.PENDING,
             email_confirmed_at=_now(),
             user_id=user.id,

@@ -23,6 +23,7 @@ from forum.api.bodies import (
 from forum.api.operation import operation
 from forum.api.parsing import Body, path_id, read_body
 from forum.api.serializers import me_json
+from forum.web.language import keep_switcher_choice
 from forum.auth import (
     clear_session_cookie,
     csrf_for_session,
@@ -97,6 +98,7 @@ async def login(request: Request) -> Response:
         user,
         user_agent=request.headers.get("user-agent", ""),
         ip=request.client.host if request.client else "",
+        language=await keep_switcher_choice(request, user),
     )
     response = JSONResponse({"user": me_json(user), "csrf_token": csrf_for_session(request, key)})
     secure = request.app.state.settings.secure_cookies
