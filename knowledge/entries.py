@@ -591,7 +591,13 @@ async def _publish(
     if entry.topic_id is None:
         body = _discussion_body(entry)
         topic, _post = await insert_topic(
-            author, technology, _topic_title(entry.title), body, ["knowledge"], now=now
+            author,
+            technology,
+            _topic_title(entry.title),
+            body,
+            ["knowledge"],
+            now=now,
+            language=i18n.content_language(entry.language, i18n.DEFAULT_LANGUAGE),
         )
         await KnowledgeEntry.filter(id=entry.id).update(topic_id=topic.id)
         entry.topic_id = topic.id

@@ -108,13 +108,14 @@ def check_reason(value: str) -> str:
     return value
 
 
-def _language_settings(applied_in: str) -> dict[str, str]:
-    """A new member's language: automatic (the switcher, else the browser), their emails in
-    the language they applied in until their pages are seen; a language the forum does not
-    speak is kept as their stated preference (it reads as automatic too)."""
+def _language_settings(applied_in: str) -> tuple[str, str]:
+    """A new member's language setting and first seen language: automatic (the switcher,
+    else the browser), their emails in the language they applied in until their pages are
+    seen; a language the forum does not speak is kept as their stated preference (it reads
+    as automatic too)."""
     if applied_in in i18n.LANGUAGES:
-        return {"preferred_language": i18n.AUTOMATIC, "seen_language": applied_in}
-    return {"preferred_language": applied_in}
+        return i18n.AUTOMATIC, applied_in
+    return applied_in, ""
 
 
 def check_language(value: str) -> str:
@@ -268,7 +269,8 @@ async def _new_applicant(application: Application, password_hash: str, *, active
         is_active=active,
         administration_id=application.administration.id,
         position=application.position,
-        **_language_settings(application.language),
+        preferred_language=_language_settings(application.language)[0],
+        seen_language=_language_settings(application.language)[1],
     )
 
 
@@ -367,7 +369,8 @@ async def _application_mail(
             display_name=application.full_name,
             administration_id=application.administration.id,
             position=application.position,
-            **_language_settings(application.language),
+            preferred_language=_language_settings(application.language)[0],
+            seen_language=_language_settings(application.language)[1],
         )
         await AccessRequest.filter(id=pending.id).update(
             full_name=application.full_name,
@@ -554,7 +557,8 @@ async def do_accept_invitation(
                 display_name=application.full_name,
                 administration_id=application.administration.id,
                 position=application.position,
-                **_language_settings(application.language),
+                preferred_language=_language_settings(application.language)[0],
+                seen_language=_language_settings(application.language)[1],
                 is_active=True,
             )
             await (

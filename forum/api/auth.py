@@ -23,7 +23,6 @@ from forum.api.bodies import (
 from forum.api.operation import operation
 from forum.api.parsing import Body, path_id, read_body
 from forum.api.serializers import me_json
-from forum.web.language import keep_switcher_choice
 from forum.auth import (
     clear_session_cookie,
     csrf_for_session,
@@ -36,6 +35,7 @@ from forum.i18n import _
 from forum.models import ApiToken, User
 from forum.origins import allowed
 from forum.queries.sessions import list_api_tokens
+from forum.web.language import keep_switcher_choice
 
 TWO_FACTOR_NOTE = (
     " Five failed attempts within 30 minutes (wrong passwords or codes) lock the account for"

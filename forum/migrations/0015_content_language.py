@@ -64,6 +64,11 @@ async def backfill(apps, schema_editor) -> None:
         "UPDATE topics SET language = 'fr' WHERE id IN"
         " (SELECT topic_id FROM posts WHERE number = 1 AND language = 'fr')"
     )
+    for kind, table in (("post", "posts"), ("topic", "topics")):  # search results say it too
+        await client.execute_script(
+            f"UPDATE search_docs SET language = COALESCE((SELECT x.language FROM {table} x"
+            f" WHERE x.id = search_docs.ref_id), '') WHERE kind = '{kind}'"
+        )
     await client.execute_script(
         "UPDATE users SET preferred_language = 'auto' WHERE preferred_language = 'en'"
     )
