@@ -81,6 +81,18 @@ async def undo_backfill(apps, schema_editor) -> None:
     )
 
 
+class DefaultOnly(ops.AlterField):
+    """A field's Python default changes (`preferred_language`: "auto"); the database's column
+    stays as it is (no database default was ever set). A plain AlterField would rebuild the
+    users table on SQLite, which every other table's foreign keys refer to."""
+
+    async def database_forward(self, app_label, old_state, new_state, state_editor=None) -> None:
+        return None
+
+    async def database_backward(self, app_label, old_state, new_state, state_editor=None) -> None:
+        return None
+
+
 class Migration(migrations.Migration):
     dependencies = [('forum', '0014_search_speed')]
 
@@ -112,7 +124,7 @@ class Migration(migrations.Migration):
             name='seen_language',
             field=fields.CharField(default='', db_default='', max_length=8),
         ),
-        ops.AlterField(
+        DefaultOnly(
             model_name='User',
             name='preferred_language',
             field=fields.CharField(default='auto', max_length=8),

@@ -576,6 +576,9 @@ async def test_a_category_lists_its_topics_with_tags_replies_and_activity(
     assert '<a class="button" href="/c/iot/new">New topic</a>' in page.text
 
 
+TOPIC_NUMBER = r'class="topic-title" href="/t/\d+" lang="en">Topic number (\d+)<'
+
+
 async def test_the_latest_list_is_paged_with_a_cursor(client: httpx.AsyncClient) -> None:
     cats = await categories()
     alice = await make_user("alice")
@@ -583,13 +586,13 @@ async def test_the_latest_list_is_paged_with_a_cursor(client: httpx.AsyncClient)
         await do_create_topic(alice, cats["welcome"], f"Topic number {n:02d}", "x")
 
     home = await client.get("/")
-    shown = re.findall(r'class="topic-title" href="/t/\d+" lang="en">Topic number (\d+)<', home.text)
+    shown = re.findall(TOPIC_NUMBER, home.text)
     assert shown == [f"{n:02d}" for n in range(31, 1, -1)]
     assert "32 topics" in home.text
     more = re.search(r'<a rel="next" href="([^"]+)">More topics</a>', home.text)
     assert more
     rest = await client.get(more.group(1))
-    shown = re.findall(r'class="topic-title" href="/t/\d+" lang="en">Topic number (\d+)<', rest.text)
+    shown = re.findall(TOPIC_NUMBER, rest.text)
     assert shown == ["01", "00"]
     assert 'rel="next"' not in rest.text
 
