@@ -589,7 +589,9 @@ async def _publish(
     author = await User.get(id=entry.author_id)
     summary: dict[str, Any] = {"entry_id": entry.id, "version": version.number}
     if entry.topic_id is None:
-        body = _discussion_body(entry)
+        language = i18n.content_language(entry.language, i18n.DEFAULT_LANGUAGE)
+        with i18n.using(language):  # the whole post in the entry's language
+            body = _discussion_body(entry)
         topic, _post = await insert_topic(
             author,
             technology,
@@ -597,7 +599,7 @@ async def _publish(
             body,
             ["knowledge"],
             now=now,
-            language=i18n.content_language(entry.language, i18n.DEFAULT_LANGUAGE),
+            language=language,
         )
         await KnowledgeEntry.filter(id=entry.id).update(topic_id=topic.id)
         entry.topic_id = topic.id
