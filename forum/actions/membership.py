@@ -108,14 +108,16 @@ def check_reason(value: str) -> str:
     return value
 
 
-def _language_settings(applied_in: str) -> tuple[str, str]:
-    """A new member's language setting and first seen language: automatic (the switcher,
-    else the browser), their emails in the language they applied in until their pages are
-    seen; a language the forum does not speak is kept as their stated preference (it reads
-    as automatic too)."""
-    if applied_in in i18n.LANGUAGES:
-        return i18n.AUTOMATIC, applied_in
-    return applied_in, ""
+def _language_setting(applied_in: str) -> str:
+    """A new member's language setting: automatic (the switcher, else the browser); a
+    language the forum does not speak is kept as their stated preference (it reads as
+    automatic too)."""
+    return i18n.AUTOMATIC if applied_in in i18n.LANGUAGES else applied_in
+
+
+def _first_seen_language(applied_in: str) -> str:
+    """Their emails' language until their pages are seen: the one they applied in."""
+    return applied_in if applied_in in i18n.LANGUAGES else ""
 
 
 def check_language(value: str) -> str:
@@ -269,8 +271,8 @@ async def _new_applicant(application: Application, password_hash: str, *, active
         is_active=active,
         administration_id=application.administration.id,
         position=application.position,
-        preferred_language=_language_settings(application.language)[0],
-        seen_language=_language_settings(application.language)[1],
+        preferred_language=_language_setting(application.language),
+        seen_language=_first_seen_language(application.language),
     )
 
 
@@ -369,8 +371,8 @@ async def _application_mail(
             display_name=application.full_name,
             administration_id=application.administration.id,
             position=application.position,
-            preferred_language=_language_settings(application.language)[0],
-            seen_language=_language_settings(application.language)[1],
+            preferred_language=_language_setting(application.language),
+            seen_language=_first_seen_language(application.language),
         )
         await AccessRequest.filter(id=pending.id).update(
             full_name=application.full_name,
@@ -557,8 +559,8 @@ async def do_accept_invitation(
                 display_name=application.full_name,
                 administration_id=application.administration.id,
                 position=application.position,
-                preferred_language=_language_settings(application.language)[0],
-                seen_language=_language_settings(application.language)[1],
+                preferred_language=_language_setting(application.language),
+                seen_language=_first_seen_language(application.language),
                 is_active=True,
             )
             await (
