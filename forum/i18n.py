@@ -28,6 +28,8 @@ DOMAIN = "forum"
 DEFAULT_LANGUAGE = "en"
 LANGUAGES = ("en", "fr")
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}  # each in its own language
+# A member's setting that follows the switcher's cookie, else the browser (the default).
+AUTOMATIC = "auto"
 
 _current: ContextVar[str] = ContextVar("forum_language", default=DEFAULT_LANGUAGE)
 
@@ -131,9 +133,33 @@ def accept_language(header: str) -> str | None:
     return found
 
 
+def content_language(value: object, default: str) -> str:
+    """A language for a post: one the forum speaks, else `default` (the author's)."""
+    return value if isinstance(value, str) and value in LANGUAGES else default
+
+
+def switcher_cookie(language: str, chosen_at: int) -> str:
+    """The `lang` cookie's value: the language and when it was chosen (Unix seconds), so that
+    at login the later of it and the member's saved choice wins."""
+    return f"{language}.{chosen_at}"
+
+
+def read_switcher_cookie(value: str | None) -> tuple[str | None, int | None]:
+    """The language of a `lang` cookie and when it was chosen: `fr.1764633600`, or `fr` as
+    written before the time was (chosen at an unknown time); (None, None) for anything else."""
+    if not value:
+        return None, None
+    language, _dot, when = value.partition(".")
+    if language not in LANGUAGES:
+        return None, None
+    if when.isascii() and when.isdigit() and len(when) <= 12:
+        return language, int(when)
+    return language, None
+
+
 def choose(preferred: str | None, cookie: str | None, header: str) -> str:
-    """A request's language: the member's setting, else the `lang` cookie, else
-    Accept-Language, else English."""
+    """A request's language: the member's setting, else (automatic, or a language the forum
+    does not speak) the `lang` cookie, else Accept-Language, else English."""
     if preferred in LANGUAGES:
         return preferred  # type: ignore[return-value]
     if cookie in LANGUAGES:

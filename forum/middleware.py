@@ -376,9 +376,10 @@ class AuthMiddleware:
         # The member's setting (read with the session), else the switcher's cookie, else the
         # browser's languages: no query of its own.
         preferred = ident.user.preferred_language if ident.user is not None else None
-        ident.language = i18n.choose(
-            preferred, cookies.get(LANGUAGE_COOKIE), headers.get("accept-language", "")
-        )
+        switched, _when = i18n.read_switcher_cookie(cookies.get(LANGUAGE_COOKIE))
+        ident.language = i18n.choose(preferred, switched, headers.get("accept-language", ""))
+        if ident.session is not None:  # noted at most every few minutes, with the language
+            await do_touch_session(ident.session, ident.language)
         return ident
 
     async def _who(
@@ -397,7 +398,6 @@ class AuthMiddleware:
             found = await live_session(key, remember=remember)
             if found is not None and not policy.is_suspended(found[0].user):
                 session, warned, ident.unread_notifications, ident.live_since = found
-                await do_touch_session(session)
                 ident.session = session
                 ident.session_key = key
                 ident.user = session.user

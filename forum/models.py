@@ -93,7 +93,14 @@ class User(Model):
     show_email = fields.BooleanField(default=False)
     show_phone = fields.BooleanField(default=False)
     avatar = fields.CharField(max_length=100, default="")
-    preferred_language = fields.CharField(max_length=8, default="en")
+    # "auto" (forum.i18n.AUTOMATIC): follow the switcher's cookie, else the browser; or a
+    # language of forum.i18n.LANGUAGES, chosen at `language_chosen_at` (the switcher or the
+    # profile): the choice made last wins (forum/web/language.py).
+    preferred_language = fields.CharField(max_length=8, default="auto")
+    language_chosen_at = fields.DatetimeField(null=True)
+    # The language of the member's pages when last seen (kept with `last_seen_at`): their
+    # emails' language when the setting is automatic.
+    seen_language = fields.CharField(max_length=8, default="", db_default="")
     # Two-factor authentication (TOTP): the last accepted time step makes each code single-use.
     totp_secret = fields.CharField(max_length=64, default="")
     totp_enabled = fields.BooleanField(default=False)
@@ -125,6 +132,17 @@ class User(Model):
 
     class Meta:
         table = "users"
+
+    @property
+    def mail_language(self) -> str:
+        """The language of what is written to the member (emails, moderators' words): their
+        setting, or when it is automatic the language of their pages when last seen."""
+        from forum.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+        for language in (self.preferred_language, self.seen_language):
+            if language in LANGUAGES:
+                return language
+        return DEFAULT_LANGUAGE
 
     @property
     def is_staff(self) -> bool:
@@ -214,6 +232,8 @@ class Topic(Model):
     )
     last_poster_id: int | None
     deleted_at = fields.DatetimeField(null=True)
+    # The title's language: its first post's (kept with it by the actions), forum.i18n.LANGUAGES.
+    language = fields.CharField(max_length=8, default="en", db_default="en")
     # A topic merged into another keeps its row so its address redirects there.
     merged_into_id = fields.IntField(null=True)
 
@@ -279,6 +299,7 @@ class Post(Model):
     )
     deleted_by_id: int | None
     hidden = fields.BooleanField(default=False)
+    language = fields.CharField(max_length=8, default="en", db_default="en")  # its author's choice
 
     class Meta:
         table = "posts"
@@ -485,6 +506,7 @@ class ReviewItem(Model):
     source = fields.TextField(default="")
     html = fields.TextField(default="")
     reply_to_id = fields.IntField(null=True)
+    language = fields.CharField(max_length=8, default="en", db_default="en")  # of title and post
     reason = fields.CharField(max_length=200, default="")  # why it is here (first post, ...)
     score = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)

@@ -84,6 +84,15 @@ DEMO_TOPICS = [
     ("cybersecurity", "member", "Phishing exercises for customs staff",
      "How often do you run phishing simulations, and how do you measure the results?"),
 ]  # fmt: skip
+# Demo content written in French (marked `fr`, whatever the reader's pages are in).
+DEMO_FRENCH_TOPICS = [
+    ("iot", "member", "Scellés électroniques : retours d'expérience",
+     "Nous testons des scellés électroniques sur les conteneurs en transit depuis six mois.\n\n"
+     "Les alertes d'ouverture arrivent en moins d'une minute, mais la couverture réseau reste "
+     "le point faible aux frontières. Qui a une solution pour les zones blanches ?",
+     "Nous enregistrons les alertes dans le scellé et les envoyons dès que le réseau revient : "
+     "la preuve d'intégrité est gardée."),
+]  # fmt: skip
 
 
 @dataclass
@@ -138,7 +147,15 @@ async def _seed_demo_topics(users: dict[str, User]) -> int:
                     reply_to=None,
                     now=now,
                 )
-    return len(DEMO_TOPICS)
+        for slug, author, title, body, reply in DEMO_FRENCH_TOPICS:
+            category = await Category.get(slug=slug)
+            topic, _post = await insert_topic(
+                users[author], category, title, body, ["demo"], now=now, language="fr"
+            )
+            await insert_post(
+                users["moderator"], topic, category, reply, reply_to=None, now=now, language="fr"
+            )
+    return len(DEMO_TOPICS) + len(DEMO_FRENCH_TOPICS)
 
 
 async def _seed_demo_queue(users: dict[str, User]) -> None:

@@ -589,9 +589,17 @@ async def _publish(
     author = await User.get(id=entry.author_id)
     summary: dict[str, Any] = {"entry_id": entry.id, "version": version.number}
     if entry.topic_id is None:
-        body = _discussion_body(entry)
+        language = i18n.content_language(entry.language, i18n.DEFAULT_LANGUAGE)
+        with i18n.using(language):  # the whole post in the entry's language
+            body = _discussion_body(entry)
         topic, _post = await insert_topic(
-            author, technology, _topic_title(entry.title), body, ["knowledge"], now=now
+            author,
+            technology,
+            _topic_title(entry.title),
+            body,
+            ["knowledge"],
+            now=now,
+            language=language,
         )
         await KnowledgeEntry.filter(id=entry.id).update(topic_id=topic.id)
         entry.topic_id = topic.id
@@ -608,7 +616,7 @@ async def _publish(
             summary["superseded"] = older.id
     if not tell:
         return summary
-    with i18n.using(author.preferred_language):  # the author reads it in their language
+    with i18n.using(author.mail_language):  # the author reads it in their language
         told = (
             _("Your knowledge entry \u201c%(title)s\u201d was published.")
             if first
@@ -655,7 +663,7 @@ async def _reject(
         user_id=entry.author_id,
     )
     author = await User.get(id=entry.author_id)
-    with i18n.using(author.preferred_language):
+    with i18n.using(author.mail_language):
         told = _("Your knowledge entry \u201c%(title)s\u201d was not approved: %(reason)s") % {
             "title": version.data.get("title", entry.title),
             "reason": reason,

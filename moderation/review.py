@@ -178,7 +178,14 @@ async def intake(user: User, category: Category, *texts: str) -> Intake:
 
 
 async def hold_reply(
-    user: User, topic: Topic, category: Category, body: str, reply_to: Post | None, reason: str
+    user: User,
+    topic: Topic,
+    category: Category,
+    body: str,
+    reply_to: Post | None,
+    reason: str,
+    *,
+    language: str = i18n.DEFAULT_LANGUAGE,
 ) -> ReviewItem:
     """Keep a reply for approval; call inside the caller's `atomic()`."""
     item = await ReviewItem.create(
@@ -190,13 +197,21 @@ async def hold_reply(
         html=await render_post(body),
         reply_to_id=reply_to.id if reply_to is not None else None,
         reason=reason,
+        language=language,
     )
     await _queued(item, user)
     return item
 
 
 async def hold_topic(
-    user: User, category: Category, title: str, body: str, tags: list[str], reason: str
+    user: User,
+    category: Category,
+    title: str,
+    body: str,
+    tags: list[str],
+    reason: str,
+    *,
+    language: str = i18n.DEFAULT_LANGUAGE,
 ) -> ReviewItem:
     """Keep a new topic for approval; call inside the caller's `atomic()`."""
     item = await ReviewItem.create(
@@ -208,6 +223,7 @@ async def hold_topic(
         source=body,
         html=await render_post(body),
         reason=reason,
+        language=language,
     )
     await _queued(item, user)
     return item
@@ -336,7 +352,7 @@ async def _tell_author(author_id: int, kind: str, message: Callable[[], str], **
     The in-app row records the `notification.created` event (notifications/notify.py).
     `message()` words it, in the author's language."""
     author = await User.get_or_none(id=author_id, is_active=True)
-    with i18n.using(author.preferred_language if author else i18n.DEFAULT_LANGUAGE):
+    with i18n.using(author.mail_language if author else i18n.DEFAULT_LANGUAGE):
         message_text = message()
     await notify.on_moderation(
         author_id, kind, message_text, topic_id=data.get("topic_id"), post_id=data.get("post_id")
@@ -561,7 +577,13 @@ async def _decide_queued(
         from forum.actions.topics import insert_topic
 
         topic, post = await insert_topic(
-            author, category, item.title, item.source, list(item.tags), now=now
+            author,
+            category,
+            item.title,
+            item.source,
+            list(item.tags),
+            now=now,
+            language=item.language,
         )
     else:
         found = await Topic.get_or_none(id=item.topic_id)
@@ -578,7 +600,15 @@ async def _decide_queued(
             if item.reply_to_id is not None
             else None
         )
-        post = await insert_post(author, topic, category, item.source, reply_to=reply_to, now=now)
+        post = await insert_post(
+            author,
+            topic,
+            category,
+            item.source,
+            reply_to=reply_to,
+            now=now,
+            language=item.language,
+        )
     await ReviewItem.filter(id=item.id).update(post_id=post.id, topic_id=topic.id)
     item.post_id, item.topic_id = post.id, topic.id
     await _tell_author(

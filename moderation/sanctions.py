@@ -303,7 +303,7 @@ async def do_sanction(
         await record_event(
             "sanction.created", f"user:{target.id}", _payload(sanction), user_id=target.id
         )
-        with i18n.using(target.preferred_language):  # the member reads it in their language
+        with i18n.using(target.mail_language):  # the member reads it in their language
             told = sanction_message(sanction)
         await notify.on_moderation(target.id, str(sanction_kind), told)
         await outbox.enqueue(

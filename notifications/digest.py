@@ -314,6 +314,7 @@ def build(
     topics = [
         {
             "title": item.topic.title,
+            "lang": item.topic.language,
             "url": f"{base}/t/{item.topic.id}",
             "category": item.category.name,
             "posts": item.activity,
@@ -327,7 +328,7 @@ def build(
         # In the member's time zone, written their language's way ("1 déc. 2026, 08:00").
         "since": format_moment(
             since.astimezone(zone(user.timezone)).replace(tzinfo=None),
-            mail_language(user.preferred_language),
+            mail_language(user.mail_language),
         ),
         "daily": user.digest_frequency == DigestFrequency.DAILY,
         "topics": topics,
@@ -339,6 +340,7 @@ def build(
         "entries": [
             {
                 "title": entry.title,
+                "lang": entry.language,
                 "kind": str(entry.kind.value),
                 "url": f"{base}/knowledge/entries/{entry.id}",
                 "technology": found.category_names.get(entry.technology_id, ""),
@@ -346,7 +348,8 @@ def build(
             for entry in entries
         ],
         "documents": [
-            {"title": d.title, "url": f"{base}/knowledge/documents/{d.id}"} for d in documents
+            {"title": d.title, "lang": d.language, "url": f"{base}/knowledge/documents/{d.id}"}
+            for d in documents
         ],
         "unread": state.unread,
         "notifications_url": f"{base}/notifications",

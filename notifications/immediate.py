@@ -16,8 +16,9 @@ from tortoise import connections
 from forum import policy
 from forum.events import atomic
 from forum.i18n import N_
-from forum.models import Category, Notification, User
+from forum.models import Category, Notification, Post, User
 from forum.queries.sql import execute, placeholders
+from forum.rendering import plain_text
 from forum.settings import Settings
 from notifications import outbox
 from notifications.listing import describe, target_url
@@ -65,6 +66,7 @@ async def send_immediate(settings: Settings, now: datetime | None = None) -> int
             recent = user is not None and user.last_seen_at and user.last_seen_at > now - WINDOW
             items = []
             if user is not None and user.is_active and not recent:
+                posts = await _posts(notes)
                 for note in notes:
                     topic = note.topic
                     category = categories.get(topic.category_id) if topic else None
@@ -74,11 +76,17 @@ async def send_immediate(settings: Settings, now: datetime | None = None) -> int
                         continue
                     if not policy.can_see_topic(user, topic, category):
                         continue
+                    post = posts.get(note.post_id or 0)
+                    shown = post is not None and policy.can_see_post_body(user, post, category)
                     items.append(
                         {
                             "text": describe(note),
                             "title": topic.title,
+                            "title_lang": topic.language,
                             "link": settings.base_url + target_url(note),
+                            # What was written, in its own language (`lang` in the HTML part).
+                            "excerpt": plain_text(post.html, 200) if post and shown else "",
+                            "lang": post.language if post else "",
                         }
                     )
             if items and user is not None:
@@ -90,6 +98,15 @@ async def send_immediate(settings: Settings, now: datetime | None = None) -> int
                 )
                 queued += 1
     return queued
+
+
+async def _posts(notes: list[Notification]) -> dict[int, Post]:
+    """The posts the notifications are about that are still shown (one query)."""
+    ids = [note.post_id for note in notes if note.post_id is not None]
+    if not ids:
+        return {}
+    found = await Post.filter(id__in=ids, deleted_at__isnull=True, hidden=False)
+    return {post.id: post for post in found}
 
 
 class ImmediateSender:

@@ -105,7 +105,7 @@ def _message(
         mailer.check_header(name, value)
     now = datetime.now(UTC)
     if user is not None and "language" not in context:  # written in the recipient's language
-        context = {**context, "language": user.preferred_language}
+        context = {**context, "language": user.mail_language}
     return OutboxMessage(
         user_id=user.id if user is not None else None,
         to_address=address,

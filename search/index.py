@@ -179,7 +179,7 @@ async def drop(kind: str, ref_ids: Iterable[int]) -> None:
 # --- forum content ---------------------------------------------------------------------------
 
 _POSTS = (
-    "SELECT p.id, p.topic_id, p.author_id, p.html, p.created_at, t.category_id,"
+    "SELECT p.id, p.topic_id, p.author_id, p.html, p.created_at, p.language, t.category_id,"
     " u.administration_id, a.region"
     " FROM posts p JOIN topics t ON t.id = p.topic_id JOIN users u ON u.id = p.author_id"
     " LEFT JOIN administrations a ON a.id = u.administration_id"
@@ -187,7 +187,7 @@ _POSTS = (
     " AND t.deleted_at IS NULL AND t.merged_into_id IS NULL"
 )
 _TOPICS = (
-    "SELECT t.id, t.title, t.author_id, t.created_at, t.category_id,"
+    "SELECT t.id, t.title, t.author_id, t.created_at, t.language, t.category_id,"
     " u.administration_id, a.region"
     " FROM topics t JOIN users u ON u.id = t.author_id"
     " LEFT JOIN administrations a ON a.id = u.administration_id"
@@ -207,6 +207,7 @@ def _post_doc(row: dict[str, Any]) -> Doc:
         author_id=int(row["author_id"]),
         administration_id=row["administration_id"],
         region=row["region"],
+        language=str(row["language"]),
     )
 
 
@@ -222,6 +223,7 @@ def _topic_doc(row: dict[str, Any]) -> Doc:
         author_id=int(row["author_id"]),
         administration_id=row["administration_id"],
         region=row["region"],
+        language=str(row["language"]),
     )
 
 

@@ -155,6 +155,8 @@ class Result:
     topic_id: int | None
     category: str  # name, or ""
     author: str  # display name, or ""
+    title_language: str = ""  # "en" / "fr" when known (the content's own), else ""
+    language: str = ""  # the snippet's
 
 
 @dataclass
@@ -357,7 +359,8 @@ def tsquery_expression(query: Query, prefix_last: bool = False, weight: str = ""
 
 
 _SELECT = (
-    "d.id, d.kind, d.ref_id, d.topic_id, d.category_id, d.author_id, d.created_at, d.title, d.body"
+    "d.id, d.kind, d.ref_id, d.topic_id, d.category_id, d.author_id, d.created_at, d.title, d.body,"
+    " d.language"
 )
 
 
@@ -456,12 +459,13 @@ async def _results(rows: list[dict[str, Any]], query: Query) -> list[Result]:
     """The rows as results: current topic titles, category and author names (2 queries)."""
     topic_ids = sorted({int(r["topic_id"]) for r in rows if r["topic_id"]})
     user_ids = sorted({int(r["author_id"]) for r in rows if r["author_id"]})
-    titles: dict[int, str] = {}
+    titles: dict[int, tuple[str, str]] = {}
     if topic_ids:
         for t in await fetch(
-            f"SELECT id, title FROM topics WHERE id IN ({_in(topic_ids)})", remember=False
+            f"SELECT id, title, language FROM topics WHERE id IN ({_in(topic_ids)})",
+            remember=False,
         ):
-            titles[int(t["id"])] = str(t["title"])
+            titles[int(t["id"])] = (str(t["title"]), str(t["language"]))
     people: dict[int, tuple[str, str]] = {}
     if user_ids:
         for u in await fetch(
@@ -474,7 +478,10 @@ async def _results(rows: list[dict[str, Any]], query: Query) -> list[Result]:
     for r in rows:
         kind = str(r["kind"])
         topic_id = int(r["topic_id"]) if r["topic_id"] else None
-        title = str(r["title"]) or titles.get(topic_id or 0, "")
+        language = str(r["language"] or "")
+        title, title_language = str(r["title"]), language
+        if not title:  # a post: its topic's current title, in the topic's language
+            title, title_language = titles.get(topic_id or 0, ("", ""))
         username, display = people.get(int(r["author_id"] or 0), ("", ""))
         body = str(r["body"])
         results.append(
@@ -489,6 +496,8 @@ async def _results(rows: list[dict[str, Any]], query: Query) -> list[Result]:
                 topic_id=topic_id,
                 category=names.get(int(r["category_id"] or 0), ""),
                 author=display,
+                title_language=title_language,
+                language=language,
             )
         )
     return results

@@ -30,7 +30,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from forum import policy
+from forum import i18n, policy
 from forum.actions.audit import record_audit
 from forum.actions.users import check_email, check_password
 from forum.errors import BadLink, Conflict, Invalid, NotFound
@@ -106,6 +106,18 @@ def check_reason(value: str) -> str:
     if not 10 <= len(value) <= 2000 or _CONTROL.search(value):
         raise Invalid(_("Say in 10 to 2,000 characters why you need access."), field="reason")
     return value
+
+
+def _language_setting(applied_in: str) -> str:
+    """A new member's language setting: automatic (the switcher, else the browser); a
+    language the forum does not speak is kept as their stated preference (it reads as
+    automatic too)."""
+    return i18n.AUTOMATIC if applied_in in i18n.LANGUAGES else applied_in
+
+
+def _first_seen_language(applied_in: str) -> str:
+    """Their emails' language until their pages are seen: the one they applied in."""
+    return applied_in if applied_in in i18n.LANGUAGES else ""
 
 
 def check_language(value: str) -> str:
@@ -259,7 +271,8 @@ async def _new_applicant(application: Application, password_hash: str, *, active
         is_active=active,
         administration_id=application.administration.id,
         position=application.position,
-        preferred_language=application.language,
+        preferred_language=_language_setting(application.language),
+        seen_language=_first_seen_language(application.language),
     )
 
 
@@ -358,7 +371,8 @@ async def _application_mail(
             display_name=application.full_name,
             administration_id=application.administration.id,
             position=application.position,
-            preferred_language=application.language,
+            preferred_language=_language_setting(application.language),
+            seen_language=_first_seen_language(application.language),
         )
         await AccessRequest.filter(id=pending.id).update(
             full_name=application.full_name,
@@ -518,7 +532,8 @@ async def do_accept_invitation(
                 display_name=application.full_name,
                 administration_id=application.administration.id,
                 position=application.position,
-                preferred_language=application.language,
+                preferred_language=_language_setting(application.language),
+                seen_language=_first_seen_language(application.language),
                 is_active=True,
             )
             await (
@@ -566,7 +581,7 @@ async def do_ask_again(
             administration_id=administration.id,
             position=position,
             reason=reason,
-            language=user.preferred_language,
+            language=user.mail_language,
             status=AccessStatus.PENDING,
             email_confirmed_at=_now(),
             user_id=user.id,

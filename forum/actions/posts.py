@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from tortoise import connections
 from tortoise.expressions import F
 
-from forum import policy
+from forum import i18n, policy
 from forum.actions.attachments import link_attachments
 from forum.actions.reading import do_mark_read
 from forum.cache import touch_topics
@@ -34,6 +34,16 @@ def check_body(body: str) -> str:
     if len(body) > MAX_BODY:
         raise Invalid(_("A post has at most 50,000 characters."), field="body")
     return body
+
+
+def check_language(language: str | None) -> str:
+    """A post's language: English or French, by default the language its author is writing
+    in now (the request's)."""
+    if language is None or language == "":
+        return i18n.current_language()
+    if language not in i18n.LANGUAGES:
+        raise Invalid(_("Choose English or French for the post's language."), field="lang")
+    return language
 
 
 def mentioned_usernames(source: str) -> list[str]:
@@ -87,6 +97,7 @@ async def insert_post(
     *,
     reply_to: Post | None,
     now: datetime,
+    language: str = i18n.DEFAULT_LANGUAGE,
 ) -> Post:
     """Write a post and its first revision; the caller holds the transaction."""
     counted = await execute(
@@ -111,6 +122,7 @@ async def insert_post(
         source=body,
         html=html,
         created_at=now,
+        language=language,
     )
     await PostRevision.create(post=post, version=1, source=body, html=html, editor=user)
     await link_attachments(post, body, {user.id})  # its readers may download them
@@ -134,13 +146,20 @@ def held_message() -> str:
 
 
 async def do_create_post(
-    user: User, topic: Topic, category: Category, body: str, reply_to: Post | None = None
+    user: User,
+    topic: Topic,
+    category: Category,
+    body: str,
+    reply_to: Post | None = None,
+    *,
+    language: str | None = None,
 ) -> Post:
     """Publish a reply, or keep it for approval (raising `Held`: see moderation/review.py)."""
     from forum.actions.drafts import do_discard_draft, reply_key  # drafts import this module
     from moderation import review
 
     body = check_body(body)
+    language = check_language(language)
     await check_may_speak(user)
     if not policy.can_reply(user, topic, category):
         if category.archived:
@@ -154,10 +173,18 @@ async def do_create_post(
     async with atomic():
         await do_discard_draft(user, reply_key(topic.id))  # submitted
         if screened.hold is not None:
-            item = await review.hold_reply(user, topic, category, body, reply_to, screened.hold)
+            item = await review.hold_reply(
+                user, topic, category, body, reply_to, screened.hold, language=language
+            )
         else:
             post = await insert_post(
-                user, topic, category, body, reply_to=reply_to, now=datetime.now(UTC)
+                user,
+                topic,
+                category,
+                body,
+                reply_to=reply_to,
+                now=datetime.now(UTC),
+                language=language,
             )
             if screened.flag is not None:
                 await review.flag_by_word(post, category, screened.flag)
@@ -173,29 +200,55 @@ def check_may_edit(user: User, post: Post, topic: Topic, category: Category) -> 
         raise Forbidden(_("You may not edit this post."))
 
 
-async def do_edit_post(user: User, post: Post, topic: Topic, category: Category, body: str) -> Post:
+async def do_edit_post(
+    user: User,
+    post: Post,
+    topic: Topic,
+    category: Category,
+    body: str,
+    *,
+    language: str | None = None,
+) -> Post:
+    """A new version of a post, or only a new language for it (no revision then); `language`
+    None keeps its language. A first post's language is its topic's title's too."""
     body = check_body(body)
+    language = post.language if language is None else check_language(language)
     check_may_edit(user, post, topic, category)
-    if body == post.source:
+    new_text = body != post.source
+    relabelled = language != post.language
+    if not (new_text or relabelled):
         return post
     now = datetime.now(UTC)
     before = post.source
     async with atomic():
-        post.source = body
-        post.html = await render_post(body)
-        post.version += 1
-        post.edited_at = now
-        await post.save(update_fields=["source", "html", "version", "edited_at"])
-        await PostRevision.create(
-            post=post, version=post.version, source=body, html=post.html, editor=user
-        )
-        await link_attachments(post, body, {post.author_id, user.id})
-        mentioned = await _record_mentions(post, user, topic, category)
-        await notify.on_mentions_edited(post, user, topic, category, mentioned)
+        post.language = language
+        if relabelled and post.number == 1:
+            await Topic.filter(id=topic.id).update(language=language)
+            topic.language = language
+            await search_index.reindex_topic_title(topic.id)
+        if new_text:
+            post.source = body
+            post.html = await render_post(body)
+            post.version += 1
+            post.edited_at = now
+            await post.save(update_fields=["source", "html", "version", "edited_at", "language"])
+            await PostRevision.create(
+                post=post, version=post.version, source=body, html=post.html, editor=user
+            )
+            await link_attachments(post, body, {post.author_id, user.id})
+            mentioned = await _record_mentions(post, user, topic, category)
+            await notify.on_mentions_edited(post, user, topic, category, mentioned)
+        else:
+            await post.save(update_fields=["language"])
         await touch_topics([topic.id])
         await search_index.reindex_post(post.id)
         if user.id != post.author_id:
-            data = {"topic_id": topic.id, "author_id": post.author_id, "version": post.version}
+            data = {
+                "topic_id": topic.id,
+                "author_id": post.author_id,
+                "version": post.version,
+                "language": language,
+            }
             await audit.append(
                 user, "post.edit", "post", post.id, data=data, before=before, after=body
             )

@@ -8,6 +8,7 @@ import secrets
 import warnings
 import weakref
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
@@ -81,7 +82,7 @@ async def check_profile(
         raise Invalid(_("Choose areas of expertise from the list."), field="expertise")
     if administration_id is not None and not await Administration.exists(id=administration_id):
         raise Invalid(_("Choose your administration from the list."), field="administration")
-    if preferred_language not in LANGUAGE_CODES:
+    if preferred_language not in LANGUAGE_CODES and preferred_language != i18n.AUTOMATIC:
         raise Invalid(_("Choose a language from the list."), field="preferred_language")
     return ProfileChanges(
         display_name=name,
@@ -108,6 +109,8 @@ async def do_update_profile(user: User, changes: ProfileChanges) -> User:
         "administration_id": changes.administration_id,
         "preferred_language": changes.preferred_language,
     }
+    if changes.preferred_language != user.preferred_language:
+        values["language_chosen_at"] = datetime.now(UTC)  # the later choice wins (at login)
     async with atomic():
         await User.filter(id=user.id).update(**values)
         await search_index.index_member(user.id)
@@ -231,11 +234,15 @@ async def do_remove_avatar(settings: Settings, user: User) -> None:
     await asyncio.to_thread(_remove, settings, previous)
 
 
-async def do_set_preferred_language(user: User, language: str) -> None:
-    """The header's language switcher, for a member: their setting follows it (pages and
-    emails). One of the languages the forum speaks."""
+async def do_set_preferred_language(
+    user: User, language: str, *, chosen_at: datetime | None = None
+) -> None:
+    """The header's language switcher, for a member (at login, the choice made with it just
+    before, at `chosen_at`): their setting becomes that language (pages and emails). One of
+    the languages the forum speaks."""
     if language not in i18n.LANGUAGES:
         raise Invalid(_("Choose a language from the list."), field="language")
-    if user.preferred_language != language:
-        await User.filter(id=user.id).update(preferred_language=language)
-        user.preferred_language = language
+    when = chosen_at or datetime.now(UTC)
+    await User.filter(id=user.id).update(preferred_language=language, language_chosen_at=when)
+    user.preferred_language = language
+    user.language_chosen_at = when

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from tortoise.expressions import F
 
-from forum import policy
-from forum.actions.posts import check_body, held_message, insert_post
+from forum import i18n, policy
+from forum.actions.posts import check_body, check_language, held_message, insert_post
 from forum.cache import touch_topics
 from forum.errors import Forbidden, Held, Invalid
 from forum.events import atomic, record_event
@@ -53,15 +53,28 @@ async def set_tags(topic: Topic, names: list[str]) -> None:
 
 
 async def insert_topic(
-    user: User, category: Category, title: str, body: str, names: list[str], *, now: datetime
+    user: User,
+    category: Category,
+    title: str,
+    body: str,
+    names: list[str],
+    *,
+    now: datetime,
+    language: str = i18n.DEFAULT_LANGUAGE,
 ) -> tuple[Topic, Post]:
-    """Write a topic, its tags and its first post; the caller holds the transaction."""
+    """Write a topic, its tags and its first post (the title in the post's language); the
+    caller holds the transaction."""
     topic = await Topic.create(
-        category=category, author=user, title=title, last_posted_at=now, last_poster=user
+        category=category,
+        author=user,
+        title=title,
+        last_posted_at=now,
+        last_poster=user,
+        language=language,
     )
     await set_tags(topic, names)
     await search_index.reindex_topic_title(topic.id)
-    post = await insert_post(user, topic, category, body, reply_to=None, now=now)
+    post = await insert_post(user, topic, category, body, reply_to=None, now=now, language=language)
     await Category.filter(id=category.id).update(topic_count=F("topic_count") + 1)
     await record_event(
         "topic.created",
@@ -73,7 +86,13 @@ async def insert_topic(
 
 
 async def do_create_topic(
-    user: User, category: Category, title: str, body: str, tags: list[str] | None = None
+    user: User,
+    category: Category,
+    title: str,
+    body: str,
+    tags: list[str] | None = None,
+    *,
+    language: str | None = None,
 ) -> tuple[Topic, Post]:
     """Publish a topic, or keep it for approval (raising `Held`: see moderation/review.py)."""
     from forum.actions.drafts import NEW_TOPIC, do_discard_draft  # drafts import actions
@@ -82,6 +101,7 @@ async def do_create_topic(
     title = check_title(title)
     body = check_body(body)
     names = check_tags(tags or [])
+    language = check_language(language)
     await check_may_speak(user)
     if not policy.can_create_topic(user, category):
         if category.archived:
@@ -91,10 +111,12 @@ async def do_create_topic(
     async with atomic():
         await do_discard_draft(user, NEW_TOPIC)  # submitted
         if screened.hold is not None:
-            item = await review.hold_topic(user, category, title, body, names, screened.hold)
+            item = await review.hold_topic(
+                user, category, title, body, names, screened.hold, language=language
+            )
         else:
             topic, post = await insert_topic(
-                user, category, title, body, names, now=datetime.now(UTC)
+                user, category, title, body, names, now=datetime.now(UTC), language=language
             )
             if screened.flag is not None:
                 await review.flag_by_word(post, category, screened.flag)

@@ -111,8 +111,11 @@ async def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-async def do_create_session(user: User, *, user_agent: str = "", ip: str = "") -> str:
-    """Start a new session (always a new id) and return the secret for the cookie."""
+async def do_create_session(
+    user: User, *, user_agent: str = "", ip: str = "", language: str = ""
+) -> str:
+    """Start a new session (always a new id) and return the secret for the cookie;
+    `language` is the one its pages will be in."""
     key = new_token()
     now = datetime.now(UTC)
     await Session.create(
@@ -122,7 +125,9 @@ async def do_create_session(user: User, *, user_agent: str = "", ip: str = "") -
         user_agent=user_agent[:255],
         ip=ip[:64],
     )
-    await User.filter(id=user.id).update(last_seen_at=now)
+    await User.filter(id=user.id).update(last_seen_at=now, **_seen(language))
+    if language:
+        user.seen_language = language
     return key
 
 
@@ -187,14 +192,20 @@ async def do_revoke_sessions(user: User, *, keep: int | None = None) -> list[int
     return ended
 
 
-async def do_touch_session(session: Session) -> None:
-    """Note that a session is in use, at most once per SESSION_TOUCH_INTERVAL."""
+async def do_touch_session(session: Session, language: str = "") -> None:
+    """Note that a session is in use, at most once per SESSION_TOUCH_INTERVAL, and the
+    language its pages were in (the emails' language of a member whose setting is automatic:
+    `User.mail_language`)."""
     now = datetime.now(UTC)
     if session.last_seen_at is not None and now - session.last_seen_at < SESSION_TOUCH_INTERVAL:
         return
     await Session.filter(id=session.id).update(last_seen_at=now)
-    await User.filter(id=session.user_id).update(last_seen_at=now)
+    await User.filter(id=session.user_id).update(last_seen_at=now, **_seen(language))
     session.last_seen_at = now
+
+
+def _seen(language: str) -> dict[str, str]:
+    return {"seen_language": language} if language else {}
 
 
 _SESSION_SQL = (

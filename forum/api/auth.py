@@ -35,6 +35,7 @@ from forum.i18n import _
 from forum.models import ApiToken, User
 from forum.origins import allowed
 from forum.queries.sessions import list_api_tokens
+from forum.web.language import keep_switcher_choice
 
 TWO_FACTOR_NOTE = (
     " Five failed attempts within 30 minutes (wrong passwords or codes) lock the account for"
@@ -97,6 +98,7 @@ async def login(request: Request) -> Response:
         user,
         user_agent=request.headers.get("user-agent", ""),
         ip=request.client.host if request.client else "",
+        language=await keep_switcher_choice(request, user),
     )
     response = JSONResponse({"user": me_json(user), "csrf_token": csrf_for_session(request, key)})
     secure = request.app.state.settings.secure_cookies

@@ -6,7 +6,7 @@ them from the OpenAPI document and a schema-valid request is refused only for bu
 
 from __future__ import annotations
 
-from forum import policy
+from forum import i18n, policy
 from forum.actions.posts import MAX_BODY
 from forum.actions.topics import MAX_TAGS
 from forum.api.parsing import ID_MAX, BodySpec, Flag, Integer, Text, TextList
@@ -42,6 +42,13 @@ TAGS = TextList(
     max_items=MAX_TAGS,
     description="Up to 5 tags of lowercase letters, digits and dashes (stored in lowercase).",
 )
+LANG = Text(
+    "lang",
+    max_length=8,
+    choices=i18n.LANGUAGES,
+    description="The language the post (and a new topic's title) is written in; by default"
+    " the language of your requests (your setting, the lang cookie or Accept-Language).",
+)
 CATEGORY = Text(
     "category", min_length=1, max_length=64, pattern=NO_NUL, description="The category's slug."
 )
@@ -73,10 +80,10 @@ TOKEN_NAME = Text(
     "name", max_length=100, pattern=NO_NUL, description="A label to recognise the token by."
 )
 
-NEW_TOPIC = BodySpec("NewTopic", required=(CATEGORY, TITLE, POST_BODY), optional=(TAGS,))
+NEW_TOPIC = BodySpec("NewTopic", required=(CATEGORY, TITLE, POST_BODY), optional=(TAGS, LANG))
 TOPIC_CHANGES = BodySpec("TopicChanges", optional=(TITLE, TAGS, CLOSED, PINNED), at_least_one=True)
-NEW_POST = BodySpec("NewPost", required=(POST_BODY,), optional=(REPLY_TO,))
-POST_EDIT = BodySpec("PostEdit", required=(POST_BODY,))
+NEW_POST = BodySpec("NewPost", required=(POST_BODY,), optional=(REPLY_TO, LANG))
+POST_EDIT = BodySpec("PostEdit", required=(POST_BODY,), optional=(LANG,))
 READ_POSITION = BodySpec("ReadPosition", required=(POST_NUMBER,))
 NEW_REACTION = BodySpec("NewReaction", required=(KIND,))
 CREDENTIALS = BodySpec("Credentials", required=(EMAIL, PASSWORD), optional=(TWO_FACTOR_CODE,))

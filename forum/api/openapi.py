@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute
 from forum import policy
 from forum.api.operation import ApiEndpoint, ApiRoute, operation
 from forum.api.parsing import ID_MAX
+from forum.i18n import LANGUAGES
 from forum.models import (
     FlagReason,
     PostingRight,
@@ -81,6 +82,7 @@ USER: JSON = {"id": ID, "username": STRING, "display_name": STRING}
 TOPIC_FIELDS: JSON = {
     "id": ID,
     "title": STRING,
+    "lang": {**enum(LANGUAGES), "description": "The title's language: its first post's."},
     "category": {**STRING, "description": "The category's slug."},
     "tags": array(STRING),
     "pinned": BOOLEAN,
@@ -355,6 +357,7 @@ SCHEMAS: dict[str, JSON] = {
             "topic_id": ID,
             "number": INTEGER,
             "author": ref("User"),
+            "lang": {**enum(LANGUAGES), "description": "The language it is written in."},
             "html": {**STRING, "description": "Sanitised HTML; empty when you may not read it."},
             "source": {**STRING, "description": "Markdown; absent when you may not read it."},
             "reply_to": {**nullable(INTEGER), "description": "The number of the post answered."},

@@ -7,7 +7,7 @@ from starlette.responses import JSONResponse, Response
 
 from forum import policy
 from forum.actions.posts import do_create_post, do_delete_post, do_edit_post
-from forum.api.bodies import NEW_POST, POST_BODY, POST_EDIT, REPLY_TO
+from forum.api.bodies import LANG, NEW_POST, POST_BODY, POST_EDIT, REPLY_TO
 from forum.api.operation import operation
 from forum.api.parsing import path_id, read_body
 from forum.api.serializers import post_json, revision_json
@@ -57,7 +57,9 @@ async def create_post(request: Request) -> Response:
         parent, _topic, _category = await access_post(user, parent_id)
         if not policy.can_see_post_body(user, parent, category):
             raise NotFound(_("No such post."))
-    post = await do_create_post(user, topic, category, body.get(POST_BODY), parent)
+    post = await do_create_post(
+        user, topic, category, body.get(POST_BODY), parent, language=body.get_optional(LANG)
+    )
     return JSONResponse(post_json(await post_view(user, post)), status_code=201)
 
 
@@ -81,7 +83,9 @@ async def edit_post(request: Request) -> Response:
     wanted = post_id(request)
     body = await read_body(request, POST_EDIT)
     post, topic, category = await access_post(user, wanted)
-    await do_edit_post(user, post, topic, category, body.get(POST_BODY))
+    await do_edit_post(
+        user, post, topic, category, body.get(POST_BODY), language=body.get_optional(LANG)
+    )
     return JSONResponse(post_json(await post_view(user, post)))
 
 

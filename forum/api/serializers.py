@@ -52,6 +52,7 @@ def _topic_fields(row: TopicRow, author: User | Author) -> JSON:
     return {
         "id": topic.id,
         "title": topic.title,
+        "lang": topic.language,
         "category": row.category.slug,
         "tags": row.tags,
         "pinned": topic.pinned,
@@ -112,6 +113,7 @@ def post_json(view: PostView) -> JSON:
         "topic_id": post.topic_id,
         "number": post.number,
         "author": user_json(post.author),
+        "lang": post.language,
         "html": post.html if view.visible else "",
         "reply_to": view.reply_to_number,
         "reply_to_username": view.reply_to_username,

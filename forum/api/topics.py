@@ -10,6 +10,7 @@ from forum.actions.topics import do_create_topic, do_update_topic
 from forum.api.bodies import (
     CATEGORY,
     CLOSED,
+    LANG,
     NEW_TOPIC,
     PINNED,
     POST_BODY,
@@ -74,7 +75,12 @@ async def create_topic(request: Request) -> Response:
     body = await read_body(request, NEW_TOPIC)
     category = await access_category(user, body.get(CATEGORY))
     topic, _post = await do_create_topic(
-        user, category, body.get(TITLE), body.get(POST_BODY), body.get_optional(TAGS) or []
+        user,
+        category,
+        body.get(TITLE),
+        body.get(POST_BODY),
+        body.get_optional(TAGS) or [],
+        language=body.get_optional(LANG),
     )
     page = await topic_page(user, topic.id, limit=1)
     data = {**topic_json(page, user), "post": post_json(page.posts[0])}

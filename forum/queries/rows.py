@@ -30,5 +30,6 @@ class PostRow:
     edited_at: datetime | None
     deleted_at: datetime | None
     hidden: bool
+    language: str  # the language it is written in (forum.i18n.LANGUAGES)
     # Who made the current version, when that is not the author (a moderator's edit).
     edited_by: Author | None = None

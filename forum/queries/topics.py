@@ -336,7 +336,7 @@ def _topic_sql() -> str:
 
 _POSTS_SQL = (
     "SELECT p.id, p.number, p.author_id, p.reply_to_id, p.source, p.html, p.version,"
-    " p.created_at, p.edited_at, p.deleted_at, p.hidden, u.username, u.display_name,"
+    " p.created_at, p.edited_at, p.deleted_at, p.hidden, p.language, u.username, u.display_name,"
     " r.number AS parent_number, ru.username AS parent_username,"
     " pv.editor_id, eu.username AS editor_username, eu.display_name AS editor_display_name"
     " FROM posts p JOIN users u ON u.id = p.author_id"
@@ -409,6 +409,7 @@ async def _shared_page(topic: Topic, where: str, order: str, arg: int, limit: in
                 edited_at=as_datetime(r["edited_at"]),
                 deleted_at=as_datetime(r["deleted_at"]),
                 hidden=as_bool(r["hidden"]),
+                language=r["language"],
                 edited_by=Author(r["editor_id"], r["editor_username"], r["editor_display_name"])
                 if r["editor_id"] is not None
                 else None,

@@ -23,6 +23,7 @@ from forum.inputs import ascii_digits
 from forum.models import User
 from forum.security import sign, token_hash
 from forum.web.forms import read_form, redirect, safe_next
+from forum.web.language import keep_switcher_choice
 from forum.web.templating import render
 from moderation.sanctions import Suspended, check_not_suspended
 
@@ -87,6 +88,7 @@ async def _start_session(request: Request, user: User, next_url: str) -> Respons
         user,
         user_agent=request.headers.get("user-agent", ""),
         ip=request.client.host if request.client else "",
+        language=await keep_switcher_choice(request, user),
     )
     ident = identity(request)
     if ident.session is not None:  # logging in again replaces the old session

@@ -61,14 +61,19 @@ async def _check_can_create(user: User, category: Category) -> None:
 async def new_topic(request: Request) -> Response:
     user = require_user(request)
     category = await access_category(user, request.path_params["slug"])
-    values = {"title": "", "body": "", "tags": ""}
+    values = {"title": "", "body": "", "tags": "", "lang": ""}
     if request.method == "POST":
         form = await read_form(request)
         values = {name: form.get(name, "") for name in values}
         try:
             await _check_can_create(user, category)
             topic, post = await do_create_topic(
-                user, category, values["title"], values["body"], split_tags(values["tags"])
+                user,
+                category,
+                values["title"],
+                values["body"],
+                split_tags(values["tags"]),
+                language=values["lang"],
             )
         except (Invalid, Silenced) as exc:  # the form comes back with what was typed
             context = {"category": category, "values": values, "error": exc}

@@ -66,14 +66,15 @@ async def edit(request: Request) -> Response:
     if request.method == "POST":
         form = await read_form(request)
         body = form.get("body", "")
+        language = form.get("lang", "") or post.language
         title, tag_text = form.get("title", topic.title), form.get("tags", tag_text)
-        context.update(body=body, title=title, tags=tag_text)
+        context.update(body=body, title=title, tags=tag_text, post_language=language)
         retopic = with_topic and (title != topic.title or split_tags(tag_text) != tags)
         try:
             if retopic:
                 await do_update_topic(user, topic, category, title=title, tags=split_tags(tag_text))
-            if body != post.source or not retopic:
-                await do_edit_post(user, post, topic, category, body)
+            if body != post.source or language != post.language or not retopic:
+                await do_edit_post(user, post, topic, category, body, language=language)
         except Invalid as exc:  # the form comes back with what was typed, and why
             return render(request, "edit.html", {**context, "error": exc}, status=exc.status)
         return redirect(post_url(post))

@@ -88,12 +88,19 @@ async def reply(request: Request) -> Response:
     if request.method == "POST":
         form = await read_form(request)
         body = form.get("body", "")
+        language = form.get("lang", "")
         target = await _reply_target(user, parse_id(form.get("reply_to")))
         try:
             await _check_can_reply(user, topic, category)
-            post = await do_create_post(user, topic, category, body, target)
+            post = await do_create_post(user, topic, category, body, target, language=language)
         except (Invalid, Silenced) as exc:  # the form comes back with what was typed
-            context = {"topic": topic, "body": body, "reply_to": target, "error": exc}
+            context = {
+                "topic": topic,
+                "body": body,
+                "reply_to": target,
+                "post_language": language,
+                "error": exc,
+            }
             return render(request, "reply.html", context, status=exc.status)
         return redirect(post_url(post))
     await _check_can_reply(user, topic, category)

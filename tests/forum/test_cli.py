@@ -76,8 +76,8 @@ def test_migrate_then_seed_twice_is_idempotent_and_the_demo_password_works(
         text=True,
         timeout=60,
     )
-    # 5 demo topics and the discussions of the 5 published demo knowledge entries
-    assert check.stdout.split() == ["member", "True", "17", "10"], check.stderr
+    # 6 demo topics (one in French) and the discussions of the 5 published demo knowledge entries
+    assert check.stdout.split() == ["member", "True", "17", "11"], check.stderr
 
 
 _LOGIN_CHECK = """

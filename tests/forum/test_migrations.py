@@ -84,3 +84,44 @@ def _insert_row(conn: sqlite3.Connection, table: str) -> None:
         values.append(value)
     marks = ", ".join("?" for _ in names)
     conn.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", values)
+
+
+async def test_content_language_backfill_marks_french_posts_and_makes_english_automatic(
+    tmp_path: Path,
+) -> None:
+    """Migration 0015: posts whose text is French become `fr` (and a topic whose first post
+    is), the rest stays `en`; a stored "en" setting (the old default) becomes automatic."""
+    path = tmp_path / "before-languages.sqlite3"
+    url = f"sqlite://{path}"
+    await run_migrations(config=tortoise_config(url), target="forum.0014_search_speed")
+    await close_db()
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        for table in ("users", "users", "categories", "topics", "topics"):
+            _insert_row(conn, table)
+        conn.execute("UPDATE users SET preferred_language = 'en' WHERE id = 1")
+        conn.execute("UPDATE users SET preferred_language = 'fr' WHERE id = 2")
+        texts = {
+            1: (1, 1, "Les scellés électroniques de la douane sont-ils fiables pour nous ?"),
+            2: (1, 2, "The seals are reliable; the readers are the weak point."),
+            3: (2, 1, "Which customs data do you share with the other administrations?"),
+            4: (2, 2, "Nous partageons les données du manifeste avec la police."),
+            5: (2, 3, "Le risk score"),  # one French word is not French enough
+        }
+        for post_id, (topic_id, number, source) in texts.items():
+            conn.execute(
+                "INSERT INTO posts (id, topic_id, number, author_id, source, html, version,"
+                " created_at, hidden)"
+                " VALUES (?, ?, ?, 1, ?, '', 1, '2025-06-01 12:00:00+00:00', 0)",
+                (post_id, topic_id, number, source),
+            )
+        conn.commit()
+
+    await migrate(url)
+
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        posts = dict(conn.execute("SELECT id, language FROM posts").fetchall())
+        topics = dict(conn.execute("SELECT id, language FROM topics").fetchall())
+        users = dict(conn.execute("SELECT id, preferred_language FROM users").fetchall())
+    assert posts == {1: "fr", 2: "en", 3: "en", 4: "fr", 5: "en"}
+    assert topics == {1: "fr", 2: "en"}
+    assert users == {1: "auto", 2: "fr"}

@@ -39,7 +39,7 @@ async def test_a_french_member_gets_the_password_reset_email_in_french(
     english = await smtp.inbox.wait_for("bob@example.org")
     assert english["Subject"] == "Reset your Smart Customs Forum password"
     assert Inbox.text(english).startswith("Hello Bob,")
-    assert bob.preferred_language == "en"
+    assert bob.preferred_language == "auto" and bob.mail_language == "en"  # the default
 
 
 async def test_an_english_moderators_sanction_reaches_a_french_member_in_french(

@@ -150,7 +150,7 @@ async def test_the_switcher_remembers_a_visitors_choice_and_returns_to_the_page(
     assert switched.status_code == 303
     assert switched.headers["location"] == "/request-access?from=menu"
     cookie = switched.headers["set-cookie"]
-    assert cookie.startswith("lang=fr;") and "Max-Age=" in cookie and "SameSite=Lax" in cookie
+    assert cookie.startswith("lang=fr.") and "Max-Age=" in cookie and "SameSite=Lax" in cookie
     assert_french(await client.get(switched.headers["location"]))
     assert_french(await client.get("/login"))
     back = await client.post("/language", data={"csrf_token": token, "language": "en", "next": "/"})

@@ -83,6 +83,28 @@ async def test_the_profile_form_refuses_bad_values_and_keeps_them(
     assert (await User.get(username="alice")).display_name == "Alice"
 
 
+async def test_the_language_setting_offers_automatic_first_and_remembers_when_it_was_chosen(
+    client: httpx.AsyncClient, world: dict[str, Administration]
+) -> None:
+    alice = await make_user("alice")
+    assert alice.preferred_language == "auto" and alice.language_chosen_at is None
+    await log_in(client, alice)
+    page = await client.get("/account/profile")
+    assert '<option value="auto" selected>Automatic (the language menu, else your browser)' in (
+        page.text
+    )
+    base = {"csrf_token": csrf_from(page), "display_name": "Alice"}
+    await client.post("/account/profile", data={**base, "preferred_language": "fr"})
+    chosen = await User.get(id=alice.id)
+    assert chosen.preferred_language == "fr" and chosen.language_chosen_at is not None
+    await client.post("/account/profile", data={**base, "preferred_language": "auto"})
+    back = await User.get(id=alice.id)
+    assert back.preferred_language == "auto" and back.mail_language == "en"  # no cookie: English
+    assert (
+        back.language_chosen_at is not None and back.language_chosen_at > chosen.language_chosen_at
+    )
+
+
 async def test_an_avatar_is_re_encoded_as_a_small_png_and_replaces_the_old_one(
     client: httpx.AsyncClient, settings: Settings, world: dict[str, Administration]
 ) -> None:

@@ -115,7 +115,9 @@ async def test_snippets_carry_only_our_marks(
     results_html = page.text.split('class="search-results"', 1)[1].split("</ol>", 1)[0]
     assert "<script" not in results_html and "<img" not in results_html
     links = re.findall(r"<a [^>]*>", results_html)
-    assert links and all(re.fullmatch(r'<a href="/[tp]/\d+">', link) for link in links), links
+    assert links and all(
+        re.fullmatch(r'<a href="/[tp]/\d+" lang="(en|fr)">', link) for link in links
+    ), links
     tags = {t.split()[0].strip("<>/") for t in re.findall(r"</?[a-z][^>]*>", results_html)}
     assert tags <= {"li", "p", "h2", "a", "mark", "time"}, tags
     assert "<mark>alert</mark>" in results_html

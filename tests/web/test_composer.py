@@ -152,7 +152,7 @@ async def test_editing_the_first_post_also_edits_the_topics_title_and_tags(
     )
     assert saved.status_code == 303
     page = (await client.get(f"/t/{topic.id}")).text
-    assert "<h1>Electronic seals</h1>" in page
+    assert '<h1 lang="en">Electronic seals</h1>' in page
     assert '<span class="tag">gps</span>' in page and '<span class="tag">rfid</span>' in page
 
     refused = await client.post(

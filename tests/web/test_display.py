@@ -26,7 +26,7 @@ from tests.web.support import article, csrf_from, log_in_with_form
 
 def excerpts(html: str) -> list[str]:
     """The excerpts' markup as sent (entities and all)."""
-    return re.findall(r'<p class="excerpt">(.*?)</p>', html, re.S)
+    return re.findall(r'<p class="excerpt"[^>]*>(.*?)</p>', html, re.S)
 
 
 async def test_post_excerpts_are_escaped_once_on_profiles_administrations_and_bookmarks(

@@ -50,7 +50,7 @@ async def test_a_member_starts_a_topic_replies_quotes_reacts_and_edits(
     first = await Post.get(topic_id=topic.id, number=1)
 
     page = await client.get(f"/t/{topic.id}")
-    assert "<h1>Electronic seals at the border</h1>" in page.text
+    assert '<h1 lang="en">Electronic seals at the border</h1>' in page.text
     assert '<span class="tag">gps-tracking</span>' in page.text
     assert "<p>We tried <em>GPS</em> seals.</p>" in article(page.text, 1)
     assert f'<a class="permalink" href="/p/{first.id}"' in article(page.text, 1)
@@ -576,6 +576,9 @@ async def test_a_category_lists_its_topics_with_tags_replies_and_activity(
     assert '<a class="button" href="/c/iot/new">New topic</a>' in page.text
 
 
+TOPIC_NUMBER = r'class="topic-title" href="/t/\d+" lang="en">Topic number (\d+)<'
+
+
 async def test_the_latest_list_is_paged_with_a_cursor(client: httpx.AsyncClient) -> None:
     cats = await categories()
     alice = await make_user("alice")
@@ -583,13 +586,13 @@ async def test_the_latest_list_is_paged_with_a_cursor(client: httpx.AsyncClient)
         await do_create_topic(alice, cats["welcome"], f"Topic number {n:02d}", "x")
 
     home = await client.get("/")
-    shown = re.findall(r'class="topic-title" href="/t/\d+">Topic number (\d+)<', home.text)
+    shown = re.findall(TOPIC_NUMBER, home.text)
     assert shown == [f"{n:02d}" for n in range(31, 1, -1)]
     assert "32 topics" in home.text
     more = re.search(r'<a rel="next" href="([^"]+)">More topics</a>', home.text)
     assert more
     rest = await client.get(more.group(1))
-    shown = re.findall(r'class="topic-title" href="/t/\d+">Topic number (\d+)<', rest.text)
+    shown = re.findall(TOPIC_NUMBER, rest.text)
     assert shown == ["01", "00"]
     assert 'rel="next"' not in rest.text
 
