@@ -40,14 +40,13 @@ def post_numbers(html: str) -> list[int]:
 
 
 def reaction_button(html: str, post_id: int, kind: str) -> str:
-    """The toggle button for one reaction kind under a post."""
-    forms = re.findall(rf'<form method="post" action="/p/{post_id}/react".*?</form>', html, re.S)
-    for form in forms:
-        if f'name="kind" value="{kind}"' in form:
-            button = re.search(r"<button.*?</button>", form, re.S)
-            assert button
-            return button.group(0)
-    raise AssertionError(f"no {kind} button under post {post_id}")
+    """The toggle button for one reaction kind in a post's reaction form."""
+    form = re.search(rf'<form method="post" action="/p/{post_id}/react".*?</form>', html, re.S)
+    assert form, f"no reaction form under post {post_id}"
+    button = re.search(rf'<button name="{kind}" .*?</button>', form.group(0), re.S)
+    if button is None:
+        raise AssertionError(f"no {kind} button under post {post_id}")
+    return button.group(0)
 
 
 def reaction_count(button: str) -> int:

@@ -25,9 +25,7 @@ _IDENTITY = {"Accept-Encoding": "identity"}
 async def _full_topic() -> Topic:
     """The demo's welcome topic grown to a full page: replies of two paragraphs by the demo
     members, with reactions of several kinds and a bookmark, as a busy topic has."""
-    topic = await Topic.get(title="Welcome to the Smart Customs Forum").select_related(
-        "category"
-    )
+    topic = await Topic.get(title="Welcome to the Smart Customs Forum").select_related("category")
     users = {u.username: u for u in await User.all()}
     writers = [users["moderator"], users["member"], users["newcomer"], users["admin"]]
     body = (
