@@ -161,7 +161,7 @@
       fetch("/api/v1/search/suggest?q=" + encodeURIComponent(typed), { credentials: "same-origin" })
         .then((r) => (r.ok ? r.json() : { suggestions: [] }))
         .then((data) => {
-          const people = data.suggestions.filter((s) => /^\/u\//.test(s.url)).slice(0, 8);
+          const people = data.suggestions.filter((s) => s.url.startsWith("/u/")).slice(0, 8);
           mentions.replaceChildren(...people.map((person) => {
             const item = document.createElement("li");
             item.setAttribute("role", "option");
