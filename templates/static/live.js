@@ -367,7 +367,8 @@
   document.addEventListener("submit", (event) => {
     const form = event.target;
     const button = event.submitter;
-    const action = button ? button.formAction : form.action;
+    // formAction is the page's own address when the button has no formaction of its own
+    const action = button && button.hasAttribute("formaction") ? button.formAction : form.action;
     const match = /\/p\/(\d+)\/(react|bookmark)$/.exec(action || "");
     if (!match) return;
     event.preventDefault();
