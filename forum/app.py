@@ -38,6 +38,7 @@ from forum.settings import Settings
 from forum.views_buffer import ViewBuffer
 from forum.web.routes import error_page
 from forum.web.routes import routes as web_routes
+from forum.web.static import build_static
 from notifications.digest import DigestScheduler
 from notifications.immediate import ImmediateSender
 from notifications.outbox import OutboxSender
@@ -148,6 +149,8 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
     secret_key = settings.resolved_secret_key()
     # Issue 12: the readiness questionnaires are data files; a bad one stops start-up here.
     questionnaires = load_catalogue()
+    # Styles and scripts are served minified, built once here from templates/static/.
+    static_dir = build_static(TEMPLATES_DIR / "static", settings.var_dir / "static")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -218,7 +221,7 @@ def create_app(settings: Settings | None = None, *, manage_db: bool = True) -> S
         *web_routes,
         Route("/healthz", healthz),
         websocket_route,
-        Mount("/static", app=StaticFiles(directory=TEMPLATES_DIR / "static"), name="static"),
+        Mount("/static", app=StaticFiles(directory=static_dir), name="static"),
         *api_routes,
     ]
     from starlette.exceptions import HTTPException

@@ -52,6 +52,12 @@ def slot(name: str) -> Markup:
     return Markup(f"<slot:{name}/>")  # noqa: S704 - a constant mark
 
 
+# A toggle button's state (a reaction kind, the bookmark): what pressing it asks for, and
+# whether it is pressed now.
+_OFF = 'value="1" aria-pressed="false"'
+_ON = 'value="0" aria-pressed="true"'
+
+
 def _defaults() -> dict[str, str]:
     """What a post's slots hold for most viewers: read, nothing chosen, no bookmark, no tools
     (the CSRF token is the request's). Callers copy it before changing anything."""
@@ -63,17 +69,13 @@ def _defaults_in(language: str) -> dict[str, str]:
     values = {
         "unread-class": "",
         "unread-badge": "",
-        "bm-on": "1",
-        "bm-chosen": "",
-        "bm-pressed": "false",
+        "bm": _OFF,
         "bm-label": str(escape(i18n.gettext("Bookmark", language))),
         "tools": "",
         "flag-off": "",  # " hidden" on the viewer's own posts: nobody flags their own
     }
     for kind in policy.REACTION_KINDS:
-        values[f"rx-on-{kind}"] = "1"
-        values[f"rx-chosen-{kind}"] = ""
-        values[f"rx-pressed-{kind}"] = "false"
+        values[f"rx-{kind}"] = _OFF
     return values
 
 
@@ -167,13 +169,9 @@ def _own_values(look: _Look, post: PostRow) -> dict[str, str]:
     if unread:
         values.update(_unread())
     for kind in mine:
-        values[f"rx-on-{kind}"] = "0"
-        values[f"rx-chosen-{kind}"] = " is-chosen"
-        values[f"rx-pressed-{kind}"] = "true"
+        values[f"rx-{kind}"] = _ON
     if bookmarked:
-        values["bm-on"] = "0"
-        values["bm-chosen"] = " is-chosen"
-        values["bm-pressed"] = "true"
+        values["bm"] = _ON
         values["bm-label"] = str(escape(i18n.gettext("Remove bookmark")))
     values["tools"] = _tools(post, can_edit, can_delete)
     return values

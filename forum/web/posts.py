@@ -97,9 +97,14 @@ async def react(request: Request) -> Response:
     user = require_user(request)
     post, topic, category = await access_post(user, path_id(request))
     form = await read_form(request)
-    await do_set_reaction(
-        user, post, topic, category, form.get("kind", ""), parse_flag(form.get("on"))
-    )
+    # A post's reaction form sends the pressed button, named for its kind, 1 to turn it on and
+    # 0 to turn it off; `kind` and `on` fields are the same request spelt out.
+    kind = next((k for k in policy.REACTION_KINDS if k in form), None)
+    if kind is None:
+        kind, on = form.get("kind", ""), form.get("on")
+    else:
+        on = form.get(kind)
+    await do_set_reaction(user, post, topic, category, kind, parse_flag(on))
     return redirect(post_url(post))
 
 

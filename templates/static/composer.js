@@ -11,9 +11,9 @@
  *    server deletes it when the reply or topic is submitted;
  *  - "@na" offers members from the search suggestions (people) to mention;
  *  - selecting text in a post offers "Quote", which quotes it into the reply box;
- *  - the reply, reactions and bookmarks of a topic page are sent in place: the page is not
- *    reloaded (new posts arrive through live.js; a reacted post is fetched again as
- *    /p/<id>/fragment). A refused reply keeps its text and shows why.
+ *  - the reply of a topic page is sent in place: the page is not reloaded (new posts arrive
+ *    through live.js, which also sends reactions and bookmarks in place). A refused reply
+ *    keeps its text and shows why.
  * Texts come from the toolbar's data- attributes, translated by the server.
  */
 (function () {
@@ -161,7 +161,7 @@
       fetch("/api/v1/search/suggest?q=" + encodeURIComponent(typed), { credentials: "same-origin" })
         .then((r) => (r.ok ? r.json() : { suggestions: [] }))
         .then((data) => {
-          const people = data.suggestions.filter((s) => /^\/u\//.test(s.url)).slice(0, 8);
+          const people = data.suggestions.filter((s) => s.url.startsWith("/u/")).slice(0, 8);
           mentions.replaceChildren(...people.map((person) => {
             const item = document.createElement("li");
             item.setAttribute("role", "option");
@@ -269,27 +269,4 @@
       reply.dispatchEvent(new Event("input", { bubbles: true }));
     });
   }
-
-  // -- reactions and bookmarks, in place --------------------------------------------------------
-  document.addEventListener("submit", (event) => {
-    const form = event.target;
-    const match = /\/p\/(\d+)\/(react|bookmark)$/.exec(form.action || "");
-    if (!match || !document.body.dataset.topic) return;
-    event.preventDefault();
-    post(form.action, Object.fromEntries(new FormData(form))).then((response) => {
-      if (response.type !== "opaqueredirect") return form.submit(); // let the page say why
-      return fetch("/p/" + match[1] + "/fragment", { credentials: "same-origin" }).then(async (r) => {
-        if (!r.ok) return;
-        const old = form.closest("article.post");
-        const holder = document.createElement("div");
-        holder.innerHTML = await r.text(); // the server's own rendering of the post
-        const fresh = holder.querySelector("article.post");
-        if (old && fresh) {
-          old.replaceWith(fresh);
-          const again = fresh.querySelector('form[action="' + form.getAttribute("action") + '"] button');
-          if (again) again.focus();
-        }
-      });
-    }, () => form.submit());
-  });
 })();

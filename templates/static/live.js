@@ -8,6 +8,8 @@
  *   data-category="slug"  a category: the "N new topics — show" bar (#live-new)
  *   data-latest           the home page's latest list: the same bar, for new topics anywhere
  *   data-user="name"      signed in: the header badge (#live-notifications): unread notifications
+ * On a topic page, reactions and bookmarks are sent in place (the page is not reloaded; the
+ * post is fetched again as /p/<id>/fragment), also when live updates are off.
  * Post markup is never built here: GET /p/<id>/fragment returns the <article> the topic page
  * would show this viewer (the server's policy decides). Texts come from the elements'
  * data-one / data-many attributes, translated by the server.
@@ -227,11 +229,13 @@
   function setCounts(postId, counts) {
     const art = article(postId);
     if (!art || art.classList.contains("post-removed")) return;
+    // A reaction is a button named for its kind (members who may react) or a count only.
+    const reactions = Array.from(art.querySelectorAll(".reactions > button, .reactions > span"));
     const missing = Object.keys(counts).some((kind) =>
-      counts[kind] && !art.querySelector('.reaction[data-kind="' + CSS.escape(kind) + '"]'));
+      counts[kind] && !reactions.some((el) => (el.dataset.kind || el.name) === kind));
     if (missing) return refresh(postId); // a kind this viewer had no element for yet
-    art.querySelectorAll(".reaction[data-kind]").forEach((el) => {
-      const n = counts[el.dataset.kind] || 0;
+    reactions.forEach((el) => {
+      const n = counts[el.dataset.kind || el.name] || 0;
       let count = el.querySelector(".count");
       if (!n && el.tagName !== "BUTTON") return el.remove();
       if (!n) return count && count.remove();
@@ -351,4 +355,65 @@
     requestAnimationFrame(() => { queued = false; mark(); });
   });
   mark();
+})();
+
+/* Reactions and bookmarks, in place: a post's one form, sent with the button pressed (a
+ * reaction kind, or the bookmark with its formaction); the post is then fetched again as the
+ * server renders it for this viewer. Without this script the form posts and the page reloads. */
+(function () {
+  "use strict";
+  if (!document.body.dataset.topic || !("fetch" in window)) return;
+  const csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    const button = event.submitter;
+    // formAction is the page's own address when the button has no formaction of its own
+    const action = button && button.hasAttribute("formaction") ? button.formAction : form.action;
+    const match = /\/p\/(\d+)\/(react|bookmark)$/.exec(action || "");
+    if (!match) return;
+    event.preventDefault();
+    const fields = new URLSearchParams(new FormData(form));
+    if (button && button.name) fields.set(button.name, button.value);
+    fetch(action, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf },
+      body: fields,
+      redirect: "manual",
+    }).then((response) => {
+      if (response.type !== "opaqueredirect") return resubmit(form, button, action); // let the page say why
+      return fetch("/p/" + match[1] + "/fragment", { credentials: "same-origin" }).then(async (r) => {
+        if (!r.ok) return;
+        const old = form.closest("article.post");
+        const holder = document.createElement("div");
+        holder.innerHTML = await r.text(); // the server's own rendering of the post
+        const fresh = holder.querySelector("article.post");
+        if (!old || !fresh) return;
+        old.replaceWith(fresh);
+        const same = button && fresh.querySelector(button.classList.contains("bookmark")
+          ? "button.bookmark" : '.reactions button[name="' + CSS.escape(button.name) + '"]');
+        if (same) same.focus();
+      });
+    }, () => resubmit(form, button, action));
+  });
+
+  // The same request as a plain form post, for the page that explains a refusal.
+  function resubmit(form, button, action) {
+    const plain = document.createElement("form");
+    plain.method = "post";
+    plain.action = action;
+    plain.hidden = true;
+    for (const [name, value] of new FormData(form)) plain.append(field(name, value));
+    if (button && button.name) plain.append(field(button.name, button.value));
+    document.body.append(plain);
+    plain.submit();
+  }
+
+  function field(name, value) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    return input;
+  }
 })();

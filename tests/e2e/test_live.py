@@ -214,9 +214,17 @@ def test_two_members_see_each_other_live(forum: ForumServer) -> None:
 
         # A likes post #2; B sees the count.
         a.page.goto(f"/t/{topic_id}")
-        a.page.locator('#p2 button.reaction[data-kind="like"]').click()
+        like = '#p2 .reactions button[name="like"]'
+        a.page.locator(like).click()
+        expect(a.page.locator(like)).to_have_attribute("aria-pressed", "true")  # in place
+        expect(a.page.locator(like)).to_be_focused()
         live(a.page)
-        expect(b.page.locator('#p2 .reaction[data-kind="like"] .count')).to_have_text("1")
+        expect(b.page.locator(f"{like} .count")).to_have_text("1")
+        mark(a.page)
+        a.page.locator("#p2 button.bookmark").click()  # the same form, sent to /bookmark
+        expect(a.page.locator("#p2 button.bookmark")).to_have_text("Remove bookmark")
+        expect(a.page.locator("#p2 button.bookmark")).to_be_focused()
+        assert never_reloaded(a.page)
 
         # B types a reply; A sees it, throttled but at once.
         b.page.locator("#reply-body").press_sequentially("I wonder")

@@ -40,16 +40,32 @@ def post_numbers(html: str) -> list[int]:
 
 
 def reaction_button(html: str, post_id: int, kind: str) -> str:
-    """The toggle button for one reaction kind under a post."""
-    forms = re.findall(rf'<form method="post" action="/p/{post_id}/react".*?</form>', html, re.S)
-    for form in forms:
-        if f'name="kind" value="{kind}"' in form:
-            button = re.search(r"<button.*?</button>", form, re.S)
-            assert button
-            return button.group(0)
-    raise AssertionError(f"no {kind} button under post {post_id}")
+    """The toggle button for one reaction kind in a post's reaction form."""
+    form = re.search(rf'<form method="post" action="/p/{post_id}/react".*?</form>', html, re.S)
+    assert form, f"no reaction form under post {post_id}"
+    button = re.search(rf'<button name="{kind}" .*?</button>', form.group(0), re.S)
+    if button is None:
+        raise AssertionError(f"no {kind} button under post {post_id}")
+    return button.group(0)
 
 
 def reaction_count(button: str) -> int:
     found = re.search(r'<span class="count">(\d+)</span>', button)
     return int(found.group(1)) if found else 0
+
+
+def press(html: str, post_id: int, button: str) -> tuple[str, dict[str, str]]:
+    """Where a browser without JavaScript sends a post's reaction form when the button whose
+    tag starts with `<button {button}` is pressed, and what it sends: the form's inputs and
+    the button's name and value, to the button's formaction when it has one."""
+    form = re.search(rf'<form [^>]*action="([^"]+)"[^>]* id="f{post_id}">(.*?)</form>', html, re.S)
+    assert form, f"no reaction form under post {post_id}"
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', form[2]))
+    for tag in re.findall(r"<button [^>]*>", html):
+        owned = f'form="f{post_id}"' in tag or tag in form[2]
+        if owned and tag.startswith(f"<button {button}"):
+            field = re.search(r'name="([^"]+)" value="([^"]*)"', tag)
+            assert field, tag
+            action = re.search(r'formaction="([^"]+)"', tag)
+            return action[1] if action else form[1], {**fields, field[1]: field[2]}
+    raise AssertionError(f"no button {button} for post {post_id}")

@@ -13,6 +13,7 @@ from forum.actions.reading import do_mark_read, do_set_bookmark
 from forum.actions.topics import do_create_topic
 from forum.db import count_queries
 from forum.models import Post, Role, Topic
+from forum.policy import REACTION_KINDS
 from forum.seed import seed_demo
 from forum.web.fragments import clear_cache
 from tests.helpers import PASSWORD, anonymous_csrf, categories, log_in, make_user
@@ -21,6 +22,7 @@ from tests.web.support import (
     csrf_from,
     log_in_with_form,
     post_numbers,
+    press,
     reaction_button,
     reaction_count,
 )
@@ -628,3 +630,33 @@ async def test_a_status_form_must_say_what_to_change(client: httpx.AsyncClient) 
         response = await client.post(f"/t/{topic.id}/status", data={"csrf_token": token, **data})
         assert response.status_code == 400
     assert (await Topic.get(id=topic.id)).closed is False
+
+
+async def test_one_form_per_post_turns_each_reaction_and_the_bookmark_on_and_off(
+    client: httpx.AsyncClient,
+) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, post = await do_create_topic(alice, cats["iot"], "Electronic seals", "react to me")
+    await log_in(client, bob)
+    page = (await client.get(f"/t/{topic.id}")).text
+    mine = article(page, 1)
+    assert mine.count("<form") == 1 and mine.count('name="csrf_token"') == 1
+    assert mine.count("<button") == len(REACTION_KINDS) + 1  # the kinds and the bookmark
+
+    for kind, pressed in (("heart", "true"), ("heart", "false"), ("like", "true")):
+        url, data = press(page, post.id, f'name="{kind}"')
+        answer = await client.post(url, data=data)
+        assert answer.status_code == 303
+        page = (await client.get(f"/t/{topic.id}")).text
+        button = reaction_button(page, post.id, kind)
+        assert f'aria-pressed="{pressed}"' in button
+        assert reaction_count(button) == (1 if pressed == "true" else 0)
+    assert 'aria-pressed="false"' in reaction_button(page, post.id, "heart")
+
+    for label in ("Remove bookmark", "Bookmark"):
+        url, data = press(page, post.id, "form=")
+        assert url == f"/p/{post.id}/bookmark"
+        assert (await client.post(url, data=data)).status_code == 303
+        page = (await client.get(f"/t/{topic.id}")).text
+        assert f">{label}</button>" in article(page, 1)
