@@ -107,10 +107,10 @@ def verification_current(user: User, now: datetime | None = None) -> bool:
     return until > (now or datetime.now(UTC))
 
 
-def is_member(user: User | None) -> bool:
-    """A verified member of the restricted area (staff always are)."""
+def is_member(user: User | None, now: datetime | None = None) -> bool:
+    """A verified member of the restricted area (staff always are), now or at `now`."""
     user = _active(user)
-    return user is not None and (user.is_staff or verification_current(user))
+    return user is not None and (user.is_staff or verification_current(user, now))
 
 
 def can_see_directory(user: User | None) -> bool:

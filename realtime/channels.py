@@ -15,7 +15,7 @@ import copy
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from forum import policy
@@ -133,9 +133,9 @@ def judged_alone(topic: Topic | None) -> bool:
     return topic is not None and topic.deleted_at is not None
 
 
-def viewer_class(user: User | None) -> tuple[int, float]:
-    """The class of viewers this user belongs to now, and the wall-clock time (a timestamp)
-    until which that holds.
+def viewer_class(user: User | None, now: float | None = None) -> tuple[int, float]:
+    """The class of viewers this user belongs to now (or at the timestamp `now`: the hub's
+    clock), and the wall-clock time (a timestamp) until which that holds.
 
     Fan-out asks `may_receive` once per event, routing key and class, and reuses the verdict
     for every connection of the class: on topic, category, `latest` and `staff` keys the
@@ -147,7 +147,8 @@ def viewer_class(user: User | None) -> tuple[int, float]:
     connection. A socket keeps the user of its handshake, so only time changes the class: a
     verification that lapses at `verified_until`.
     """
-    staff, member = policy.is_staff(user), policy.is_member(user)
+    at = None if now is None else datetime.fromtimestamp(now, UTC)
+    staff, member = policy.is_staff(user), policy.is_member(user, at)
     until = math.inf
     if member and not staff and user is not None and user.verified_until is not None:
         lapses = user.verified_until

@@ -146,7 +146,7 @@ class Connection:
         """The connection's viewer class (channels.viewer_class) at wall-clock time `now`:
         a membership that lapses while the socket is open counts from that moment."""
         if now >= self.viewer_until:
-            self.viewer, self.viewer_until = viewer_class(self.user)
+            self.viewer, self.viewer_until = viewer_class(self.user, now)
         return self.viewer
 
     def put(self, message: Message, frame: bytes | None = None) -> bool:
@@ -764,7 +764,7 @@ class Hub:
         assert event.id is not None
         event_id = event.id
         category = self._categories.get(event.category_id or 0)
-        now = time.time()
+        now = self.clock.time()  # memberships lapse by it
         for key in routes(event):
             conns = self._subs.get(key)
             if not conns:
@@ -808,7 +808,7 @@ class Hub:
         if not conns:
             return 0
         category = self._categories.get(event.category_id or 0)
-        audience = Audience(key, event, category, time.time(), self._topic_of_key(key))
+        audience = Audience(key, event, category, self.clock.time(), self._topic_of_key(key))
         sent = 0
         full: list[Connection] = []
         for conn in conns:
