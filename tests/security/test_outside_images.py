@@ -84,6 +84,16 @@ OLD_HTML = (  # what the renderer stored before the rule
 )
 
 
+# Columns that migrations after 0010 add and today's actions write (0015_content_language).
+_LATER_COLUMNS = (
+    ("posts", "language"),
+    ("topics", "language"),
+    ("review_items", "language"),
+    ("users", "language_chosen_at"),
+    ("users", "seen_language"),
+)
+
+
 @pytest.fixture
 async def earlier_forum(tmp_path: Path) -> AsyncIterator[str]:
     """A forum at migration 0010 whose first post and its revision hold a remote image."""
@@ -91,10 +101,13 @@ async def earlier_forum(tmp_path: Path) -> AsyncIterator[str]:
     await run_migrations(config=tortoise_config(url), target="forum.0010_search")
     await close_db()
     # Today's actions write posts with today's code, which also clears the author's draft
-    # (migration 0012): a stand-in drafts table exists while they run, and goes before the
-    # forum is migrated on.
+    # (migration 0012) and writes the content's and the member's languages (0015): stand-ins
+    # for that table and those columns exist while they run, and go before the forum is
+    # migrated on.
     with contextlib.closing(sqlite3.connect(tmp_path / "earlier.sqlite3")) as conn:
         conn.execute("CREATE TABLE drafts (id INTEGER PRIMARY KEY, user_id INT, key TEXT)")
+        for table, column in _LATER_COLUMNS:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
         conn.commit()
     await init_db(url)
     await relax_moderation()
@@ -105,6 +118,8 @@ async def earlier_forum(tmp_path: Path) -> AsyncIterator[str]:
     await close_db()
     with contextlib.closing(sqlite3.connect(tmp_path / "earlier.sqlite3")) as conn:
         conn.execute("DROP TABLE drafts")
+        for table, column in _LATER_COLUMNS:
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         conn.execute("UPDATE posts SET html = ? WHERE id = ?", (OLD_HTML, post.id))
         conn.execute("UPDATE post_revisions SET html = ? WHERE post_id = ?", (OLD_HTML, post.id))
         for table in ("knowledge_entries", "knowledge_entry_versions"):
