@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -163,17 +162,14 @@ def cached_macro(
 ) -> Markup:
     """`name` of `template`, a macro whose markup depends on its arguments only, rendered once
     per language and arguments (a page calls a few on every request). The values that differ
-    on every request are put in afterwards: the CSRF token, and each of `slots` (the macro's
-    last parameters, in order, after the token), escaped; a slot `here` also fills `here_query`
-    with its value URL-encoded (`?next=` links)."""
+    on every request are put in afterwards, escaped: the CSRF token, and each of `slots` (the
+    macro's last parameters, in order, after the token)."""
     names = tuple(slots)
     html = _macro(i18n.current_language(), template, name, args, bool(csrf_token), names)
     if csrf_token:
         html = html.replace(_mark("csrf"), str(escape(csrf_token)))
     for slot, value in slots.items():
         html = html.replace(_mark(slot), str(escape(value)))
-        if slot == "here":
-            html = html.replace(_mark("here_query"), quote(value, safe="/"))
     return Markup(html)  # noqa: S704 - rendered by an autoescaping template
 
 
@@ -187,11 +183,8 @@ def _macro(
     slots: tuple[str, ...],
 ) -> str:
     macro = getattr(environment(language).get_template(template).module, name)
-    marks = [Markup(_mark("csrf"))] if csrf else []  # noqa: S704 - constant marks
-    for slot in slots:
-        marks.append(Markup(_mark(slot)))  # noqa: S704
-        if slot == "here":
-            marks.append(Markup(_mark("here_query")))  # noqa: S704
+    names = ("csrf", *slots) if csrf else slots
+    marks = [Markup(_mark(slot)) for slot in names]  # noqa: S704 - constant marks
     return str(macro(*args, *marks))
 
 
