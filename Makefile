@@ -38,6 +38,7 @@ test: install lint browser
 # on a fresh machine of this kind (they fail, never skip, without it).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	@command -v node >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs)
 
 migrate: install
 	$(BIN)/forum migrate
