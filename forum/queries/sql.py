@@ -171,6 +171,20 @@ async def fetch(query: str, *args: Any, remember: bool = True) -> list[dict[str,
     return reader.rows(query, args, remember)
 
 
+def remembers() -> bool:
+    """Whether a read asked now may be answered from a remembered answer (SQLite, outside a
+    transaction; see `_Reader`). A query that is the same for every viewer then pays for
+    asking apart from the viewer's own part: every viewer shares its remembered answer. On
+    PostgreSQL every query is a round trip, and one statement for both is cheaper."""
+    if in_atomic():
+        return False
+    if _bound is not None:
+        return True
+    conn = connections.get("default")
+    filename = str(getattr(conn, "filename", ""))
+    return conn.capabilities.dialect == "sqlite" and filename not in ("", ":memory:")
+
+
 async def execute(conn: BaseDBAsyncClient, query: str, *args: Any) -> list[dict[str, Any]]:
     """A hand-written statement (`?` placeholders) on `conn`, a transaction's or the default
     connection, answering its rows (`RETURNING`). Datetimes are passed as Tortoise stores them

@@ -34,6 +34,7 @@ from forum.queries.sql import (
     from_row,
     in_list,
     placeholders,
+    remembers,
     select_list,
 )
 
@@ -115,12 +116,16 @@ _LIST_SQL = (
     " FROM topics t JOIN users a ON a.id = t.author_id"
     " LEFT JOIN users lp ON lp.id = t.last_poster_id"
     " LEFT JOIN topic_users tu ON tu.topic_id = t.id AND tu.user_id = ?"
-    " WHERE t.category_id IN ({categories}) AND t.deleted_at IS NULL{after}"
+    " WHERE {category_term} IN ({categories}) AND t.deleted_at IS NULL{after}"
     " ORDER BY {order} LIMIT ?"
 )
 _LIST_TAGS_SQL = (
     "SELECT tt.topic_id AS topic_id, g.name AS name FROM topic_tags tt"
     " JOIN tags g ON g.id = tt.tag_id WHERE tt.topic_id IN ({ids})"
+)
+_LIST_READS_SQL = (
+    "SELECT topic_id, last_read_post_number AS number FROM topic_users"
+    " WHERE user_id = ? AND topic_id IN ({ids})"
 )
 _AFTER = " AND (t.last_posted_at < ? OR (t.last_posted_at = ? AND t.id < ?))"
 
@@ -169,8 +174,10 @@ async def list_topics(
 ) -> TopicList:
     """Topics by last activity (pinned first within a category), keyset-paginated.
 
-    Queries: categories, one page of topics with authors and the viewer's read positions, and
-    the tags of topics whose tags are not cached for their version yet.
+    Queries: categories, one page of topics with authors and the viewer's read positions (on
+    SQLite, the topics as a visitor reads them, so that every viewer shares the remembered
+    answer, and the viewer's positions apart), and the tags of topics whose tags are not
+    cached for their version yet.
     """
     by_id = {c.id: c for c in (await all_categories() if categories is None else categories)}
     visible = [cid for cid, c in by_id.items() if policy.can_see_category(user, c)]
@@ -191,18 +198,32 @@ async def list_topics(
     order = "t.last_posted_at DESC, t.id DESC"
     sql = _LIST_SQL.format(
         topic_columns=select_list(Topic, "t", "t_"),
+        # Across categories, the newest topics are found by walking the index on
+        # last_posted_at and stopping at the page's end; SQLite would otherwise read every
+        # topic of every listed category through the category index and sort them all (a
+        # unary + keeps a column's index out of a term; PostgreSQL plans as it would anyway).
+        category_term="t.category_id" if pinned_first else "+t.category_id",
         categories=in_list(visible),
         after=after,
         order=f"t.pinned DESC, {order}" if pinned_first else order,
     )
-    viewer = user.id if user is not None else 0
+    # Where answers are remembered (SQLite), the rows are asked for as a visitor sees them,
+    # so every viewer of the list shares one remembered answer, and the viewer's read
+    # positions apart; elsewhere (PostgreSQL) with the rows, in the same statement.
+    apart = user is not None and remembers()
+    viewer = user.id if user is not None and not apart else 0
     rows = await fetch(sql, viewer, *visible, *args, limit + 1) if visible else []
     more = len(rows) > limit
     shown = rows[:limit]
     ids = [r["t_id"] for r in shown]
     tags = await _list_tags(shown)
     noted = forum.reads.current().positions(user.id, ids) if user else {}
-    reads: dict[int, int] = {r["t_id"]: r["tu_read"] for r in shown if r["tu_read"] is not None}
+    if apart and ids:
+        assert user is not None
+        read = await fetch(_LIST_READS_SQL.format(ids=in_list(ids)), user.id, *ids)
+        reads = {r["topic_id"]: r["number"] for r in read if r["number"] is not None}
+    else:
+        reads = {r["t_id"]: r["tu_read"] for r in shown if r["tu_read"] is not None}
     for topic_id, number in noted.items():  # read, not stored yet
         reads[topic_id] = max(number, reads.get(topic_id, 0))
     shared_key = (

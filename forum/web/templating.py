@@ -9,6 +9,7 @@ numbers are written the language's way by Babel (the `date`, `datetime`, `number
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Hashable
 from datetime import UTC, datetime
@@ -162,30 +163,34 @@ def cached_macro(
 ) -> Markup:
     """`name` of `template`, a macro whose markup depends on its arguments only, rendered once
     per language and arguments (a page calls a few on every request). The values that differ
-    on every request are put in afterwards, escaped: the CSRF token, and each of `slots` (the
-    macro's last parameters, in order, after the token)."""
-    names = tuple(slots)
-    html = _macro(i18n.current_language(), template, name, args, bool(csrf_token), names)
+    on every request are put in afterwards, escaped (a `Markup` value goes in as it is): the
+    CSRF token, and each of `slots` (the macro's last parameters, in order, after the token).
+    The rendering is kept cut at its marks, so filling them is one join."""
     if csrf_token:
-        html = html.replace(_mark("csrf"), str(escape(csrf_token)))
-    for slot, value in slots.items():
-        html = html.replace(_mark(slot), str(escape(value)))
-    return Markup(html)  # noqa: S704 - rendered by an autoescaping template
+        slots = {"csrf": csrf_token, **slots}
+    pieces, names = _macro(i18n.current_language(), template, name, args, tuple(slots))
+    if not names:
+        return Markup(pieces[0])  # noqa: S704 - rendered by an autoescaping template
+    parts = [pieces[0]]
+    for slot, piece in zip(names, pieces[1:], strict=True):
+        parts += (str(escape(slots[slot])), piece)
+    return Markup("".join(parts))  # noqa: S704 - rendered by an autoescaping template
 
 
 @lru_cache(maxsize=4096)
 def _macro(
-    language: str,
-    template: str,
-    name: str,
-    args: tuple[Hashable, ...],
-    csrf: bool,
-    slots: tuple[str, ...],
-) -> str:
+    language: str, template: str, name: str, args: tuple[Hashable, ...], slots: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The macro's markup cut at its slots' marks, and the slot at each cut, in order."""
     macro = getattr(environment(language).get_template(template).module, name)
-    names = ("csrf", *slots) if csrf else slots
-    marks = [Markup(_mark(slot)) for slot in names]  # noqa: S704 - constant marks
-    return str(macro(*args, *marks))
+    marks = [Markup(_mark(slot)) for slot in slots]  # noqa: S704 - constant marks
+    html = str(macro(*args, *marks))
+    pieces, names = [html], []
+    if slots:
+        cut = re.compile("|".join(re.escape(_mark(slot)) for slot in slots))
+        pieces = cut.split(html)
+        names = [found.group()[len("<slot-") : -len("/>")] for found in cut.finditer(html)]
+    return tuple(pieces), tuple(names)
 
 
 def ascii_html(value: str) -> Markup:

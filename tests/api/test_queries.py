@@ -56,7 +56,7 @@ async def test_a_topic_costs_the_same_queries_for_3_or_30_posts(
 
 
 async def test_topic_lists_cost_the_same_queries_for_1_or_13_topics(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, db: str
 ) -> None:
     cats = await categories()
     alice, bob = await make_user("alice"), await make_user("bob")
@@ -74,5 +74,7 @@ async def test_topic_lists_cost_the_same_queries_for_1_or_13_topics(
             counts.append(counter.count)
     # category list: token, the category, categories, topics with the caller's read state, the
     # tags of topics not seen at their version yet; latest: the same without looking the
-    # category up, and without the tags, which the category list has just read
-    assert counts == [5, 3, 5, 3]
+    # category up, and without the tags, which the category list has just read. On SQLite the
+    # caller's read positions are asked apart from the topics (forum.queries.sql.remembers).
+    apart = 1 if db.startswith("sqlite") else 0
+    assert counts == [5 + apart, 3 + apart, 5 + apart, 3 + apart]

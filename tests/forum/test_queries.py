@@ -53,7 +53,10 @@ async def test_a_topic_list_costs_the_same_queries_for_any_number_of_topics(db: 
     with count_queries() as many:
         listing = await list_topics(bob, category=cats["iot"])
     assert len(listing.rows) == 13
-    assert few.count == many.count == 3
+    # categories, the topics with their authors, the tags not known yet; the member's read
+    # positions are read with the topics on PostgreSQL, apart on SQLite (where every member
+    # then shares the list's remembered answer: forum.queries.sql.remembers)
+    assert few.count == many.count == (4 if db.startswith("sqlite") else 3)
 
 
 async def test_cached_pages_show_every_change_at_once(db: str) -> None:

@@ -486,7 +486,7 @@ async def _topic_page_queries(client: httpx.AsyncClient, url: str) -> int:
 
 
 async def test_topic_and_category_pages_run_a_constant_number_of_queries(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, db: str
 ) -> None:
     cats = await categories()
     alice = await make_user("alice")
@@ -515,12 +515,15 @@ async def test_topic_and_category_pages_run_a_constant_number_of_queries(
     # the viewer's own state with the read position
     assert small_count == big_count == 5
     # session with the newest event id (live-since), categories (the category among them), one
-    # page of topics with the member's read positions, the tags of the topics not listed since
-    # they last changed, the member's notification level for the category
-    assert await _topic_page_queries(client, "/c/iot") == 5
-    assert await _topic_page_queries(client, "/c/ai-ml") == 5
-    assert await _topic_page_queries(client, "/c/iot") == 4  # the tags are known now
-    assert await _topic_page_queries(client, "/") == 3  # every topic's tags known, no level
+    # page of topics with the member's read positions (on SQLite, the topics as every member
+    # shares them and the member's positions apart: one more), the tags of the topics not
+    # listed since they last changed, the member's notification level for the category
+    apart = 1 if db.startswith("sqlite") else 0
+    assert await _topic_page_queries(client, "/c/iot") == 5 + apart
+    assert await _topic_page_queries(client, "/c/ai-ml") == 5 + apart
+    assert await _topic_page_queries(client, "/c/iot") == 4 + apart  # the tags are known now
+    # every topic's tags known, no level
+    assert await _topic_page_queries(client, "/") == 3 + apart
 
 
 async def test_status_changes_need_staff(client: httpx.AsyncClient) -> None:
