@@ -144,26 +144,36 @@ def close_readers() -> None:
     _readers.clear()
 
 
+def _sqlite_reader() -> _Reader | None:
+    """The reader that answers a read asked now, or None: PostgreSQL, an in-memory SQLite
+    database, or inside a transaction (whose own connection must answer)."""
+    global _bound
+    if in_atomic():
+        return None
+    if _bound is None:
+        # Asking Tortoise for the connection checks the event loop, a system call per query;
+        # the SQLite file behind it stays the same until close_readers(), so it is looked up
+        # once.
+        conn = connections.get("default")
+        filename = str(getattr(conn, "filename", ""))
+        if conn.capabilities.dialect != "sqlite" or filename in ("", ":memory:"):
+            return None
+        _bound = _reader(filename)
+    return _bound
+
+
 async def fetch(query: str, *args: Any, remember: bool = True) -> list[dict[str, Any]]:
     """The rows a query answers, as dicts shared with other callers (never change them).
 
     `remember=False` for large answers that are cached where they are shaped (pages of posts).
     """
-    global _bound
-    reader = _bound
-    if reader is None or in_atomic():
-        # Asking Tortoise for the connection checks the event loop, a system call per query;
-        # the SQLite file behind it stays the same until close_readers(), so it is looked up
-        # once.
+    reader = _sqlite_reader()
+    if reader is None:
         conn = connections.get("default")
-        dialect = conn.capabilities.dialect
-        filename = str(getattr(conn, "filename", ""))
-        if dialect != "sqlite" or in_atomic() or not filename or filename == ":memory:":
-            if dialect == "postgres":
-                query = postgres_placeholders(query)
-            rows: list[dict[str, Any]] = await conn.execute_query_dict(query, list(args))
-            return rows
-        reader = _bound = _reader(filename)
+        if conn.capabilities.dialect == "postgres":
+            query = postgres_placeholders(query)
+        rows: list[dict[str, Any]] = await conn.execute_query_dict(query, list(args))
+        return rows
     # Logged (and counted by the query-count tests) whether or not the answer was remembered:
     # the count describes the reads the code asks for.
     if _log.isEnabledFor(logging.DEBUG):
@@ -176,13 +186,7 @@ def remembers() -> bool:
     transaction; see `_Reader`). A query that is the same for every viewer then pays for
     asking apart from the viewer's own part: every viewer shares its remembered answer. On
     PostgreSQL every query is a round trip, and one statement for both is cheaper."""
-    if in_atomic():
-        return False
-    if _bound is not None:
-        return True
-    conn = connections.get("default")
-    filename = str(getattr(conn, "filename", ""))
-    return conn.capabilities.dialect == "sqlite" and filename not in ("", ":memory:")
+    return _sqlite_reader() is not None
 
 
 async def execute(conn: BaseDBAsyncClient, query: str, *args: Any) -> list[dict[str, Any]]:

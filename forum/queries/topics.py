@@ -20,7 +20,6 @@ from forum.models import (
     PostRevision,
     Topic,
     TopicTag,
-    TopicUser,
     User,
 )
 from forum.pagination import decode_cursor, encode_cursor
@@ -99,13 +98,18 @@ async def topic_tag_names(topic_id: int) -> list[str]:
     return sorted(str(name) for name in names)
 
 
-async def _last_read(user: User | None, topic_ids: list[int]) -> dict[int, int]:
-    if user is None or not topic_ids:
+async def _last_read(user: User, topic_ids: list[int]) -> dict[int, int]:
+    """The member's stored read positions in these topics (a topic never opened has none)."""
+    if not topic_ids:
         return {}
-    rows = await TopicUser.filter(user_id=user.id, topic_id__in=topic_ids).values_list(
-        "topic_id", "last_read_post_number"
-    )
-    return dict(rows)
+    rows = await fetch(_LAST_READ_SQL.format(ids=in_list(topic_ids)), user.id, *topic_ids)
+    return {r["topic_id"]: r["number"] for r in rows if r["number"] is not None}
+
+
+_LAST_READ_SQL = (
+    "SELECT topic_id, last_read_post_number AS number FROM topic_users"
+    " WHERE user_id = ? AND topic_id IN ({ids})"
+)
 
 
 _LIST_SQL = (
@@ -122,10 +126,6 @@ _LIST_SQL = (
 _LIST_TAGS_SQL = (
     "SELECT tt.topic_id AS topic_id, g.name AS name FROM topic_tags tt"
     " JOIN tags g ON g.id = tt.tag_id WHERE tt.topic_id IN ({ids})"
-)
-_LIST_READS_SQL = (
-    "SELECT topic_id, last_read_post_number AS number FROM topic_users"
-    " WHERE user_id = ? AND topic_id IN ({ids})"
 )
 _AFTER = " AND (t.last_posted_at < ? OR (t.last_posted_at = ? AND t.id < ?))"
 
@@ -220,10 +220,9 @@ async def list_topics(
     ids = [r["t_id"] for r in shown]
     tags = await _list_tags(shown)
     noted = forum.reads.current().positions(user.id, ids) if user else {}
-    if apart and ids:
+    if apart:
         assert user is not None
-        read = await fetch(_LIST_READS_SQL.format(ids=in_list(ids)), user.id, *ids)
-        reads = {r["topic_id"]: r["number"] for r in read if r["number"] is not None}
+        reads = await _last_read(user, ids)
     else:
         reads = {r["t_id"]: r["tu_read"] for r in shown if r["tu_read"] is not None}
     for topic_id, number in noted.items():  # read, not stored yet
