@@ -10,7 +10,10 @@ it shows:
 - `posts`: each post's rendered markup (`forum.web.fragments`), by everything it shows;
 - `topic_rows`: each row of a topic list (`forum.web.fragments`), by everything it shows;
 - `topic_tags`: each listed topic's tags (`forum.queries.topics.list_topics`), by topic id,
-  incarnation and `topics.version`.
+  incarnation and `topics.version`;
+- `shared_pages`: a whole page as every viewer with the same rights sees it, cut at the marks
+  where each viewer's own parts go (`forum.web.templating.render_shared`), by its page's key
+  (a topic page: topic id, incarnation, version, page, the viewer's rights).
 
 `topics.version` is read on every request with the topic (the policy needs the row anyway), so
 an entry is never shown after its topic changed, in this worker or any other. An action that
@@ -86,15 +89,18 @@ DEFAULT_MB = 256
 class Caches:
     """Everything the app caches of shared content; see the module's docstring.
 
-    `megabytes` bounds the rendered markup (about four fifths for posts, the rest for topic
-    rows and category cards); 0 turns every cache here off (for measuring what they earn)."""
+    `megabytes` bounds the rendered markup (seven tenths for posts, a tenth for shared pages,
+    the rest for topic rows and category cards); 0 turns every cache here off (for measuring
+    what they earn)."""
 
     def __init__(self, megabytes: int = DEFAULT_MB) -> None:
         from forum.queries.topics import SharedPage
 
         size = megabytes * 1024 * 1024
         self.topic_pages: Lru[SharedPage] = Lru(4096 if megabytes else 0)
-        self.posts: Lru[Any] = Lru(size * 4 // 5, len)  # rendered posts (forum.web.fragments)
+        self.posts: Lru[Any] = Lru(size * 7 // 10, len)  # rendered posts (forum.web.fragments)
+        # pages cut at their viewers' slots (forum.web.templating.render_shared)
+        self.shared_pages: Lru[Any] = Lru(size // 10, _cut_length)
         self.topic_rows: Lru[Any] = Lru(size // 5, _length)
         self.topic_tags: Lru[tuple[str, ...]] = Lru(50_000 if megabytes else 0)  # by version
 
@@ -119,11 +125,17 @@ class Caches:
         self.posts.clear()
         self.topic_rows.clear()
         self.topic_tags.clear()
+        self.shared_pages.clear()
 
 
 def _length(value: Any) -> int:
     """A row's pieces (a tuple of strings) by their length; anything else by its `len`."""
     return sum(map(len, value)) if isinstance(value, tuple) else len(value)
+
+
+def _cut_length(value: Any) -> int:
+    """A page cut at its slots, (pieces, names), by the length of its pieces."""
+    return sum(map(len, value[0]))
 
 
 _active: Caches | None = None

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -24,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from forum import i18n, policy
-from forum.auth import identity
+from forum.auth import Identity, identity
 from forum.formats import format_day, format_moment, format_number, template_ngettext
 from forum.web.inline_i18n import InlineTranslations
 from moderation.sanctions import do_mark_warnings_seen
@@ -130,16 +131,59 @@ def render(
     values = {
         "request": request,
         "user": ident.user,
-        "csrf_token": ident.csrf_token,
-        "is_member": policy.is_member(ident.user),
         "is_staff": policy.is_staff(ident.user),
         "review_pending": ident.review_pending,
         "unread_notifications": ident.unread_notifications,
-        "lang": ident.language,
         "warnings": ident.warnings,
+        **_frame(request, ident),
+        **_viewer_frame(request, ident),
         **(context or {}),
     }
     html = environment(ident.language).get_template(template).render(values)
+    return _response(ident, html, status)
+
+
+def _frame(request: Request, ident: Identity) -> dict[str, Any]:
+    """What base.html shows that is the same for every viewer of a page with the same key."""
+    return {
+        "site": request.app.state.settings,
+        "lang": ident.language,
+        "is_member": policy.is_member(ident.user),
+        "awaiting": ident.user is not None and not policy.is_member(ident.user),
+    }
+
+
+def _viewer_frame(request: Request, ident: Identity) -> dict[str, Any]:
+    """What base.html shows that is the viewer's own or this request's: the CSRF token, the
+    body's `data-user` and the site header (a cached macro of its arguments)."""
+    user = ident.user
+    url = request.url
+    here = url.path + ("?" + url.query if url.query else "")
+    is_staff = policy.is_staff(user)
+    header = cached_macro(
+        "partials/site_header.html",
+        "site_header",
+        user.username if user else "",
+        user.display_name if user else "",
+        policy.is_member(user),
+        is_staff,
+        is_staff and user is not None and user.is_admin,
+        ident.review_pending or 0,
+        ident.unread_notifications or 0,
+        url.path.startswith("/request-access"),
+        url.path == "/login",
+        csrf_token=ident.csrf_token,
+        here=here,
+        here_query=quote(here, safe="/"),
+    )
+    return {
+        "csrf_token": ident.csrf_token,
+        "site_header": header,
+        "data_user": Markup(' data-user="%s"') % user.username if user else "",
+    }
+
+
+def _response(ident: Identity, html: str, status: int) -> HTMLResponse:
     background = None
     if ident.warnings and ident.user is not None:
         # Shown once: this page carried them (base.html), so later pages do not.
@@ -152,6 +196,77 @@ def render(
         headers={"content-language": ident.language},
         background=background,
     )
+
+
+class _NotShared:
+    """`request` and `user` in a shared rendering: it must not read them (what it shows is
+    keyed by its key alone), so any use is an error, not a silent blank."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def _refuse(self, *_args: Any) -> Any:
+        raise TypeError(f"a shared page may not read `{self._name}`: pass what it needs, keyed")
+
+    __getattr__ = __bool__ = __str__ = __iter__ = __getitem__ = _refuse  # type: ignore[assignment]
+
+
+_NOT_SHARED = {"request": _NotShared("request"), "user": _NotShared("user")}
+_VIEWER_SLOTS = ("csrf_token", "site_header", "data_user")
+
+
+def render_shared(
+    request: Request,
+    template: str,
+    key: Hashable,
+    context: dict[str, Any],
+    slots: dict[str, Any],
+) -> HTMLResponse:
+    """A page that every viewer with the same `key` sees alike but for its `slots`: rendered
+    once per language, template and key from `context` alone (no `request`, no `user`: the
+    template sees only what it is given, and `key` must hold everything `context` does), kept
+    cut at the slots' marks, and filled per request with `slots` and the viewer's own frame
+    (CSRF token, site header). A slot's value is escaped unless it is `Markup`.
+
+    A page carrying the viewer's one-time warnings is rendered whole (`render`)."""
+    ident = identity(request)
+    own = _viewer_frame(request, ident)
+    if ident.warnings:
+        return render(request, template, {**context, **slots})
+    frame = _frame(request, ident)
+    names = (*_VIEWER_SLOTS, *slots)
+    cache_key = (ident.language, template, key, frame["is_member"], frame["awaiting"], names)
+    store = _shared_pages()
+    cut = store.get(cache_key) if store is not None else None
+    if cut is None:
+        marks = {name: Markup(_mark(name)) for name in names}  # noqa: S704 - constant marks
+        values = {**_NOT_SHARED, "warnings": (), **frame, **context, **marks}
+        html = environment(ident.language).get_template(template).render(values)
+        cut = _cut(html, names)
+        if store is not None:
+            store.put(cache_key, cut)
+    pieces, order = cut
+    filled = {**own, **slots}
+    parts = [pieces[0]]
+    for name, piece in zip(order, pieces[1:], strict=True):
+        parts += (str(escape(filled[name])), piece)
+    return _response(ident, "".join(parts), 200)
+
+
+def _shared_pages() -> Any:
+    from forum import cache
+
+    return cache.current().shared_pages
+
+
+def _cut(html: str, names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`html` cut at the marks of `names`, and the name at each cut, in order."""
+    if not names:
+        return (html,), ()
+    cut = re.compile("|".join(re.escape(_mark(name)) for name in names))
+    pieces = cut.split(html)
+    found = [match.group()[len("<slot-") : -len("/>")] for match in cut.finditer(html)]
+    return tuple(pieces), tuple(found)
 
 
 def _mark(name: str) -> str:
@@ -184,13 +299,7 @@ def _macro(
     """The macro's markup cut at its slots' marks, and the slot at each cut, in order."""
     macro = getattr(environment(language).get_template(template).module, name)
     marks = [Markup(_mark(slot)) for slot in slots]  # noqa: S704 - constant marks
-    html = str(macro(*args, *marks))
-    pieces, names = [html], []
-    if slots:
-        cut = re.compile("|".join(re.escape(_mark(slot)) for slot in slots))
-        pieces = cut.split(html)
-        names = [found.group()[len("<slot-") : -len("/>")] for found in cut.finditer(html)]
-    return tuple(pieces), tuple(names)
+    return _cut(str(macro(*args, *marks)), slots)
 
 
 def ascii_html(value: str) -> Markup:

@@ -3,19 +3,21 @@ moderation/web_topics.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from forum import policy
 from forum.actions.posts import do_create_post
-from forum.auth import current_user, require_user
+from forum.auth import current_user, identity, require_user
 from forum.errors import Forbidden, Invalid, NotFound
 from forum.i18n import _
 from forum.models import Category, Post, Topic, User
 from forum.queries.topics import access_post, access_topic, topic_page
 from forum.web.forms import parse_id, path_id, post_url, read_form, redirect
-from forum.web.fragments import live_page, post_fragments
-from forum.web.templating import render
+from forum.web.fragments import post_fragments
+from forum.web.templating import cached_macro, render, render_shared
 from moderation.queue import own_items
 from moderation.sanctions import Silenced, check_may_speak, silence_notice
 from moderation.web_topics import move_choices
@@ -30,17 +32,61 @@ async def show_topic(request: Request) -> Response:
         cursor=(query.get("cursor") or None) if query else None,
         near=parse_id(query.get("near")) if query else None,
     )
-    context = {
-        "page": page,
-        "post_fragments": post_fragments(request, page),
+    topic, category = page.topic, page.category
+    heading = cached_macro(
+        "partials/topic_heading.html",
+        "topic_heading",
+        topic.id,
+        topic.title,
+        topic.language,
+        topic.pinned,
+        topic.closed,
+        topic.deleted_at is not None,
+        category.archived,
+        " ".join(page.tags),
+        topic.reply_count,
+        topic.highest_post_number,
+        topic.views,
+        policy.is_member(user),
+        page.notification_level or "normal",
+        csrf_token=identity(request).csrf_token,
+    )
+    context: dict[str, Any] = {
+        "topic": topic,
+        "category": category,
+        "can_reply": page.can_reply,
+        "can_moderate": page.can_moderate,
+        "prev_cursor": page.prev_cursor,
+        "next_cursor": page.next_cursor,
+        "has_posts": bool(page.post_rows),
+        "signed_in": user is not None,
         "silence_notice": await silence_notice(user),  # a query only for a silenced member
+        "pending": None,
+        "move_to": None,
+        "flagged": bool(query and query.get("flagged")),
+    }
+    slots = {
+        "heading": heading,
+        "posts": post_fragments(request, page),
+        "live_since": page.live_since,
     }
     if user is not None and page.pending_ids:  # their own replies awaiting approval
         context["pending"] = await own_items(user, topic_id=page.topic.id)
     if page.can_moderate:
         assert user is not None
         context["move_to"] = await move_choices(user, page.category)
-    response = live_page(request, page.live_since, "topic.html", context)
+    if context["silence_notice"] or context["pending"] or context["move_to"] or context["flagged"]:
+        response = render(request, "topic.html", {**context, **slots})  # this viewer's alone
+    else:
+        key = (
+            page.shared_key,
+            page.rights.signature,
+            page.can_reply,
+            page.can_moderate,
+            user is not None,
+            (category.id, category.slug, category.name, category.archived),
+        )
+        response = render_shared(request, "topic.html", key, context, slots)
     request.app.state.views.hit(page.topic.id, request.app.state.views.viewers(request))
     shown = page.last_number
     advances = shown is not None and (page.last_read is None or shown > page.last_read)

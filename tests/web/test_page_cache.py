@@ -180,3 +180,44 @@ async def test_a_shared_topic_list_carries_each_viewers_read_state_and_every_cha
                 assert '<span class="tag">rfid</span><span class="tag">seals</span>' in row
         finally:
             await as_carol.aclose()
+
+
+async def test_a_shared_topic_page_carries_each_viewers_own_frame_and_language(
+    app: Starlette,
+) -> None:
+    """Members with the same rights share one rendering of a topic page, yet each page names
+    its own viewer (header, `data-user`, token) and a French reader's page is French."""
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, _post = await do_create_topic(alice, cats["iot"], "Electronic seals", "words")
+    await do_create_post(alice, topic, cats["iot"], "more words")
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as as_bob,
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as as_carol,
+    ):
+        await log_in(as_bob, bob)
+        carol = await make_user("carol")
+        carol_token = await log_in(as_carol, carol)
+        await as_carol.post("/language", data={"csrf_token": carol_token, "language": "fr"})
+        first = (await as_bob.get(f"/t/{topic.id}")).text  # fills the shared rendering
+        french = (await as_carol.get(f"/t/{topic.id}")).text
+        again = (await as_bob.get(f"/t/{topic.id}")).text
+    assert 'data-user="bob"' in first and 'href="/u/bob"' in first
+    assert 'data-user="carol"' in french and 'data-user="bob"' not in french
+    assert '<html lang="fr">' in french and "Post reply" not in french
+    assert "Post reply" in first
+    assert '<html lang="en">' in again and 'data-user="bob"' in again
+    assert "<slot-" not in first + french + again  # every mark was filled
+
+
+def test_a_shared_rendering_may_not_read_the_request_or_the_viewer() -> None:
+    """What a shared page shows is keyed by its key alone: a template that reaches for the
+    request or the user fails loudly instead of caching one viewer's page for all."""
+    import pytest
+
+    from forum.web.templating import _NOT_SHARED, environment
+
+    for source in ("{{ user.username }}", "{% if user %}x{% endif %}", "{{ request.url }}"):
+        with pytest.raises(TypeError, match="a shared page may not read"):
+            environment("en").from_string(source).render(_NOT_SHARED)
