@@ -24,6 +24,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+import forum.cache
 from forum import i18n, policy
 from forum.auth import Identity, identity
 from forum.formats import format_day, format_moment, format_number, template_ngettext
@@ -145,11 +146,12 @@ def render(
 
 def _frame(request: Request, ident: Identity) -> dict[str, Any]:
     """What base.html shows that is the same for every viewer of a page with the same key."""
+    member = policy.is_member(ident.user)
     return {
         "site": request.app.state.settings,
         "lang": ident.language,
-        "is_member": policy.is_member(ident.user),
-        "awaiting": ident.user is not None and not policy.is_member(ident.user),
+        "is_member": member,
+        "awaiting": ident.user is not None and not member,
     }
 
 
@@ -212,7 +214,6 @@ class _NotShared:
 
 
 _NOT_SHARED = {"request": _NotShared("request"), "user": _NotShared("user")}
-_VIEWER_SLOTS = ("csrf_token", "site_header", "data_user")
 
 
 def render_shared(
@@ -230,33 +231,24 @@ def render_shared(
 
     A page carrying the viewer's one-time warnings is rendered whole (`render`)."""
     ident = identity(request)
-    own = _viewer_frame(request, ident)
     if ident.warnings:
         return render(request, template, {**context, **slots})
+    own = {**_viewer_frame(request, ident), **slots}
     frame = _frame(request, ident)
-    names = (*_VIEWER_SLOTS, *slots)
+    names = tuple(own)
     cache_key = (ident.language, template, key, frame["is_member"], frame["awaiting"], names)
-    store = _shared_pages()
-    cut = store.get(cache_key) if store is not None else None
+    store = forum.cache.current().shared_pages
+    cut = store.get(cache_key)
     if cut is None:
         marks = {name: Markup(_mark(name)) for name in names}  # noqa: S704 - constant marks
         values = {**_NOT_SHARED, "warnings": (), **frame, **context, **marks}
-        html = environment(ident.language).get_template(template).render(values)
-        cut = _cut(html, names)
-        if store is not None:
-            store.put(cache_key, cut)
+        cut = _cut(environment(ident.language).get_template(template).render(values), names)
+        store.put(cache_key, cut)
     pieces, order = cut
-    filled = {**own, **slots}
     parts = [pieces[0]]
     for name, piece in zip(order, pieces[1:], strict=True):
-        parts += (str(escape(filled[name])), piece)
+        parts += (str(escape(own[name])), piece)
     return _response(ident, "".join(parts), 200)
-
-
-def _shared_pages() -> Any:
-    from forum import cache
-
-    return cache.current().shared_pages
 
 
 def _cut(html: str, names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
