@@ -240,7 +240,7 @@ class Endpoint:
     path: str
     script: Path | None = None  # a wrk Lua script choosing each request (the realistic mix)
     writes: float = 0.0  # replies per second posted through the API while it runs
-    writer_token: str = ""  # the API token the writer posts with
+    writer_tokens: tuple[str, ...] = ()  # the API tokens the writer posts with, in turn
     writer_topics: tuple[int, ...] = ()  # the topics it replies in
 
     @property
@@ -362,10 +362,15 @@ class Writer(threading.Thread):
     CONNECTIONS = 8
 
     def __init__(
-        self, port: int, token: str, topic_ids: Sequence[int], rate: float, limit: int
+        self,
+        port: int,
+        tokens: Sequence[str],
+        topic_ids: Sequence[int],
+        rate: float,
+        limit: int,
     ) -> None:
         super().__init__(daemon=True)
-        self.port, self.token, self.topic_ids = port, token, list(topic_ids)
+        self.port, self.tokens, self.topic_ids = port, list(tokens), list(topic_ids)
         self.rate, self.limit = rate, limit
         self.stop = threading.Event()
         self.written = 0
@@ -380,7 +385,8 @@ class Writer(threading.Thread):
             connection = self._local.connection = http.client.HTTPConnection(
                 HOST, self.port, timeout=30
             )
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        token = self.tokens[n % len(self.tokens)]  # members take turns
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         body = json.dumps({"body": f"Benchmark reply {n} in topic {topic}."})
         started = time.monotonic()
         try:
@@ -423,7 +429,7 @@ def measure_one(
     if endpoint.writes > 0:
         limit = int(endpoint.writes * (seconds + 5))
         writer = Writer(
-            endpoint.port, endpoint.writer_token, endpoint.writer_topics, endpoint.writes, limit
+            endpoint.port, endpoint.writer_tokens, endpoint.writer_topics, endpoint.writes, limit
         )
         writer.start()
     try:
@@ -536,7 +542,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             "/",
             script,
             args.writes,
-            seeded.writer_token,
+            seeded.writer_tokens,
             seeded.topic_ids,
         ),
     ]

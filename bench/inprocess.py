@@ -188,12 +188,13 @@ async def run(args: argparse.Namespace) -> None:
         """A reply through the API, as bench.http's writer posts them."""
         nonlocal writes
         writes += 1
+        tokens = seeded.writer_tokens  # members take turns, as in bench.http
         topic = rng.choice(seeded.topic_ids)
         body = json.dumps({"body": f"Benchmark reply {writes} in topic {topic}."}).encode()
         path = f"/api/v1/topics/{topic}/posts"
         headers = [
             (b"host", b"127.0.0.1:8000"),
-            (b"authorization", f"Bearer {seeded.writer_token}".encode()),
+            (b"authorization", f"Bearer {tokens[writes % len(tokens)]}".encode()),
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
         ]
@@ -257,7 +258,7 @@ async def run(args: argparse.Namespace) -> None:
         import forum.cache
 
         caches = forum.cache.current()
-        for name in ("topic_pages", "posts", "topic_rows"):
+        for name in ("shared_pages", "topic_pages", "posts", "topic_rows"):
             lru = getattr(caches, name)
             print(f"cache {name}: {len(lru)} entries, {lru.hits} hits, {lru.misses} misses")
         if args.top <= 0:
@@ -269,6 +270,8 @@ async def run(args: argparse.Namespace) -> None:
         profile.disable()
         order = os.environ.get("BENCH_SORT", "tottime")  # or "cumulative"
         pstats.Stats(profile).sort_stats(order).print_stats(args.top)
+        if dump := os.environ.get("BENCH_PROFILE_OUT"):  # for pstats or snakeviz by hand
+            profile.dump_stats(dump)
     finally:
         await lifespan.stop()
 

@@ -99,11 +99,11 @@ class SeedResult:
     reactions: int
     seconds: float
     # The realistic load: one session per member (the first is `session_key`'s member), every
-    # topic and category a reader may open, and an API token for the member who posts.
+    # topic and category a reader may open, and an API token for each member who posts.
     member_sessions: tuple[str, ...] = ()
     topic_ids: tuple[int, ...] = ()
     category_slugs: tuple[str, ...] = ()
-    writer_token: str = ""
+    writer_tokens: tuple[str, ...] = ()
 
 
 def mix_pages(seeded: SeedResult, posts: int) -> tuple[list[str], list[str]]:
@@ -372,10 +372,13 @@ async def seed_forum(
         sessions = [session_key]
         for other in authors[1:members]:
             sessions.append(await do_create_session(other, user_agent="bench/http"))
-        _record, writer_token = await do_create_api_token(authors[-1], "bench writer")
-        # The writer's replies stand for many members posting: one account's posting limits
-        # would refuse them (moderation/settings.py), so the load raises them, as an
-        # administrator may.
+        # The writer's replies stand for members posting, each in turn with their own token.
+        writer_tokens = []
+        for writer in authors[:members]:
+            _record, token = await do_create_api_token(writer, "bench writer")
+            writer_tokens.append(token)
+        # Even shared among them, 5 replies a second is more than a member's posting limits
+        # allow (moderation/settings.py), so the load raises them, as an administrator may.
         limits = ("posts_per_interval", "posts_per_hour", "new_posts_per_interval")
         await moderation_settings.store(
             {**dict.fromkeys(limits, 1000), "new_posts_per_hour": 10_000}
@@ -387,7 +390,7 @@ async def seed_forum(
         member_sessions=tuple(sessions),
         topic_ids=tuple(t.id for t in rows),
         category_slugs=tuple(slugs),
-        writer_token=writer_token,
+        writer_tokens=tuple(writer_tokens),
         session_key=session_key,
         member_username=member.username,
         topic_id=bench.id,

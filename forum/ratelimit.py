@@ -44,29 +44,45 @@ async def hit(key: str) -> int:
 
 
 async def count(key: str, window: timedelta) -> int:
+    """Every hit under `key` within `window` (for reports and tests; limits use `_nth_newest`,
+    which reads no more rows than the limit)."""
     since = datetime.now(UTC) - window
     return await RateHit.filter(key=_stored(key), created_at__gte=since).count()
 
 
+async def _nth_newest(key: str, n: int, window: timedelta, now: datetime) -> datetime | None:
+    """When the n-th newest hit under `key` within `window` was counted, or None when fewer
+    were: one step down the (key, created_at) index, however many hits a busy key holds."""
+    found = await (
+        RateHit.filter(key=_stored(key), created_at__gte=now - window)
+        .order_by("-created_at")
+        .offset(n - 1)
+        .limit(1)
+        .only("id", "created_at")
+    )
+    return found[0].created_at if found else None
+
+
 async def exceeded(key: str, limit: int, window: timedelta) -> bool:
     """True once `limit` hits have been counted under `key` within `window`."""
-    return await count(key, window) >= limit
+    return await _nth_newest(key, limit, window, datetime.now(UTC)) is not None
 
 
 async def retry_after(key: str, limit: int, window: timedelta) -> int:
     """Seconds until fewer than `limit` hits are counted under `key` within `window`: when the
     limit-th newest hit leaves the window (at least 1)."""
+    return (await wait_for(key, limit, window)) or 1
+
+
+async def wait_for(key: str, limit: int, window: timedelta) -> int | None:
+    """None while fewer than `limit` hits are counted under `key` within `window`; once the
+    limit is reached, the seconds until its oldest counted hit leaves the window (at least
+    1). `exceeded` and `retry_after` in one read."""
     now = datetime.now(UTC)
-    newest: list[datetime] = [
-        hit.created_at
-        for hit in await RateHit.filter(key=_stored(key), created_at__gte=now - window)
-        .order_by("-created_at")
-        .limit(limit)
-        .only("id", "created_at")
-    ]
-    if len(newest) < limit:
-        return 1
-    return max(math.ceil((newest[limit - 1] + window - now).total_seconds()), 1)
+    nth = await _nth_newest(key, limit, window, now)
+    if nth is None:
+        return None
+    return max(math.ceil((nth + window - now).total_seconds()), 1)
 
 
 async def take(key: str, limit: int, window: timedelta) -> int | None:
@@ -76,7 +92,7 @@ async def take(key: str, limit: int, window: timedelta) -> int | None:
     The hit is written before counting, so concurrent attempts cannot all slip under it.
     """
     hit_id = await hit(key)
-    if await count(key, window) > limit:
+    if await _nth_newest(key, limit + 1, window, datetime.now(UTC)) is not None:
         await release(hit_id)
         return None
     return hit_id

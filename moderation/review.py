@@ -139,8 +139,8 @@ async def _check_rate(user: User, config: moderation_settings.ModerationSettings
         (f"post:{user.id}:hour", hourly, timedelta(hours=1)),
     ]
     for key, limit, window in windows:
-        if await ratelimit.exceeded(key, limit, window):
-            wait = await ratelimit.retry_after(key, limit, window)
+        wait = await ratelimit.wait_for(key, limit, window)
+        if wait is not None:
             raise RateLimited(
                 _("You are posting too fast. Try again in %(seconds)d seconds.")
                 % {"seconds": wait},
@@ -171,8 +171,13 @@ async def intake(user: User, category: Category, *texts: str) -> Intake:
     if approval is not None:
         return Intake(hold=f"watched_word:{approval}", flag=flag)
     if config.approve_first_posts:
-        published = await Post.filter(author_id=user.id, deleted_at__isnull=True).count()
-        if published < config.approve_first_posts:
+        # Read no more of a prolific member's posts than the setting asks about.
+        published = await (
+            Post.filter(author_id=user.id, deleted_at__isnull=True)
+            .limit(config.approve_first_posts)
+            .values_list("id", flat=True)
+        )
+        if len(published) < config.approve_first_posts:
             return Intake(hold="first_post", flag=flag)
     return Intake(flag=flag)
 
