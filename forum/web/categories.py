@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -13,12 +15,22 @@ from forum.i18n import _
 from forum.models import Category, User
 from forum.queries.categories import access_category, all_categories, find_category
 from forum.queries.live import live_since
-from forum.queries.topics import list_topics
+from forum.queries.topics import TopicList, list_topics
 from forum.web.forms import read_form, redirect, split_tags
-from forum.web.fragments import live_page
-from forum.web.templating import render
+from forum.web.fragments import cards_key, topic_rows
+from forum.web.templating import cached_macro, render, render_shared
 from moderation.sanctions import Silenced, check_may_speak, silence_notice
 from notifications.listing import category_level
+
+
+def list_key(topics: TopicList) -> tuple[Hashable, ...]:
+    """Everything a page shows of its topic list but the viewer's read badges (the `rows`
+    slot, `topic_rows`)."""
+    return (topics.shared_key, topics.next_cursor, bool(topics.reads))
+
+
+# The home and category pages are live: they carry the id of the newest event, read per
+# request before anything the page shows (forum.queries.live), for live.js to subscribe from.
 
 
 async def home(request: Request) -> Response:
@@ -27,8 +39,11 @@ async def home(request: Request) -> Response:
     every = await all_categories()
     cursor = request.query_params.get("cursor") or None
     topics = await list_topics(user, cursor=cursor, categories=every)
-    context = {"categories": policy.visible_categories(user, every), "topics": topics}
-    return live_page(request, since, "home.html", context)
+    shown = policy.visible_categories(user, every)
+    context = {"categories": shown, "topics": topics}
+    slots = {"rows": topic_rows(topics, True, user), "live_since": since}
+    key = (cards_key(shown), list_key(topics))
+    return render_shared(request, "home.html", key, context, slots)
 
 
 async def show_category(request: Request) -> Response:
@@ -39,15 +54,32 @@ async def show_category(request: Request) -> Response:
     cursor = request.query_params.get("cursor") or None
     topics = await list_topics(user, category=category, cursor=cursor, categories=every)
     can_create = policy.can_create_topic(user, category)
-    member = user if policy.is_member(user) else None
+    level = await category_level(user, category.id) if user and policy.is_member(user) else None
     context = {
         "category": category,
-        "notification_level": await category_level(member, category.id) if member else None,
         "topics": topics,
         "can_create_topic": can_create,
+        "shows_level": level is not None,
         "silence_notice": await silence_notice(user),  # a query only for a silenced member
     }
-    return live_page(request, since, "category.html", context)
+    slots = {
+        "rows": topic_rows(topics, False, user),
+        "live_since": since,
+        "level_form": cached_macro(
+            "notifications/level_form.html",
+            "level_form",
+            f"/c/{category.slug}/notifications",
+            level,
+            csrf_token=identity(request).csrf_token,
+        )
+        if level is not None
+        else "",
+    }
+    if context["silence_notice"]:
+        return render(request, "category.html", {**context, **slots})  # this viewer's alone
+    shown = (category.id, category.slug, category.name, category.description, category.archived)
+    key = (shown, list_key(topics), can_create, level is not None)
+    return render_shared(request, "category.html", key, context, slots)
 
 
 async def _check_can_create(user: User, category: Category) -> None:

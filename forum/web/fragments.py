@@ -21,11 +21,9 @@ import re
 import time
 from collections.abc import Hashable
 from functools import lru_cache
-from typing import Any
 
 from markupsafe import Markup, escape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
 
 import forum.cache
 from forum import i18n, policy
@@ -33,7 +31,7 @@ from forum.auth import identity
 from forum.models import Category, User
 from forum.queries.rows import PostRow
 from forum.queries.topics import PostView, TopicList, TopicPage
-from forum.web.templating import environment, render, timeago
+from forum.web.templating import environment, timeago
 
 CSRF_MARK = Markup("<csrf/>")
 READ_STATE = Markup("<read-state/>")
@@ -377,14 +375,17 @@ def topic_rows(topics: TopicList, show_category: bool, user: User | None) -> Mar
     return Markup("".join(parts))  # noqa: S704 - rendered by autoescaping templates
 
 
+def cards_key(categories: list[Category]) -> tuple[Hashable, ...]:
+    """Everything the category cards show: two lists of categories with equal keys look alike."""
+    return tuple(
+        (c.id, c.slug, c.name, c.description, c.topic_count, c.archived) for c in categories
+    )
+
+
 def category_cards(categories: list[Category]) -> Markup:
     """Category cards (`partials/category_cards.html`), rendered once per look: every viewer
     of the same categories sees the same."""
-    key = (
-        "category-cards",
-        tuple((c.id, c.slug, c.name, c.description, c.topic_count, c.archived) for c in categories),
-        i18n.current_language(),
-    )
+    key = ("category-cards", cards_key(categories), i18n.current_language())
     cache = forum.cache.current().topic_rows
     pieces = cache.get(key)
     if pieces is None:
@@ -392,12 +393,3 @@ def category_cards(categories: list[Category]) -> Markup:
         pieces = (template.render(categories=categories),)
         cache.put(key, pieces)
     return Markup(pieces[0])  # noqa: S704 - rendered by an autoescaping template
-
-
-# Live pages (topic, category, home) carry the id of the newest event, read per request before
-# anything the page shows (forum.queries.live), for live.js to subscribe from.
-
-
-def live_page(request: Request, since: int, template: str, context: dict[str, Any]) -> HTMLResponse:
-    """A live page, rendered with `since` as its live-since."""
-    return render(request, template, {**context, "live_since": since})

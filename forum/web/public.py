@@ -11,6 +11,7 @@ from forum.queries.categories import visible_categories
 from forum.queries.pages import access_public_page, menu_pages
 from forum.queries.topics import list_topics
 from forum.web import categories
+from forum.web.fragments import topic_rows
 from forum.web.templating import render
 from knowledge.document_queries import latest_publications
 
@@ -21,10 +22,12 @@ async def home(request: Request) -> Response:
     user = current_user(request)
     if policy.is_member(user):
         return await categories.home(request)
+    topics = await list_topics(user, cursor=request.query_params.get("cursor") or None)
     context = {
         "pages": await menu_pages(),
         "categories": await visible_categories(user),
-        "topics": await list_topics(user, cursor=request.query_params.get("cursor") or None),
+        "topics": topics,
+        "rows": topic_rows(topics, True, user),
         "publications": await latest_publications(user),  # issue 11: public documents
     }
     return render(request, "public_home.html", context)

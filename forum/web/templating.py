@@ -114,9 +114,8 @@ def _environment(language: str) -> Environment:
     env.globals["REACTION_KINDS"] = policy.REACTION_KINDS
     env.globals["cached_macro"] = cached_macro
     env.filters["ascii_html"] = ascii_html
-    from forum.web.fragments import category_cards, topic_rows  # they import this module
+    from forum.web.fragments import category_cards  # it imports this module
 
-    env.globals["topic_rows"] = topic_rows
     env.globals["category_cards"] = category_cards
     from moderation.review import flag_reason_label, reason_label
 

@@ -91,10 +91,11 @@ async def test_each_kind_of_viewer_gets_the_page_it_would_get_from_empty_caches(
     app: Starlette,
 ) -> None:
     """Whoever came first and filled the shared renderings, every viewer (a visitor, a
-    member awaiting verification, members, the author, a moderator) gets exactly the page
-    they get when nothing is cached."""
+    member awaiting verification, members, the author, a moderator) gets exactly the topic,
+    category and home page they get when nothing is cached."""
     from forum.models import Role
     from forum.web.fragments import clear_cache
+    from notifications.notify import do_set_category_level
 
     cats = await categories()
     alice, bob = await make_user("alice"), await make_user("bob")
@@ -103,6 +104,8 @@ async def test_each_kind_of_viewer_gets_the_page_it_would_get_from_empty_caches(
     topic, first = await do_create_topic(alice, cats["welcome"], "Hello all", "public words")
     await do_create_post(bob, topic, cats["welcome"], "a reply")
     await do_set_reaction(bob, first, topic, cats["welcome"], "like", True)
+    await do_set_category_level(bob, cats["welcome"], "watching")  # his own level form
+    await do_create_topic(moderator, cats["welcome"], "Unread by all but mona", "news")
     transport = httpx.ASGITransport(app=app)
     viewers = [None, pending, alice, bob, moderator]
     clients = [
@@ -114,19 +117,21 @@ async def test_each_kind_of_viewer_gets_the_page_it_would_get_from_empty_caches(
                 await log_in(client, viewer)
         for client in clients:  # a first view: from now on each has read it all
             await client.get(f"/t/{topic.id}")
-        alone: list[str] = []
-        for client in clients:  # each on empty caches
+        for path in (f"/t/{topic.id}", "/c/welcome", "/"):
+            alone: list[str] = []
+            for client in clients:  # each on empty caches
+                clear_cache()
+                alone.append((await client.get(path)).text)
             clear_cache()
-            alone.append((await client.get(f"/t/{topic.id}")).text)
-        clear_cache()
-        for order in (clients, clients[::-1]):  # each after the others filled the caches
-            shared = {id(c): (await c.get(f"/t/{topic.id}")).text for c in order}
-            for client, expected in zip(clients, alone, strict=True):
-                assert shared[id(client)] == expected
+            for order in (clients, clients[::-1]):  # each after the others filled the caches
+                shared = {id(c): (await c.get(path)).text for c in order}
+                for client, expected in zip(clients, alone, strict=True):
+                    assert shared[id(client)] == expected, path
+            assert len(set(alone)) == len(viewers), path  # they do differ from one another
+            assert "<slot-" not in "".join(alone)
     finally:
         for client in clients:
             await client.aclose()
-    assert len(set(alone)) == len(viewers)  # they do differ from one another
 
 
 async def test_a_shared_topic_list_carries_each_viewers_read_state_and_every_change(
