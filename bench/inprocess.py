@@ -4,14 +4,16 @@ Run by hand from the repository root (it is not a test):
 
     .venv/bin/python -m bench.inprocess [--path /t/1] [--requests 3000] [--top 30]
         [--topics 20] [--posts 50] [--anonymous] [--mix MEMBERS [--write-every N]]
+        [--database-url postgres://postgres@127.0.0.1:5432/bench]
 
-It seeds a forum into a new SQLite file (bench/seed.py), runs the app's lifespan, sends the
-same GET as the benchmark's logged-in member `--requests` times (each one after a pass through
-the event loop, as requests arrive), prints the microseconds per request (`--mix`: random
-members and pages, as `bench.http`'s realistic rows; `--write-every N`: every Nth request a
-reply posted through the API, its cost counted, so what writes do to the caches shows without a
-server's noise), then runs as many again under cProfile and prints the `--top` functions by own
-time (`--top 0`: no profile). What uvicorn adds (HTTP parsing, socket writes) is not in these
+It seeds a forum into a new SQLite file (or the PostgreSQL database named; bench/seed.py), runs
+the app's lifespan, sends the same GET as the benchmark's logged-in member `--requests` times
+(each one after a pass through the event loop, as requests arrive), prints the microseconds per
+request (`--mix`: random members and pages, as `bench.http`'s realistic rows; `--write-every
+N`: every Nth request a reply posted through the API, its cost counted, so what writes do to
+the caches shows without a server's noise), then runs as many again under cProfile and prints
+the `--top` functions by own time (`--top 0`: no profile; BENCH_PROFILE_OUT=file also keeps
+the profile for pstats). What uvicorn adds (HTTP parsing, socket writes) is not in these
 figures: `bench.http` measures the whole.
 
 Times on a shared machine vary by 20 % from run to run; instructions do not. `--callgrind`
@@ -82,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --mix: every Nth request posts a reply through the API (0: none)",
     )
     parser.add_argument(
+        "--database-url",
+        default="",
+        help="a PostgreSQL database to seed (its tables dropped and recreated) instead of SQLite",
+    )
+    parser.add_argument(
         "--callgrind",
         action="store_true",
         help="count instructions of the measured requests only (run under valgrind, see above)",
@@ -147,7 +154,7 @@ async def run(args: argparse.Namespace) -> None:
     if args.requests <= 0:
         raise SystemExit("bench: --requests must be positive")
     folder = tempfile.mkdtemp(prefix="forum-profile-")
-    url = f"sqlite://{folder}/forum.sqlite3"
+    url = args.database_url or f"sqlite://{folder}/forum.sqlite3"
     os.environ.update(FORUM_DATABASE_URL=url, FORUM_VAR_DIR=folder, FORUM_BROKER_URL="memory://")
     members = max(args.mix, 1)
     seeded = await seed_forum(

@@ -36,6 +36,9 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         # Statements on the event loop's thread, not aiosqlite's (see forum/sqlite_inline.py).
         connection = expand_db_url(url)
         connection["engine"] = "forum.sqlite_inline"
+    elif scheme in {"postgres", "postgresql", "asyncpg"}:
+        connection = expand_db_url(url)
+        connection["credentials"]["reset"] = _released
     return {
         "connections": {"default": connection},
         "apps": {
@@ -48,6 +51,15 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+async def _released(connection: Any) -> None:
+    """What asyncpg runs as a pooled connection goes back, after its own part (an open
+    transaction rolled back, listeners dropped): nothing more. Its default sends
+    `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`, one more round trip after
+    every query, for session state the forum never leaves on a connection: its advisory locks
+    are the transaction's (`pg_advisory_xact_lock`), it never LISTENs or SETs on a pooled
+    connection, and its cursors live inside transactions."""
 
 
 async def init_db(database_url: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -391,6 +392,28 @@ def _mine_sql(posts: int) -> str:
     return _MINE_SQL.format(ids=placeholders(posts))
 
 
+# Where every statement is a round trip (PostgreSQL), a signed-in viewer's own part of the page
+# comes in the topic's statement, as one JSON array of its (k, a, b) rows; the page's posts are
+# named by the same terms that read them (`_POSTS_SQL`), not by their ids.
+_TOPIC_MINE_SQL = (
+    "SELECT {topic_columns}, {category_columns}, (SELECT MAX(id) FROM events) AS live_since,"
+    " (SELECT json_agg(json_build_array(m.k, m.a, m.b)) FROM ({mine}) m) AS mine"
+    " FROM topics t JOIN categories c ON c.id = t.category_id WHERE t.id = ?"
+)
+_PAGE_IDS_SQL = (
+    "SELECT p.id FROM posts p WHERE p.topic_id = ? AND {where} ORDER BY p.number {order} LIMIT ?"
+)
+
+
+@lru_cache(maxsize=8)
+def _topic_mine_sql(where: str, order: str) -> str:
+    return _TOPIC_MINE_SQL.format(
+        topic_columns=select_list(Topic, "t", "t_"),
+        category_columns=select_list(Category, "c", "c_"),
+        mine=_MINE_SQL.format(ids=_PAGE_IDS_SQL.format(where=where, order=order)),
+    )
+
+
 def _topic_from_row(row: dict[str, Any]) -> tuple[Topic, Category]:
     topic = from_row(Topic, row, "t_")
     category = from_row(Category, row, "c_")
@@ -466,13 +489,6 @@ async def topic_page(
     counts (only when the topic changed since it was last cached), and the viewer's own
     read state, reactions and bookmarks (only for a logged-in viewer).
     """
-    rows = await fetch(_topic_sql(), topic_id) if 0 < topic_id < 2**31 else []
-    if not rows:
-        raise NotFound(_("No such topic."))
-    topic, category = _topic_from_row(rows[0])
-    check_not_merged(user, topic, category)
-    if not policy.can_see_topic(user, topic, category):
-        raise NotFound(_("No such topic."))
     backwards = False
     where, order, arg = "p.number > ?", "ASC", 0
     if cursor:
@@ -485,6 +501,21 @@ async def topic_page(
         )
     elif near is not None:
         arg = max(min(near, 2**31), 1) - 1
+    together = user is not None and not remembers()  # the viewer's part in the topic's statement
+    rows: list[dict[str, Any]] = []
+    if 0 < topic_id < 2**31 and together:
+        assert user is not None
+        page = (topic_id, arg, limit)
+        args = (user.id, topic_id, user.id, *page, user.id, *page, user.id, topic_id)
+        rows = await fetch(_topic_mine_sql(where, order), *args, user.id, topic_id, topic_id)
+    elif 0 < topic_id < 2**31:
+        rows = await fetch(_topic_sql(), topic_id)
+    if not rows:
+        raise NotFound(_("No such topic."))
+    topic, category = _topic_from_row(rows[0])
+    check_not_merged(user, topic, category)
+    if not policy.can_see_topic(user, topic, category):
+        raise NotFound(_("No such topic."))
     shared = await _shared_page(topic, where, order, arg, limit)
     posts = shared.posts
     ids = [p.id for p in posts]
@@ -494,10 +525,13 @@ async def topic_page(
     last_read: int | None = None
     level: str | None = None
     if user is not None:
-        sql = _mine_sql(len(ids))
-        args = (user.id, topic.id, user.id, *ids, user.id, *ids, user.id, topic.id)
-        args = (*args, user.id, topic.id)
-        for x in await fetch(sql, *args):
+        if together:
+            own = [dict(zip("kab", x, strict=True)) for x in json.loads(rows[0]["mine"] or "[]")]
+        else:
+            sql = _mine_sql(len(ids))
+            asked = (user.id, topic.id, user.id, *ids, user.id, *ids, user.id, topic.id)
+            own = await fetch(sql, *asked, user.id, topic.id)
+        for x in own:
             if x["k"] == "read":
                 last_read = x["a"]
             elif x["k"] == "rx":

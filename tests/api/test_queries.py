@@ -29,7 +29,7 @@ async def busy_topic(author: User, others: list[User], category: Category, posts
 
 
 async def test_a_topic_costs_the_same_queries_for_3_or_30_posts(
-    client: httpx.AsyncClient,
+    client: httpx.AsyncClient, db: str
 ) -> None:
     cats = await categories()
     alice, bob, carol = await make_user("alice"), await make_user("bob"), await make_user("carol")
@@ -51,8 +51,10 @@ async def test_a_topic_costs_the_same_queries_for_3_or_30_posts(
         assert again.json() == response.json()
         counts.append((cold.count, warm.count))
     # cold: token, topic, posts, tags + reaction counts, the caller's own state
-    # warm (page cached): token, topic, the caller's own state
-    assert counts == [(5, 3), (5, 3)]
+    # warm (page cached): token, topic, the caller's own state (on PostgreSQL the caller's own
+    # state comes in the topic's statement: one fewer)
+    apart = 1 if db.startswith("sqlite") else 0
+    assert counts == [(4 + apart, 2 + apart), (4 + apart, 2 + apart)]
 
 
 async def test_topic_lists_cost_the_same_queries_for_1_or_13_topics(

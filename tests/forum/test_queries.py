@@ -39,7 +39,9 @@ async def test_a_topic_page_costs_the_same_queries_for_3_or_30_posts(db: str) ->
         counts.append((cold.count, warm.count))
         assert page.posts[1].mine == {"like"} and page.posts[1].bookmarked
     # cold: topic, posts, tags+reaction counts, the viewer's own state; warm: topic, own state
-    assert counts == [(4, 2), (4, 2)]
+    # (on PostgreSQL the viewer's own state comes in the topic's statement: one fewer)
+    apart = 1 if db.startswith("sqlite") else 0
+    assert counts == [(3 + apart, 1 + apart), (3 + apart, 1 + apart)]
 
 
 async def test_a_topic_list_costs_the_same_queries_for_any_number_of_topics(db: str) -> None:

@@ -512,13 +512,14 @@ async def test_topic_and_category_pages_run_a_constant_number_of_queries(
     small_count = await _topic_page_queries(client, f"/t/{small.id}")
     big_count = await _topic_page_queries(client, f"/t/{big.id}")
     # session, topic with the newest event id (live-since), posts, tags with reaction counts,
-    # the viewer's own state with the read position
-    assert small_count == big_count == 5
+    # the viewer's own state with the read position (on PostgreSQL, where every statement is a
+    # round trip, in the topic's statement: one fewer)
+    apart = 1 if db.startswith("sqlite") else 0
+    assert small_count == big_count == 4 + apart
     # session with the newest event id (live-since), categories (the category among them), one
     # page of topics with the member's read positions (on SQLite, the topics as every member
     # shares them and the member's positions apart: one more), the tags of the topics not
     # listed since they last changed, the member's notification level for the category
-    apart = 1 if db.startswith("sqlite") else 0
     assert await _topic_page_queries(client, "/c/iot") == 5 + apart
     assert await _topic_page_queries(client, "/c/ai-ml") == 5 + apart
     assert await _topic_page_queries(client, "/c/iot") == 4 + apart  # the tags are known now
