@@ -43,6 +43,14 @@ async def hit(key: str) -> int:
     return int(row.id)
 
 
+async def hit_all(keys: list[str]) -> None:
+    """Count one attempt under each of `keys` (one post against its short and hourly
+    limits), in one statement: one commit, not one per key."""
+    await RateHit.bulk_create([RateHit(key=_stored(key)) for key in keys])
+    if random.randrange(PRUNE_ONE_IN) == 0:
+        await prune()
+
+
 async def count(key: str, window: timedelta) -> int:
     """Every hit under `key` within `window` (for reports and tests; limits use `_nth_newest`,
     which reads no more rows than the limit)."""

@@ -146,8 +146,7 @@ async def _check_rate(user: User, config: moderation_settings.ModerationSettings
                 % {"seconds": wait},
                 retry_after=wait,
             )
-    for key, _limit, _window in windows:
-        await ratelimit.hit(key)
+    await ratelimit.hit_all([key for key, _limit, _window in windows])
 
 
 async def intake(user: User, category: Category, *texts: str) -> Intake:
