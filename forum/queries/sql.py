@@ -189,6 +189,11 @@ def remembers() -> bool:
     return _sqlite_reader() is not None
 
 
+def on_postgres() -> bool:
+    """Whether reads go to PostgreSQL, where a statement written for it alone may be sent."""
+    return bool(connections.get("default").capabilities.dialect == "postgres")
+
+
 async def execute(conn: BaseDBAsyncClient, query: str, *args: Any) -> list[dict[str, Any]]:
     """A hand-written statement (`?` placeholders) on `conn`, a transaction's or the default
     connection, answering its rows (`RETURNING`). Datetimes are passed as Tortoise stores them

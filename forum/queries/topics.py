@@ -33,6 +33,7 @@ from forum.queries.sql import (
     fetch,
     from_row,
     in_list,
+    on_postgres,
     placeholders,
     remembers,
     select_list,
@@ -501,7 +502,9 @@ async def topic_page(
         )
     elif near is not None:
         arg = max(min(near, 2**31), 1) - 1
-    together = user is not None and not remembers()  # the viewer's part in the topic's statement
+    # PostgreSQL: the viewer's part in the topic's statement (not on SQLite, in a transaction
+    # or in memory, where nothing is remembered either: its SQL is PostgreSQL's)
+    together = user is not None and not remembers() and on_postgres()
     rows: list[dict[str, Any]] = []
     if 0 < topic_id < 2**31 and together:
         assert user is not None
