@@ -158,8 +158,12 @@ def _viewer_frame(request: Request, ident: Identity) -> dict[str, Any]:
     """What base.html shows that is the viewer's own or this request's: the CSRF token, the
     body's `data-user` and the site header (a cached macro of its arguments)."""
     user = ident.user
-    url = request.url
-    here = url.path + ("?" + url.query if url.query else "")
+    # The page's own address, as `request.url` writes it (a `?`, `#` or `\` in the path
+    # escaped), without building and parsing a whole URL on every request.
+    scope = request.scope
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    query = scope.get("query_string", b"").decode("latin-1")
+    here = path + ("?" + query if query else "")
     is_staff = policy.is_staff(user)
     header = cached_macro(
         "partials/site_header.html",
@@ -171,8 +175,8 @@ def _viewer_frame(request: Request, ident: Identity) -> dict[str, Any]:
         is_staff and user is not None and user.is_admin,
         ident.review_pending or 0,
         ident.unread_notifications or 0,
-        url.path.startswith("/request-access"),
-        url.path == "/login",
+        path.startswith("/request-access"),
+        path == "/login",
         csrf_token=ident.csrf_token,
         here=here,
         here_query=quote(here, safe="/"),

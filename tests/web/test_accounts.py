@@ -177,3 +177,18 @@ async def test_an_anonymous_form_post_that_needs_a_login_goes_to_the_login_page(
     assert response.status_code == 303
     # A POST-only URL cannot be revisited after logging in, so the visitor returns home.
     assert response.headers["location"] == "/login?next=/"
+
+
+async def test_the_log_in_link_and_language_form_lead_back_to_the_page_with_its_query(
+    client: httpx.AsyncClient,
+) -> None:
+    """The header's way back (`?next=` of the log-in link, the language form's `next`) is
+    the page's own path and query, an escaped `?` in the path staying escaped."""
+    cats = await categories()
+    page = (await client.get(f"/c/{cats['welcome'].slug}?near=3")).text
+    assert f'href="/login?next=/c/{cats["welcome"].slug}%3Fnear%3D3"' in page
+    assert f'name="next" value="/c/{cats["welcome"].slug}?near=3"' in page
+    missing = await client.get("/c/no%3Fsuch")  # a 404 page has the header too
+    assert missing.status_code == 404
+    assert 'href="/login?next=/c/no%253Fsuch"' in missing.text
+    assert 'name="next" value="/c/no%3Fsuch"' in missing.text
