@@ -43,6 +43,7 @@ import json
 import os
 import pstats
 import random
+import shutil
 import subprocess
 import tempfile
 import time
@@ -154,6 +155,13 @@ async def run(args: argparse.Namespace) -> None:
     if args.requests <= 0:
         raise SystemExit("bench: --requests must be positive")
     folder = tempfile.mkdtemp(prefix="forum-profile-")
+    try:
+        await _measure(args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # the seeded forum: ~15 MB a run
+
+
+async def _measure(args: argparse.Namespace, folder: str) -> None:
     url = args.database_url or f"sqlite://{folder}/forum.sqlite3"
     os.environ.update(FORUM_DATABASE_URL=url, FORUM_VAR_DIR=folder, FORUM_BROKER_URL="memory://")
     members = max(args.mix, 1)
