@@ -162,7 +162,7 @@ def _viewer_frame(request: Request, ident: Identity) -> dict[str, Any]:
     # escaped), without building and parsing a whole URL on every request.
     scope = request.scope
     path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
-    query = scope.get("query_string", b"").decode("latin-1")
+    query = scope.get("query_string", b"").decode("utf-8", "replace")
     here = path + ("?" + query if query else "")
     is_staff = policy.is_staff(user)
     header = cached_macro(

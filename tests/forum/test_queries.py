@@ -8,7 +8,7 @@ from forum.actions.reading import do_set_bookmark
 from forum.actions.topics import do_create_topic, do_update_topic
 from forum.db import count_queries
 from forum.models import Category, Role, Topic, User
-from forum.queries.topics import list_topics, topic_page
+from forum.queries.topics import TopicPage, list_topics, topic_page
 from tests.helpers import categories, make_user
 
 
@@ -42,6 +42,42 @@ async def test_a_topic_page_costs_the_same_queries_for_3_or_30_posts(db: str) ->
     # (on PostgreSQL the viewer's own state comes in the topic's statement: one fewer)
     apart = 1 if db.startswith("sqlite") else 0
     assert counts == [(3 + apart, 1 + apart), (3 + apart, 1 + apart)]
+
+
+async def test_a_viewers_own_marks_show_on_every_page_of_a_long_topic(db: str) -> None:
+    """Reactions, bookmarks and the read position come with the page asked for: a page near a
+    post, the earlier page before it and the page after (on PostgreSQL they are read in the
+    topic's statement, the page's posts named by the terms that read them)."""
+    from forum.actions.reading import do_mark_read
+    from forum.models import Post
+
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, _first = await do_create_topic(alice, cats["iot"], "A long topic", "first")
+    for n in range(2, 46):
+        await do_create_post(alice, topic, cats["iot"], f"post {n}")
+    by_number = {p.number: p for p in await Post.filter(topic_id=topic.id)}
+    for number in (21, 25, 44):
+        await do_set_reaction(bob, by_number[number], topic, cats["iot"], "insightful", True)
+    await do_set_bookmark(bob, by_number[22], topic, cats["iot"], True)
+    await do_mark_read(bob, topic, 30)
+
+    def marks(page: TopicPage) -> dict[int, tuple[set[str], bool]]:
+        return {v.post.number: (v.mine, v.bookmarked) for v in page.posts if v.mine or v.bookmarked}
+
+    near = await topic_page(bob, topic.id, near=22)
+    assert [v.post.number for v in near.posts] == list(range(22, 42))
+    assert marks(near) == {22: (set(), True), 25: ({"insightful"}, False)}
+    assert near.last_read == 30
+    assert near.prev_cursor is not None and near.next_cursor is not None
+    earlier = await topic_page(bob, topic.id, cursor=near.prev_cursor)
+    assert [v.post.number for v in earlier.posts] == list(range(2, 22))
+    assert marks(earlier) == {21: ({"insightful"}, False)}
+    later = await topic_page(bob, topic.id, cursor=near.next_cursor)
+    assert [v.post.number for v in later.posts] == list(range(42, 46))
+    assert marks(later) == {44: ({"insightful"}, False)}
+    # another member's marks are theirs alone
+    assert marks(await topic_page(alice, topic.id, near=22)) == {}
 
 
 async def test_a_topic_list_costs_the_same_queries_for_any_number_of_topics(db: str) -> None:

@@ -364,6 +364,28 @@ async def test_staff_without_two_factor_cannot_work_the_queue(client: httpx.Asyn
 
 
 @pytest.mark.moderation_defaults
+async def test_the_hourly_posting_limit_counts_every_post_of_the_hour(
+    client: httpx.AsyncClient,
+) -> None:
+    cats = await categories()
+    mod = await make_user("mod", role=Role.MODERATOR)
+    topic, _ = await do_create_topic(mod, cats["iot"], "Electronic seals", "first words")
+    member = await make_user("member")  # new: the new members' limits apply
+    await moderation_settings.store(
+        {"approve_first_posts": 0, "new_posts_per_interval": 100, "new_posts_per_hour": 2}
+    )
+    headers = await bearer(member)
+    url = f"/api/v1/topics/{topic.id}/posts"
+
+    answers = [await client.post(url, headers=headers, json={"body": b}) for b in "abc"]
+
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    # the first of the hour's two posts leaves the window in about an hour, not a minute
+    assert 3500 <= int(answers[2].headers["retry-after"]) <= 3600
+    assert not await Post.filter(source="c").exists()
+
+
+@pytest.mark.moderation_defaults
 async def test_posting_too_fast_is_refused_with_retry_after(client: httpx.AsyncClient) -> None:
     cats = await categories()
     mod = await make_user("mod", role=Role.MODERATOR)
