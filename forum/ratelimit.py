@@ -41,8 +41,7 @@ def _stored(key: str) -> str:
 async def hit(key: str) -> int:
     """Count one attempt under `key`; returns the hit's id (for `release`)."""
     row = await RateHit.create(key=_stored(key))
-    if random.randrange(PRUNE_ONE_IN) == 0:
-        await prune()
+    await _prune_now_and_then()
     return int(row.id)
 
 
@@ -57,6 +56,10 @@ async def hit_all(keys: list[str]) -> None:
     values = [value for key in keys for value in (_stored(key), now)]
     query = f"INSERT INTO rate_hits (key, created_at) VALUES {rows}"  # noqa: S608 - placeholders
     await execute(connections.get("default"), query, *values)
+    await _prune_now_and_then()
+
+
+async def _prune_now_and_then() -> None:
     if random.randrange(PRUNE_ONE_IN) == 0:
         await prune()
 
@@ -94,8 +97,8 @@ async def retry_after(key: str, limit: int, window: timedelta) -> int:
 
 async def wait_for(key: str, limit: int, window: timedelta) -> int | None:
     """None while fewer than `limit` hits are counted under `key` within `window`; once the
-    limit is reached, the seconds until its oldest counted hit leaves the window (at least
-    1). `exceeded` and `retry_after` in one read."""
+    limit is reached, the seconds until the limit-th newest hit leaves the window (at least
+    1): whether it is exceeded and the Retry-After, in one read."""
     now = datetime.now(UTC)
     nth = await _nth_newest(key, limit, window, now)
     if nth is None:

@@ -505,9 +505,8 @@ async def topic_page(
     # PostgreSQL: the viewer's part in the topic's statement (not on SQLite, in a transaction
     # or in memory, where nothing is remembered either: its SQL is PostgreSQL's)
     together = user is not None and not remembers() and on_postgres()
-    rows: list[dict[str, Any]] = []
-    if 0 < topic_id < 2**31 and together:
-        assert user is not None
+    rows: list[dict[str, Any]] = []  # an id no topic can have is not asked about
+    if 0 < topic_id < 2**31 and user is not None and together:
         page = (topic_id, arg, limit)
         args = (user.id, topic_id, user.id, *page, user.id, *page, user.id, topic_id)
         rows = await fetch(_topic_mine_sql(where, order), *args, user.id, topic_id, topic_id)

@@ -363,19 +363,24 @@ async def test_staff_without_two_factor_cannot_work_the_queue(client: httpx.Asyn
     assert (await client.get("/api/v1/review", headers=member)).status_code == 403
 
 
+async def _member_replying(limits: dict[str, int]) -> tuple[User, str, dict[str, str]]:
+    """A moderator's topic and a new member about to reply to it through the API, first posts
+    not held, with these posting limits: (the moderator, the replies' URL, the member's
+    headers)."""
+    cats = await categories()
+    mod = await make_user("mod", role=Role.MODERATOR)
+    topic, _ = await do_create_topic(mod, cats["iot"], "Electronic seals", "first words")
+    member = await make_user("member")
+    await moderation_settings.store({"approve_first_posts": 0, **limits})
+    return mod, f"/api/v1/topics/{topic.id}/posts", await bearer(member)
+
+
 @pytest.mark.moderation_defaults
 async def test_the_hourly_posting_limit_counts_every_post_of_the_hour(
     client: httpx.AsyncClient,
 ) -> None:
-    cats = await categories()
-    mod = await make_user("mod", role=Role.MODERATOR)
-    topic, _ = await do_create_topic(mod, cats["iot"], "Electronic seals", "first words")
-    member = await make_user("member")  # new: the new members' limits apply
-    await moderation_settings.store(
-        {"approve_first_posts": 0, "new_posts_per_interval": 100, "new_posts_per_hour": 2}
-    )
-    headers = await bearer(member)
-    url = f"/api/v1/topics/{topic.id}/posts"
+    limits = {"new_posts_per_interval": 100, "new_posts_per_hour": 2}  # a new member's
+    _mod, url, headers = await _member_replying(limits)
 
     answers = [await client.post(url, headers=headers, json={"body": b}) for b in "abc"]
 
@@ -387,13 +392,7 @@ async def test_the_hourly_posting_limit_counts_every_post_of_the_hour(
 
 @pytest.mark.moderation_defaults
 async def test_posting_too_fast_is_refused_with_retry_after(client: httpx.AsyncClient) -> None:
-    cats = await categories()
-    mod = await make_user("mod", role=Role.MODERATOR)
-    topic, _ = await do_create_topic(mod, cats["iot"], "Electronic seals", "first words")
-    member = await make_user("member")
-    await moderation_settings.store({"approve_first_posts": 0})
-    headers = await bearer(member)
-    url = f"/api/v1/topics/{topic.id}/posts"
+    mod, url, headers = await _member_replying({})
 
     first = await client.post(url, headers=headers, json={"body": "one"})
     second = await client.post(url, headers=headers, json={"body": "two"})
