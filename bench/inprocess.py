@@ -85,6 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --mix: every Nth request posts a reply through the API (0: none)",
     )
     parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        metavar="N",
+        help="requests in flight at once, as wrk's connections keep them (1)",
+    )
+    parser.add_argument(
         "--database-url",
         default="",
         help="a PostgreSQL database to seed (its tables dropped and recreated) instead of SQLite",
@@ -257,8 +264,7 @@ async def _measure(args: argparse.Namespace, folder: str) -> None:
         started, cpu = time.perf_counter(), time.process_time()
         if counter is not None:
             counter.start()
-        for _ in range(args.requests):
-            await one()
+        await _in_flight(one, args.requests, args.concurrency)
         elapsed = time.perf_counter() - started
         cpu = time.process_time() - cpu
         if counter is not None:
@@ -289,6 +295,23 @@ async def _measure(args: argparse.Namespace, folder: str) -> None:
             profile.dump_stats(dump)
     finally:
         await lifespan.stop()
+
+
+async def _in_flight(one: Callable[[], Awaitable[None]], requests: int, concurrency: int) -> None:
+    """`requests` calls of `one`, `concurrency` of them in flight at any time."""
+    if concurrency <= 1:
+        for _ in range(requests):
+            await one()
+        return
+    left = requests
+
+    async def connection() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await one()
+
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
 
 
 def _scope(

@@ -74,8 +74,10 @@ async def init_db(database_url: str) -> None:
 
 
 async def close_db() -> None:
-    from forum.queries.sql import close_readers
+    from forum.queries.sql import close_pg_readers, close_readers
 
+    with contextlib.suppress(Exception):  # a database gone away: they are dropped below
+        await close_pg_readers()
     close_readers()
     with contextlib.suppress(Exception):  # closing a connection that never opened is fine
         await Tortoise.close_connections()
