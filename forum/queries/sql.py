@@ -13,6 +13,7 @@ inside `forum.events.atomic()` use the transaction's connection, so they see its
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import sqlite3
@@ -154,6 +155,7 @@ def close_readers() -> None:
         reader.close()
     _readers.clear()
     if _pg is not None:
+        _pg.closed = True  # any still out are closed as they come back
         _pg.terminate()  # close_pg_readers() closed them politely first, where it could
         _pg = None
 
@@ -178,25 +180,31 @@ class _PgReaders:
 
     LIMIT = 8  # per process, beside the pool (writes, transactions)
 
-    def __init__(self, client: BaseDBAsyncClient) -> None:
-        self.client = client
+    def __init__(self, arguments: dict[str, Any]) -> None:
+        self.arguments = arguments  # asyncpg.connect's, as Tortoise opened its pool with
         self.idle: list[Any] = []
         self.waiting: deque[asyncio.Future[Any]] = deque()
         self.open = 0
+        self.current: set[Any] = set()  # those opened on the current loop, idle or out
+        self.closed = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = 0
 
-    def _connect_arguments(self) -> dict[str, Any]:
+    @classmethod
+    def of(cls, client: BaseDBAsyncClient) -> _PgReaders | None:
+        """Readers connecting as the client's pool does, or None before its pool exists (its
+        connection template is filled when the pool is created, emptied when it closes)."""
         import inspect
 
         import asyncpg
 
+        template = getattr(client, "_template", None)
+        if not template:
+            return None
         accepted = inspect.signature(asyncpg.connect).parameters
-        template = {
-            **getattr(self.client, "_template", {}),
-            "password": getattr(self.client, "password", None),  # kept out of the template
-        }
-        return {k: v for k, v in template.items() if k in accepted and k != "loop"}
+        arguments = {k: v for k, v in template.items() if k in accepted and k != "loop"}
+        arguments["password"] = getattr(client, "password", None)  # kept out of the template
+        return cls(arguments)
 
     def _check_loop(self) -> None:
         """Drop connections of another event loop (asyncpg's are bound to the loop they were
@@ -209,18 +217,28 @@ class _PgReaders:
         if running is not loop:
             self.terminate()
             self.open = 0  # any still out belong to the old loop and are not given back
+            self.current.clear()
+            for turn in self.waiting:  # the old loop's: they will never run here
+                if not turn.done():
+                    turn.cancel()
             self.waiting.clear()
         self.loop, self.thread = running, thread
 
     async def _take(self) -> Any:
         import asyncpg
 
-        if self.idle:
-            return self.idle.pop()
+        while self.idle:
+            connection = self.idle.pop()
+            if not connection.is_closed():
+                return connection
+            self.open = max(self.open - 1, 0)  # the server closed it while idle (a restart)
+            self._drop(connection)
         if self.open < self.LIMIT:
             self.open += 1
             try:
-                return await asyncpg.connect(**self._connect_arguments())
+                connection = await asyncpg.connect(**self.arguments)
+                self.current.add(connection)
+                return connection
             except BaseException:
                 self.open -= 1
                 self._wake()
@@ -231,11 +249,17 @@ class _PgReaders:
         try:
             return await turn
         except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():  # handed one as it was cancelled
-                self._give_back(turn.result())
+            if turn.done() and not turn.cancelled():  # handed something as it was cancelled
+                if turn.exception() is None:
+                    self._give_back(turn.result())
+                else:
+                    self._wake()  # its turn to open one passes to the next in line
             raise
 
     def _give_back(self, connection: Any) -> None:
+        if self.closed or connection not in self.current:  # closed, or of a loop gone by
+            self._drop(connection)
+            return
         while self.waiting:
             turn = self.waiting.popleft()
             if not turn.done():
@@ -251,6 +275,18 @@ class _PgReaders:
                 turn.set_exception(_Retry())
                 return
 
+    def _lose(self, connection: Any) -> None:
+        """Close a connection that is out, and let the next in line open another."""
+        if connection in self.current:
+            self.open = max(self.open - 1, 0)
+        self._drop(connection)
+        self._wake()
+
+    def _drop(self, connection: Any) -> None:
+        self.current.discard(connection)
+        with contextlib.suppress(RuntimeError):  # its loop is closed: nothing left to stop
+            connection.terminate()
+
     async def rows(self, query: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
         import asyncpg
 
@@ -265,8 +301,7 @@ class _PgReaders:
             records = await connection.fetch(query, *args)
         except asyncpg.PostgresError as exc:  # the server refused the statement
             if connection.is_closed():  # and went away (shutting down, say)
-                self.open = max(self.open - 1, 0)
-                self._wake()
+                self._lose(connection)
             else:
                 self._give_back(connection)
             translated = _translated(exc)
@@ -274,27 +309,32 @@ class _PgReaders:
                 raise
             raise translated from exc
         except BaseException:  # lost, or cancelled mid-read: never handed out again
-            self.open = max(self.open - 1, 0)
-            connection.terminate()
-            self._wake()
+            self._lose(connection)
             raise
         self._give_back(connection)
         return [dict(record) for record in records]
 
     def terminate(self) -> None:
-        for connection in self.idle:
-            connection.terminate()
-        self.open = max(self.open - len(self.idle), 0)
-        self.idle.clear()
-
-    async def close(self) -> None:
         idle, self.idle = self.idle, []
         self.open = max(self.open - len(idle), 0)
         for connection in idle:
-            try:
-                await asyncio.wait_for(connection.close(), 5)
-            except Exception:  # closing is best effort: the server drops it either way
-                connection.terminate()
+            self._drop(connection)
+
+    async def close(self) -> None:
+        """Close the idle connections; those still out are closed as they come back."""
+        self.closed = True
+        idle, self.idle = self.idle, []
+        self.open = max(self.open - len(idle), 0)
+        try:
+            for connection in idle:
+                try:
+                    await asyncio.wait_for(connection.close(), 5)
+                except Exception:  # closing is best effort: the server drops it either way
+                    self._drop(connection)
+        finally:
+            for connection in idle:
+                if not connection.is_closed():
+                    self._drop(connection)
 
 
 class _Retry(Exception):
@@ -322,8 +362,10 @@ def _resolve() -> None:
     filename = str(getattr(conn, "filename", ""))
     if dialect == "sqlite" and filename not in ("", ":memory:"):
         _bound = _reader(filename)
-    elif dialect == "postgres" and hasattr(conn, "_template"):  # asyncpg's client
-        _pg = _PgReaders(conn)
+    elif dialect == "postgres":
+        _pg = _PgReaders.of(conn)  # asyncpg's client, once its pool is open
+        if _pg is None:
+            return  # asked again on the next read
     _known = True
 
 

@@ -32,12 +32,13 @@ def two_readers(monkeypatch: pytest.MonkeyPatch) -> int:
 
 
 async def until(condition: Callable[[], bool]) -> None:
-    """Let the event loop run until `condition` holds (a few hundred turns at most)."""
-    for _turn in range(1000):
-        if condition():
-            return
-        await asyncio.sleep(0)
-    raise AssertionError("the condition never held")
+    """Let the event loop run until `condition` holds (10 s at most: a round trip to the
+    server may be on the way)."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the condition never held")
+        await asyncio.sleep(0.001)
 
 
 def readers() -> sql._PgReaders:
@@ -112,3 +113,41 @@ async def test_a_wrong_statement_fails_as_through_tortoise_and_the_reader_goes_o
         await sql.fetch("SELECT no_such_column FROM topics")
     assert await sql.fetch("SELECT 3 AS three") == [{"three": 3}]
     assert readers().open == 1  # the same connection, back in the list after the error
+
+
+async def test_a_waiter_cancelled_as_its_turn_comes_stays_cancelled_and_passes_it_on(
+    postgres: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sql._PgReaders, "LIMIT", 1)
+    await sql.fetch("SELECT 1 AS one")
+    slow = asyncio.create_task(sql.fetch("SELECT pg_sleep(30) AS slept"))
+    await until(lambda: not readers().idle)
+    first = asyncio.create_task(sql.fetch("SELECT 2 AS two"))
+    second = asyncio.create_task(sql.fetch("SELECT 3 AS three"))
+    await until(lambda: len(readers().waiting) == 2)
+    (held,) = readers().current
+    readers()._lose(held)  # as a failed read does: the first in line may open another...
+    first.cancel()  # ...but is cancelled before it runs: the second goes in its place
+    assert await second == [{"three": 3}]
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    with pytest.raises(asyncpg.ConnectionDoesNotExistError):  # closed under it
+        await slow
+    assert readers().open == 1
+
+
+async def test_reads_go_on_after_the_server_closed_the_idle_connections(
+    postgres: str, two_readers: int
+) -> None:
+    await asyncio.gather(sql.fetch("SELECT 1 AS one"), sql.fetch("SELECT 2 AS two"))
+    pids = [connection.get_server_pid() for connection in readers().idle]
+    assert len(pids) == two_readers
+    other = await asyncpg.connect(postgres.replace("postgres://", "postgresql://", 1))
+    try:
+        for pid in pids:  # as a restart of the database would
+            await other.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await other.close()
+    await until(lambda: all(c.is_closed() for c in readers().idle))
+    answers = [await sql.fetch("SELECT ?::int AS n", n) for n in range(3)]
+    assert answers == [[{"n": 0}], [{"n": 1}], [{"n": 2}]]
