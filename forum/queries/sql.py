@@ -38,6 +38,7 @@ _readers: dict[str, _Reader] = {}
 _bound: _Reader | None = None  # the reader of the file behind "default", once known
 _pg: _PgReaders | None = None  # PostgreSQL's readers behind "default", once known
 _known = False  # whether _bound and _pg say what answers reads (see _resolve)
+_dialect = ""  # the default connection's, once asked
 
 _PLACEHOLDER = re.compile(r"\?")
 
@@ -149,8 +150,8 @@ def committed() -> None:
 def close_readers() -> None:
     """Forget the default connection's readers (`forum.db.close_db`, before Tortoise closes
     its own): SQLite's are closed here, PostgreSQL's by `close_pg_readers()`."""
-    global _bound, _pg, _known
-    _bound, _known = None, False
+    global _bound, _pg, _known, _dialect
+    _bound, _known, _dialect = None, False, ""
     for reader in _readers.values():
         reader.close()
     _readers.clear()
@@ -184,8 +185,8 @@ class _PgReaders:
         self.arguments = arguments  # asyncpg.connect's, as Tortoise opened its pool with
         self.idle: list[Any] = []
         self.waiting: deque[asyncio.Future[Any]] = deque()
-        self.open = 0
-        self.current: set[Any] = set()  # those opened on the current loop, idle or out
+        self.current: set[Any] = set()  # opened on the current loop, idle or out
+        self.connecting = 0  # being opened
         self.closed = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = 0
@@ -206,6 +207,10 @@ class _PgReaders:
         arguments["password"] = getattr(client, "password", None)  # kept out of the template
         return cls(arguments)
 
+    @property
+    def open(self) -> int:
+        return len(self.current) + self.connecting
+
     def _check_loop(self) -> None:
         """Drop connections of another event loop (asyncpg's are bound to the loop they were
         opened on; a test suite runs many). As in `_Reader`, the running loop is asked only
@@ -216,8 +221,8 @@ class _PgReaders:
         running = asyncio.get_running_loop()
         if running is not loop:
             self.terminate()
-            self.open = 0  # any still out belong to the old loop and are not given back
-            self.current.clear()
+            self.current.clear()  # any still out belong to the old loop: closed when back
+            self.connecting = 0
             for turn in self.waiting:  # the old loop's: they will never run here
                 if not turn.done():
                     turn.cancel()
@@ -231,18 +236,18 @@ class _PgReaders:
             connection = self.idle.pop()
             if not connection.is_closed():
                 return connection
-            self.open = max(self.open - 1, 0)  # the server closed it while idle (a restart)
-            self._drop(connection)
+            self._drop(connection)  # the server closed it while idle (a restart)
         if self.open < self.LIMIT:
-            self.open += 1
+            self.connecting += 1
             try:
                 connection = await asyncpg.connect(**self.arguments)
-                self.current.add(connection)
-                return connection
             except BaseException:
-                self.open -= 1
                 self._wake()
                 raise
+            finally:
+                self.connecting = max(self.connecting - 1, 0)  # 0 if the loop changed meanwhile
+            self.current.add(connection)
+            return connection
         assert self.loop is not None
         turn = self.loop.create_future()
         self.waiting.append(turn)
@@ -277,8 +282,6 @@ class _PgReaders:
 
     def _lose(self, connection: Any) -> None:
         """Close a connection that is out, and let the next in line open another."""
-        if connection in self.current:
-            self.open = max(self.open - 1, 0)
         self._drop(connection)
         self._wake()
 
@@ -316,7 +319,6 @@ class _PgReaders:
 
     def terminate(self) -> None:
         idle, self.idle = self.idle, []
-        self.open = max(self.open - len(idle), 0)
         for connection in idle:
             self._drop(connection)
 
@@ -324,7 +326,7 @@ class _PgReaders:
         """Close the idle connections; those still out are closed as they come back."""
         self.closed = True
         idle, self.idle = self.idle, []
-        self.open = max(self.open - len(idle), 0)
+        self.current.difference_update(idle)
         try:
             for connection in idle:
                 try:
@@ -356,9 +358,9 @@ def _translated(exc: Exception) -> Exception:
 def _resolve() -> None:
     """Learn once what answers reads on the default connection: asking Tortoise for it checks
     the event loop, a system call per query, and it stays the same until close_readers()."""
-    global _bound, _pg, _known
+    global _bound, _pg, _known, _dialect
     conn = connections.get("default")
-    dialect = conn.capabilities.dialect
+    dialect = _dialect = conn.capabilities.dialect
     filename = str(getattr(conn, "filename", ""))
     if dialect == "sqlite" and filename not in ("", ":memory:"):
         _bound = _reader(filename)
@@ -384,23 +386,27 @@ async def fetch(query: str, *args: Any, remember: bool = True) -> list[dict[str,
 
     `remember=False` for large answers that are cached where they are shaped (pages of posts).
     """
-    reader = _sqlite_reader()
-    if reader is None:
-        if _pg is not None and not in_atomic():
-            query = postgres_placeholders(query)
+    if not in_atomic():
+        if not _known:
+            _resolve()
+        if _bound is not None or _pg is not None:
+            if _pg is not None:
+                query = postgres_placeholders(query)
+            # Logged (and counted by the query-count tests) whether or not the answer was
+            # remembered: the count describes the reads the code asks for.
             if _log.isEnabledFor(logging.DEBUG):
                 _log.debug("%s: %s", query, list(args))
+            if _bound is not None:
+                return _bound.rows(query, args, remember)
+            assert _pg is not None
             return await _pg.rows(query, args)
-        conn = connections.get("default")
-        if conn.capabilities.dialect == "postgres":
-            query = postgres_placeholders(query)
-        rows: list[dict[str, Any]] = await conn.execute_query_dict(query, list(args))
-        return rows
-    # Logged (and counted by the query-count tests) whether or not the answer was remembered:
-    # the count describes the reads the code asks for.
-    if _log.isEnabledFor(logging.DEBUG):
-        _log.debug("%s: %s", query, list(args))
-    return reader.rows(query, args, remember)
+    # In a transaction (its own connection answers), in memory, or before the pool exists:
+    # Tortoise asks, and logs it.
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        query = postgres_placeholders(query)
+    rows: list[dict[str, Any]] = await conn.execute_query_dict(query, list(args))
+    return rows
 
 
 def remembers() -> bool:
@@ -413,9 +419,9 @@ def remembers() -> bool:
 
 def on_postgres() -> bool:
     """Whether reads go to PostgreSQL, where a statement written for it alone may be sent."""
-    if not _known:
+    if not _dialect:
         _resolve()
-    return _pg is not None or connections.get("default").capabilities.dialect == "postgres"
+    return _dialect == "postgres"
 
 
 async def execute(conn: BaseDBAsyncClient, query: str, *args: Any) -> list[dict[str, Any]]:

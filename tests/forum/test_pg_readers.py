@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import asyncpg
 import pytest
+from tortoise import connections
 from tortoise.exceptions import OperationalError
 
 from forum.actions.topics import do_create_topic
@@ -68,7 +69,7 @@ async def test_reads_inside_a_transaction_see_its_own_writes(postgres: str) -> N
     ]
     async with atomic():
         await sql.execute(
-            sql.connections.get("default"),
+            connections.get("default"),
             "UPDATE topics SET title = ? WHERE id = ?",
             "In tx",
             topic.id,
