@@ -33,6 +33,9 @@ class Identity:
     # The newest event's id, read with the session before anything the page shows (None: no
     # session was read); live pages hand it to live.js (forum.queries.live.live_since).
     live_since: int | None = None
+    # PostgreSQL: the categories' version, read with the session (None: not read); the home
+    # and category pages keep the categories by it (forum.queries.categories.all_categories).
+    categories_version: str | None = None
 
 
 def identity(conn: HTTPConnection) -> Identity:

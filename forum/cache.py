@@ -11,6 +11,8 @@ it shows:
 - `topic_rows`: each row of a topic list (`forum.web.fragments`), by everything it shows;
 - `topic_tags`: each listed topic's tags (`forum.queries.topics.list_topics`), by topic id,
   incarnation and `topics.version`;
+- `categories`: every category, by the categories' version read with the session
+  (PostgreSQL; `forum.queries.categories.all_categories`);
 - `shared_pages`: a whole page as every viewer with the same rights sees it, cut at the marks
   where each viewer's own parts go (`forum.web.templating.render_shared`), by its page's key
   (a topic page: topic id, incarnation, version, page, the viewer's rights).
@@ -34,7 +36,7 @@ from typing import Any, Generic, TypeVar
 from tortoise.expressions import F, Subquery
 
 from forum.events import in_atomic
-from forum.models import Post, Topic
+from forum.models import Category, Post, Topic
 
 V = TypeVar("V")
 
@@ -103,6 +105,8 @@ class Caches:
         self.shared_pages: Lru[Any] = Lru(size // 10, _cut_length)
         self.topic_rows: Lru[Any] = Lru(size // 5, _length)
         self.topic_tags: Lru[tuple[str, ...]] = Lru(50_000 if megabytes else 0)  # by version
+        # every category, by the categories' version (forum.queries.categories, PostgreSQL)
+        self.categories: Lru[tuple[Category, ...]] = Lru(8 if megabytes else 0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Caches:

@@ -396,12 +396,13 @@ class AuthMiddleware:
         key = cookies.get(SESSION_COOKIE, "")
         if key:
             found = await live_session(key, remember=remember)
-            if found is not None and not policy.is_suspended(found[0].user):
-                session, warned, ident.unread_notifications, ident.live_since = found
-                ident.session = session
+            if found is not None and not policy.is_suspended(found.session.user):
+                session = ident.session = found.session
+                ident.unread_notifications, ident.live_since = found.unread, found.live_since
+                ident.categories_version = found.categories_version
                 ident.session_key = key
                 ident.user = session.user
-                if warned and page:
+                if found.warned and page:
                     ident.warnings = await sanctions.unseen_warnings(session.user_id)
         return ident
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -12,7 +13,16 @@ from forum.errors import Conflict, Invalid, NotFound
 from forum.events import atomic, record_event
 from forum.i18n import _
 from forum.models import ApiToken, Role, Session, User
-from forum.queries.sql import as_bool, as_datetime, attach, fetch, from_row, select_list
+from forum.queries.categories import CATEGORIES_VERSION_SQL
+from forum.queries.sql import (
+    as_bool,
+    as_datetime,
+    attach,
+    fetch,
+    from_row,
+    on_postgres,
+    select_list,
+)
 from forum.security import (
     dummy_verify,
     hash_password,
@@ -219,7 +229,10 @@ _SESSION_SQL = (
     " AS unread_notifications,"
     # The newest event's id, for live pages (forum.queries.live): read here, before anything
     # a page shows, it costs them no query (the MAX of the primary key is one index probe).
-    " (SELECT MAX(id) FROM events) AS live_since"
+    " (SELECT MAX(id) FROM events) AS live_since,"
+    # PostgreSQL: the categories' version, so that category and home pages need not read
+    # them when they have not changed (forum.queries.categories.all_categories).
+    " {categories_version} AS categories_version"
     " FROM sessions s JOIN users u ON u.id = s.user_id"
     " WHERE s.key_hash = ? AND s.revoked_at IS NULL"
 )
@@ -229,31 +242,45 @@ _BEARER_USER_SQL = (
 )
 
 
-@lru_cache(maxsize=4)
-def _sql(template: str) -> str:
+@lru_cache(maxsize=8)
+def _sql(template: str, postgres: bool = False) -> str:
     # Every stored column, read from the models once Tortoise is initialised, so a new field
     # can never be silently missing from the request's user.
     return template.format(
-        session_columns=select_list(Session, "s", "s_"), user_columns=select_list(User, "u", "u_")
+        session_columns=select_list(Session, "s", "s_"),
+        user_columns=select_list(User, "u", "u_"),
+        categories_version=CATEGORIES_VERSION_SQL if postgres else "NULL",
     )
 
 
 async def session_for_key(key: str, *, remember: bool = True) -> Session | None:
     """The live session behind a cookie, with its user loaded, in one query."""
     found = await live_session(key, remember=remember)
-    return found[0] if found is not None else None
+    return found.session if found is not None else None
 
 
-async def live_session(key: str, *, remember: bool = True) -> tuple[Session, bool, int, int] | None:
+@dataclass(frozen=True)
+class LiveSession:
+    """What the session statement reads besides the session and its user."""
+
+    session: Session
+    warned: bool  # a warning waits to be shown
+    unread: int  # unread notifications
+    live_since: int  # the newest event's id
+    categories_version: str | None  # PostgreSQL: see CATEGORIES_VERSION_SQL (SQLite: None)
+
+
+async def live_session(key: str, *, remember: bool = True) -> LiveSession | None:
     """The live session behind a cookie, with its user loaded, whether a warning waits
-    for the user, their unread notifications and the newest event's id, in one query.
+    for the user, their unread notifications, the newest event's id and (PostgreSQL) the
+    categories' version, in one query.
 
     Every request asks this, so it reads a plain row rather than building it through the ORM.
     `remember=False` as in user_for_api_token.
     """
     if not key or len(key) > 200:
         return None
-    rows = await fetch(_sql(_SESSION_SQL), token_hash(key), remember=remember)
+    rows = await fetch(_sql(_SESSION_SQL, on_postgres()), token_hash(key), remember=remember)
     if not rows:
         return None
     row = rows[0]
@@ -262,8 +289,13 @@ async def live_session(key: str, *, remember: bool = True) -> tuple[Session, boo
         return None
     session = from_row(Session, row, "s_", memo=remember)
     attach(session, "user", from_row(User, row, "u_", memo=remember))
-    unread = int(row["unread_notifications"] or 0)
-    return session, as_bool(row["unseen_warning"]), unread, int(row["live_since"] or 0)
+    return LiveSession(
+        session,
+        as_bool(row["unseen_warning"]),
+        int(row["unread_notifications"] or 0),
+        int(row["live_since"] or 0),
+        row["categories_version"],
+    )
 
 
 async def do_create_api_token(user: User, name: str = "") -> tuple[ApiToken, str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import forum.cache
 from forum import policy
 from forum.errors import NotFound
+from forum.events import in_atomic
 from forum.i18n import _
 from forum.models import Category, User
 from forum.queries.sql import fetch, from_row, select_list
@@ -18,8 +20,34 @@ def _sql(template: str) -> str:
     return template.format(columns=select_list(Category, "c"))
 
 
-async def all_categories() -> list[Category]:
-    return [from_row(Category, row) for row in await fetch(_sql(_ALL_SQL))]
+# The categories' version on PostgreSQL, read with every member's session
+# (forum.actions.users._SESSION_SQL): each row's id and `xmin` (the transaction that wrote
+# that row's current version), so any committed insert, update or delete changes it, whoever
+# made it (an action, the CLI, another worker). A scan of a few rows in a statement that is
+# sent anyway, against a statement of its own on every home and category page.
+CATEGORIES_VERSION_SQL = (
+    "(SELECT string_agg(c.id::text || ':' || c.xmin::text, ',' ORDER BY c.id) FROM categories c)"
+)
+
+
+async def all_categories(version: str | None = None) -> list[Category]:
+    """Every category, in order.
+
+    `version`: the categories' version this request read with its session
+    (`Identity.categories_version`, PostgreSQL only); the categories are then kept by it
+    (`Caches.categories`) and shared: the caller reads them, never changes them. Read once the
+    version was, the categories kept under it are never older than it, so a change (a new
+    version) is never missed; outside a transaction only, where nothing this request wrote
+    can be newer than the version."""
+    if version is None or in_atomic():
+        return [from_row(Category, row) for row in await fetch(_sql(_ALL_SQL))]
+    cache = forum.cache.current().categories
+    kept = cache.get(version)
+    if kept is None:
+        rows = await fetch(_sql(_ALL_SQL))
+        kept = tuple(from_row(Category, row, memo=False) for row in rows)
+        cache.put(version, kept)
+    return list(kept)
 
 
 async def visible_categories(user: User | None) -> list[Category]:

@@ -521,10 +521,13 @@ async def test_topic_and_category_pages_run_a_constant_number_of_queries(
     # shares them and the member's positions apart: one more), the tags of the topics not
     # listed since they last changed, the member's notification level for the category
     assert await _topic_page_queries(client, "/c/iot") == 5 + apart
-    assert await _topic_page_queries(client, "/c/ai-ml") == 5 + apart
-    assert await _topic_page_queries(client, "/c/iot") == 4 + apart  # the tags are known now
+    # on PostgreSQL the categories are kept by the version read with the session: unchanged,
+    # they are not asked again (on SQLite their remembered answer is asked, as every query)
+    kept = 1 - apart
+    assert await _topic_page_queries(client, "/c/ai-ml") == 5 + apart - kept
+    assert await _topic_page_queries(client, "/c/iot") == 4 + apart - kept  # the tags known
     # every topic's tags known, no level
-    assert await _topic_page_queries(client, "/") == 3 + apart
+    assert await _topic_page_queries(client, "/") == 3 + apart - kept
 
 
 async def test_status_changes_need_staff(client: httpx.AsyncClient) -> None:
