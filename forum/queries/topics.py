@@ -73,6 +73,9 @@ class TopicList:
     shared_key: tuple[Any, ...] = ()
     # Per row, in order: (topic id, highest post number, the viewer's read position or None).
     reads: list[tuple[int, int, int | None]] = field(default_factory=list)
+    # The viewer's notification level for the listed category, when read with the rows
+    # (`list_topics(level=True)` on PostgreSQL), else None.
+    level: str | None = None
 
     def __len__(self) -> int:
         return len(self.reads)
@@ -117,8 +120,9 @@ _LAST_READ_SQL = (
 _LIST_SQL = (
     "SELECT {topic_columns}, a.username AS a_username, a.display_name AS a_display_name,"
     " lp.username AS lp_username, lp.display_name AS lp_display_name,"
-    # the viewer's read position, last: every column before it is the same for every viewer
-    " tu.last_read_post_number AS tu_read"
+    # the viewer's level for the category and read position, last: every column before them
+    # is the same for every viewer
+    " {level} AS cn_level, tu.last_read_post_number AS tu_read"
     " FROM topics t JOIN users a ON a.id = t.author_id"
     " LEFT JOIN users lp ON lp.id = t.last_poster_id"
     " LEFT JOIN topic_users tu ON tu.topic_id = t.id AND tu.user_id = ?"
@@ -130,6 +134,12 @@ _LIST_TAGS_SQL = (
     " JOIN tags g ON g.id = tt.tag_id WHERE tt.topic_id IN ({ids})"
 )
 _AFTER = " AND (t.last_posted_at < ? OR (t.last_posted_at = ? AND t.id < ?))"
+# The viewer's notification level for the listed category (notifications/listing.py), asked
+# with the rows where each statement is a round trip (PostgreSQL).
+_LEVEL = (
+    "COALESCE((SELECT n.level FROM category_notifications n"
+    " WHERE n.user_id = ? AND n.category_id = ?), 'normal')"
+)
 
 
 def _listed_row(row: dict[str, Any], category: Category) -> TopicRow:
@@ -173,13 +183,16 @@ async def list_topics(
     cursor: str | None = None,
     limit: int = TOPICS_PER_PAGE,
     categories: list[Category] | None = None,
+    level: bool = False,
 ) -> TopicList:
     """Topics by last activity (pinned first within a category), keyset-paginated.
 
     Queries: categories, one page of topics with authors and the viewer's read positions (on
     SQLite, the topics as a visitor reads them, so that every viewer shares the remembered
     answer, and the viewer's positions apart), and the tags of topics whose tags are not
-    cached for their version yet.
+    cached for their version yet. `level`: on PostgreSQL, the signed-in viewer's notification
+    level for `category` comes with the rows (`TopicList.level`; None where it was not read:
+    SQLite, or no rows).
     """
     by_id = {c.id: c for c in (await all_categories() if categories is None else categories)}
     visible = [cid for cid, c in by_id.items() if policy.can_see_category(user, c)]
@@ -199,6 +212,12 @@ async def list_topics(
             after, args = _AFTER, [at, at, last_id]
     order = "t.last_posted_at DESC, t.id DESC"
     across_most = not pinned_first and 2 * len(visible) >= len(by_id)
+    # Where answers are remembered (SQLite), the rows are asked for as a visitor sees them,
+    # so every viewer of the list shares one remembered answer, and the viewer's read
+    # positions apart; elsewhere (PostgreSQL) with the rows, in the same statement.
+    apart = user is not None and remembers()
+    viewer = user.id if user is not None and not apart else 0
+    level_of = category.id if level and category is not None and viewer else None
     sql = _LIST_SQL.format(
         topic_columns=select_list(Topic, "t", "t_"),
         # Across most categories (a member's home page), the newest topics are found by
@@ -210,13 +229,10 @@ async def list_topics(
         categories=in_list(visible),
         after=after,
         order=f"t.pinned DESC, {order}" if pinned_first else order,
+        level="NULL" if level_of is None else _LEVEL,
     )
-    # Where answers are remembered (SQLite), the rows are asked for as a visitor sees them,
-    # so every viewer of the list shares one remembered answer, and the viewer's read
-    # positions apart; elsewhere (PostgreSQL) with the rows, in the same statement.
-    apart = user is not None and remembers()
-    viewer = user.id if user is not None and not apart else 0
-    rows = await fetch(sql, viewer, *visible, *args, limit + 1) if visible else []
+    asked = () if level_of is None else (viewer, level_of)
+    rows = await fetch(sql, *asked, viewer, *visible, *args, limit + 1) if visible else []
     more = len(rows) > limit
     shown = rows[:limit]
     ids = [r["t_id"] for r in shown]
@@ -230,7 +246,7 @@ async def list_topics(
     for topic_id, number in noted.items():  # read, not stored yet
         reads[topic_id] = max(number, reads.get(topic_id, 0))
     shared_key = (
-        tuple(tuple(r.values())[:-1] for r in shown),  # without the viewer's read position
+        tuple(tuple(r.values())[:-2] for r in shown),  # without the viewer's level and reads
         tuple(tags.get(i, ()) for i in ids),
         tuple((c.id, c.slug, c.name) for c in by_id.values()),
     )
@@ -251,7 +267,10 @@ async def list_topics(
         key = (at.isoformat(), last["t_id"])
         pinned = as_bool(last["t_pinned"])
         next_cursor = encode_cursor(pinned, *key) if pinned_first else encode_cursor(*key)
-    return TopicList(next_cursor, build_rows, shared_key=shared_key, reads=row_reads)
+    read_level = rows[0]["cn_level"] if level_of is not None and rows else None
+    return TopicList(
+        next_cursor, build_rows, shared_key=shared_key, reads=row_reads, level=read_level
+    )
 
 
 def check_not_merged(user: User | None, topic: Topic, category: Category) -> None:

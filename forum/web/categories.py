@@ -52,9 +52,16 @@ async def show_category(request: Request) -> Response:
     every = await all_categories(identity(request).categories_version)
     category = find_category(user, every, request.path_params["slug"])
     cursor = request.query_params.get("cursor") or None
-    topics = await list_topics(user, category=category, cursor=cursor, categories=every)
+    member = user is not None and policy.is_member(user)
+    topics = await list_topics(
+        user, category=category, cursor=cursor, categories=every, level=member
+    )
     can_create = policy.can_create_topic(user, category)
-    level = await category_level(user, category.id) if user and policy.is_member(user) else None
+    level = None
+    if user is not None and member:  # read with the topics where it could be (PostgreSQL)
+        level = topics.level
+        if level is None:
+            level = await category_level(user, category.id)
     context = {
         "category": category,
         "topics": topics,

@@ -144,6 +144,9 @@ async def test_levels_from_the_topic_page_the_category_page_and_the_settings_pag
     settings = await client.get("/account/notifications")
     assert 'value="watching" selected' in settings.text
     assert 'value="watching" selected' in (await client.get("/c/iot")).text
+    # a category without topics: the level is not read with its (no) rows but apart
+    await client.post("/c/drones/notifications", data={"csrf_token": csrf, "level": "muted"})
+    assert 'value="muted" selected' in (await client.get("/c/drones")).text
     await client.post("/account/notifications", data={"csrf_token": csrf, "email_replies": "1"})
     fresh = await User.get(id=alice.id)
     assert fresh.email_replies and not fresh.email_mentions
