@@ -71,8 +71,9 @@ class TopicList:
     # Everything the rows show, as read (the rows' columns, their tags, the categories): two
     # lists with equal keys render alike (forum.web.fragments.topic_rows).
     shared_key: tuple[Any, ...] = ()
-    # Per row, in order: (topic id, highest post number, the viewer's read position or None).
-    reads: list[tuple[int, int, int | None]] = field(default_factory=list)
+    # Per row, in order: (topic id, highest post number, the viewer's read position or None,
+    # the last activity: its "time ago" words are put in per request).
+    reads: list[tuple[int, int, int | None, datetime]] = field(default_factory=list)
     # The viewer's notification level for the listed category, when read with the rows
     # (`list_topics(level=True)` on PostgreSQL), else None.
     level: str | None = None
@@ -140,6 +141,19 @@ _LEVEL = (
     "COALESCE((SELECT n.level FROM category_notifications n"
     " WHERE n.user_id = ? AND n.category_id = ?), 'normal')"
 )
+
+
+def _posted(row: dict[str, Any]) -> datetime:
+    """A listed topic's last activity (SQLite answers text: parsed once per distinct value)."""
+    value = row["t_last_posted_at"]
+    return value if isinstance(value, datetime) else _moment(value)
+
+
+@lru_cache(maxsize=8192)
+def _moment(text: str) -> datetime:
+    at = as_datetime(text)
+    assert at is not None  # the column is NOT NULL
+    return at
 
 
 def _listed_row(row: dict[str, Any], category: Category) -> TopicRow:
@@ -250,7 +264,9 @@ async def list_topics(
         tuple(tags.get(i, ()) for i in ids),
         tuple((c.id, c.slug, c.name) for c in by_id.values()),
     )
-    row_reads = [(r["t_id"], r["t_highest_post_number"], reads.get(r["t_id"])) for r in shown]
+    row_reads = [
+        (r["t_id"], r["t_highest_post_number"], reads.get(r["t_id"]), _posted(r)) for r in shown
+    ]
 
     def build_rows() -> list[TopicRow]:
         result = [_listed_row(r, by_id[r["t_category_id"]]) for r in shown]

@@ -18,7 +18,6 @@ cache.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Hashable
 from functools import lru_cache
 
@@ -35,6 +34,13 @@ from forum.web.templating import environment, timeago
 
 CSRF_MARK = Markup("<csrf/>")
 READ_STATE = Markup("<read-state/>")
+# Where the "time ago" words go (a post's date, a row's last activity): filled per request, so
+# a rendering is never out of date with the clock and never expires with it.
+AGO_MARK = Markup("<ago/>")
+
+# A cached rendering cut at its marks: segments between the time marks, each cut at the CSRF
+# token (a tools fragment or a post without a date: one segment).
+Cut = tuple[tuple[str, ...], ...]
 
 
 def clear_cache() -> None:
@@ -84,17 +90,17 @@ def _unread() -> dict[str, str]:
 
 class _Post:
     """A post's shared rendering, cut at its slots; `ready` holds it filled with what most
-    viewers see (read, nothing of their own) and cut only at the CSRF token, so that most
-    posts cost a request one join: `token.join(ready)`. The few other looks a post has (unread,
-    the viewer's own reaction or bookmark, their tools) are filled once each and kept the same
-    way (`variant`)."""
+    viewers see (read, nothing of their own) and cut only at the CSRF token and the time
+    words, so that most posts cost a request two joins (`joined`). The few other looks a post
+    has (unread, the viewer's own reaction or bookmark, their tools) are filled once each and
+    kept the same way (`variant`)."""
 
     __slots__ = ("pieces", "ready", "_variants")
 
     def __init__(self, html: str) -> None:
         self.pieces = tuple(_SLOT.split(html))
         self.ready = self._cut(_defaults())
-        self._variants: dict[Hashable, tuple[str, ...]] = {}
+        self._variants: dict[Hashable, Cut] = {}
 
     def fill(self, values: dict[str, str]) -> str:
         pieces = self.pieces
@@ -104,11 +110,12 @@ class _Post:
             parts.append(pieces[i + 1])
         return "".join(parts)
 
-    def _cut(self, values: dict[str, str]) -> tuple[str, ...]:
-        return tuple(self.fill({**values, "csrf": CSRF_MARK}).split(CSRF_MARK))
+    def _cut(self, values: dict[str, str]) -> Cut:
+        html = self.fill({**values, "csrf": CSRF_MARK, "ago": AGO_MARK})
+        return tuple(tuple(segment.split(CSRF_MARK)) for segment in html.split(AGO_MARK))
 
-    def variant(self, look: _Look, post: PostRow) -> tuple[str, ...]:
-        """The post filled for a viewer's own look at it, cut at the CSRF token."""
+    def variant(self, look: _Look, post: PostRow) -> Cut:
+        """The post filled for a viewer's own look at it, cut at the CSRF token and time."""
         found = self._variants.get(look)
         if found is None:
             if len(self._variants) >= _VARIANTS:
@@ -154,7 +161,14 @@ def _tools(post: PostRow, can_edit: bool, can_delete: bool) -> str:
             template.render(post=post, can_edit=can_edit, can_delete=can_delete, slot=slot)
         )
         cache.put(key, tools)
-    return str(CSRF_MARK).join(tools.ready)  # a plain join: Markup.join would escape
+    return joined(tools.ready, str(CSRF_MARK), "")  # plain joins: Markup.join would escape
+
+
+def joined(cut: Cut, csrf: str, ago: str) -> str:
+    """A cached rendering filled: the CSRF token and the time words (both escaped) put back."""
+    if len(cut) == 1:
+        return csrf.join(cut[0])
+    return ago.join([csrf.join(segment) for segment in cut])
 
 
 def _own_values(look: _Look, post: PostRow) -> dict[str, str]:
@@ -200,7 +214,6 @@ def _shared_post(
         view.reply_to_username,
         post.author.username,
         post.author.display_name,
-        timeago(post.created_at),
         language,
     )
     cache = forum.cache.current().posts
@@ -229,26 +242,16 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
     filled with the viewer's own state.
 
     The renderings of a whole page are kept for every viewer of the same kind (the same
-    `TopicRights.signature`: the same rights on every post they did not write) within the
-    minute (the "time ago" words); a post the viewer wrote, reacted to, bookmarked, may edit or
-    has not read yet takes its own look (`_Post.variant`)."""
+    `TopicRights.signature`: the same rights on every post they did not write), the "time ago"
+    words put in per request; a post the viewer wrote, reacted to, bookmarked, may edit or has
+    not read yet takes its own look (`_Post.variant`)."""
     ident = identity(request)
     user = ident.user
     member = policy.is_member(user)
     language = i18n.current_language()
     rights = page.rights
-    minute = int(time.time() // 60)
     signed_in = user is not None
-    key = (
-        "page",
-        page.shared_key,
-        rights.signature,
-        page.can_reply,
-        member,
-        signed_in,
-        minute,
-        language,
-    )
+    key = ("page", page.shared_key, rights.signature, page.can_reply, member, signed_in, language)
     cache = forum.cache.current().posts
     entry = cache.get(key)
     if entry is None:
@@ -262,12 +265,13 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
     staff = rights.staff
     parts: list[str] = []
     for post, shared in zip(page.post_rows, entry.posts, strict=True):
+        ago = str(escape(timeago(post.created_at, language)))
         unread = last_read is not None and post.number > last_read
         own = post.author_id == viewer_id
         mine = mine_of.get(post.id)
         marked = post.id in bookmarked
         if not (unread or own or mine or marked or staff):
-            parts.append(csrf.join(shared.ready))
+            parts.append(joined(shared.ready, csrf, ago))
             continue
         can_edit = rights.edit(post)
         can_delete = rights.delete(post)
@@ -279,7 +283,7 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
             can_edit,
             can_delete,
         )
-        parts.append(csrf.join(shared.variant(look, post)))
+        parts.append(joined(shared.variant(look, post), csrf, ago))
     return Markup("".join(parts))  # noqa: S704 - rendered by autoescaping templates
 
 
@@ -305,13 +309,13 @@ def _unread_title(language: str, unread: int) -> str:
     return f'title="{escape(words % {"num": unread})}"'
 
 
-def _row_pieces(topics: TopicList, show_category: bool) -> tuple[tuple[str, str], ...]:
-    """Each row of the list rendered (`partials/topic_row.html`), cut at its read state; each
-    row is kept on its own too, by everything it shows."""
+def _row_pieces(topics: TopicList, show_category: bool) -> tuple[tuple[str, str, str], ...]:
+    """Each row of the list rendered (`partials/topic_row.html`), cut at its read state and
+    its time words; each row is kept on its own too, by everything it shows."""
     template = environment().get_template("partials/topic_row.html")
     cache = forum.cache.current().topic_rows
     language = i18n.current_language()
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, str, str]] = []
     for row in topics.rows:
         topic = row.topic
         key: tuple[Hashable, ...] = (
@@ -324,7 +328,6 @@ def _row_pieces(topics: TopicList, show_category: bool) -> tuple[tuple[str, str]
             topic.post_count,
             topic.views,
             topic.last_posted_at,
-            timeago(topic.last_posted_at),
             row.last_poster.display_name if row.last_poster else None,
             (row.category.slug, row.category.name) if show_category else None,
             tuple(row.tags),
@@ -333,13 +336,18 @@ def _row_pieces(topics: TopicList, show_category: bool) -> tuple[tuple[str, str]
         pieces = cache.get(key)
         if pieces is None:
             html = template.render(
-                row=row, topic=topic, show_category=show_category, read_state=READ_STATE
+                row=row,
+                topic=topic,
+                show_category=show_category,
+                read_state=READ_STATE,
+                ago=AGO_MARK,
             )
-            before, mark, after = html.partition(READ_STATE)
-            assert mark, "partials/topic_row.html lost its read_state"
-            pieces = (before, after)
+            before, mark, rest = html.partition(READ_STATE)
+            middle, ago, after = rest.partition(AGO_MARK)
+            assert mark and ago, "partials/topic_row.html lost its read_state or its ago"
+            pieces = (before, middle, after)
             cache.put(key, pieces)
-        rows.append((pieces[0], pieces[1]))
+        rows.append((pieces[0], pieces[1], pieces[2]))
     return tuple(rows)
 
 
@@ -348,7 +356,7 @@ class _ListRows:
 
     __slots__ = ("rows",)
 
-    def __init__(self, rows: tuple[tuple[str, str], ...]) -> None:
+    def __init__(self, rows: tuple[tuple[str, str, str], ...]) -> None:
         self.rows = rows
 
     def __len__(self) -> int:  # the rows are counted where they are cached one by one
@@ -356,22 +364,24 @@ class _ListRows:
 
 
 def topic_rows(topics: TopicList, show_category: bool, user: User | None) -> Markup:
-    """The rows of a topic list, each with the viewer's read badge. The rendered rows of the
-    whole list are kept by what the list read (its rows' columns, tags and the categories),
-    within the minute (the "time ago" words): a list read alike is one lookup and a join."""
+    """The rows of a topic list, each with the viewer's read badge and the "time ago" words
+    of its last activity. The rendered rows of the whole list are kept by what the list read
+    (its rows' columns, tags and the categories): a list read alike is one lookup and a
+    join."""
     cache = forum.cache.current().topic_rows
-    minute = int(time.time() // 60)
-    key = ("list", topics.shared_key, show_category, minute, i18n.current_language())
+    language = i18n.current_language()
+    key = ("list", topics.shared_key, show_category, language)
     entry = cache.get(key)
     if entry is None:
         entry = _ListRows(_row_pieces(topics, show_category))
         cache.put(key, entry)
     parts: list[str] = []
     signed_in = user is not None
-    for (before, after), (topic_id, highest, last_read) in zip(
+    for (before, middle, after), (topic_id, highest, last_read, at) in zip(
         entry.rows, topics.reads, strict=True
     ):
-        parts += (before, _read_badge(topic_id, highest, last_read) if signed_in else "", after)
+        badge = _read_badge(topic_id, highest, last_read) if signed_in else ""
+        parts += (before, badge, middle, str(escape(timeago(at, language))), after)
     return Markup("".join(parts))  # noqa: S704 - rendered by autoescaping templates
 
 

@@ -3,13 +3,18 @@
 
 from __future__ import annotations
 
+import re
+import time
+
 import httpx
+import pytest
 from starlette.applications import Starlette
 
 from forum.actions.posts import do_create_post, do_edit_post
 from forum.actions.reactions import do_set_reaction
 from forum.actions.reading import do_mark_read, do_set_bookmark
 from forum.actions.topics import do_create_topic, do_update_topic
+from forum.web import templating
 from tests.helpers import categories, log_in, make_user
 
 
@@ -226,3 +231,40 @@ def test_a_shared_rendering_may_not_read_the_request_or_the_viewer() -> None:
     for source in ("{{ user.username }}", "{% if user %}x{% endif %}", "{{ request.url }}"):
         with pytest.raises(TypeError, match="a shared page may not read"):
             environment("en").from_string(source).render(_NOT_SHARED)
+
+
+class _Later:
+    """The wall clock moved on by `seconds` (the "time ago" words read it)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.seconds
+
+    def time(self) -> float:
+        return time.time() + self.seconds
+
+
+async def test_time_words_move_on_with_the_clock_while_pages_stay_cached(
+    client: httpx.AsyncClient, app: Starlette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cats = await categories()
+    alice = await make_user("alice")
+    topic, _post = await do_create_topic(alice, cats["iot"], "Electronic seals", "words")
+    await log_in(client, await make_user("bob"))
+    caches = app.state.caches
+    page = (await client.get(f"/t/{topic.id}")).text
+    assert re.search(r'<time datetime="[^"]+">just now</time>', page)
+    assert re.search(r'<time datetime="[^"]+">just now</time>', (await client.get("/")).text)
+    renderings = (caches.posts.misses, caches.topic_rows.misses)
+
+    monkeypatch.setattr(templating, "CLOCK", _Later(3 * 3600 + 5))
+    page = (await client.get(f"/t/{topic.id}")).text
+    home = (await client.get("/")).text
+
+    assert re.search(r'<time datetime="[^"]+">3 hours ago</time>', page)
+    assert re.search(r'<time datetime="[^"]+">3 hours ago</time>', home)
+    assert ">just now</time>" not in page and ">just now</time>" not in home
+    # the post and the list row were not rendered again: only their words changed
+    assert (caches.posts.misses, caches.topic_rows.misses) == renderings
