@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
+from datetime import datetime
 from functools import lru_cache
 
 from markupsafe import Markup, escape
@@ -30,6 +31,7 @@ from forum.auth import identity
 from forum.models import Category, User
 from forum.queries.rows import PostRow
 from forum.queries.topics import PostView, TopicList, TopicPage
+from forum.web import templating
 from forum.web.templating import environment, timeago
 
 CSRF_MARK = Markup("<csrf/>")
@@ -136,15 +138,32 @@ _Look = tuple[bool, bool, frozenset[str], bool, bool, bool]
 
 class _PagePosts:
     """The shared renderings of one page's posts for viewers of one kind (the same rights on
-    posts that are not theirs), in page order."""
+    posts that are not theirs), in page order; and, for the current minute, each post's
+    default look with its "time ago" words put in, cut at the CSRF token (`ready`)."""
 
-    __slots__ = ("posts",)
+    __slots__ = ("posts", "_minute", "_ready", "_size")
 
     def __init__(self, posts: tuple[_Post, ...]) -> None:
         self.posts = posts
+        self._minute = -1
+        self._ready: tuple[tuple[str, ...], ...] = ()
+        # the posts are counted where they are cached one by one; `ready` is about one copy
+        self._size = 64 * len(posts) + sum(sum(map(len, post.pieces)) for post in posts)
 
-    def __len__(self) -> int:  # the posts are counted where they are cached one by one
-        return 64 * len(self.posts)
+    def ready(self, rows: list[PostRow], language: str) -> tuple[tuple[str, ...], ...]:
+        """Filled again when the minute turns (the words change at most once a minute): one
+        fill of a few strings per post, not a rendering."""
+        minute = _minute()
+        if minute != self._minute:
+            self._ready = tuple(
+                _with_words(shared.ready, _ago(post.created_at, language))
+                for post, shared in zip(rows, self.posts, strict=True)
+            )
+            self._minute = minute
+        return self._ready
+
+    def __len__(self) -> int:  # fixed when cached: the cache subtracts what it added
+        return self._size
 
 
 def _tools(post: PostRow, can_edit: bool, can_delete: bool) -> str:
@@ -169,6 +188,23 @@ def joined(cut: Cut, csrf: str, ago: str) -> str:
     if len(cut) == 1:
         return csrf.join(cut[0])
     return ago.join([csrf.join(segment) for segment in cut])
+
+
+def _with_words(cut: Cut, ago: str) -> tuple[str, ...]:
+    """A cached rendering with its time words put in, still cut at the CSRF token."""
+    pieces = list(cut[0])
+    for segment in cut[1:]:
+        pieces[-1] += ago + segment[0]
+        pieces.extend(segment[1:])
+    return tuple(pieces)
+
+
+def _minute() -> int:
+    return int(templating.CLOCK.time() // 60)
+
+
+def _ago(value: datetime, language: str) -> str:
+    return str(escape(timeago(value, language)))
 
 
 def _own_values(look: _Look, post: PostRow) -> dict[str, str]:
@@ -264,14 +300,14 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
     mine_of, bookmarked = page.mine, page.bookmarked
     staff = rights.staff
     parts: list[str] = []
-    for post, shared in zip(page.post_rows, entry.posts, strict=True):
-        ago = str(escape(timeago(post.created_at, language)))
+    rows = page.post_rows
+    for post, shared, ready in zip(rows, entry.posts, entry.ready(rows, language), strict=True):
         unread = last_read is not None and post.number > last_read
         own = post.author_id == viewer_id
         mine = mine_of.get(post.id)
         marked = post.id in bookmarked
         if not (unread or own or mine or marked or staff):
-            parts.append(joined(shared.ready, csrf, ago))
+            parts.append(csrf.join(ready))
             continue
         can_edit = rights.edit(post)
         can_delete = rights.delete(post)
@@ -283,7 +319,7 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
             can_edit,
             can_delete,
         )
-        parts.append(joined(shared.variant(look, post), csrf, ago))
+        parts.append(joined(shared.variant(look, post), csrf, _ago(post.created_at, language)))
     return Markup("".join(parts))  # noqa: S704 - rendered by autoescaping templates
 
 
@@ -352,15 +388,31 @@ def _row_pieces(topics: TopicList, show_category: bool) -> tuple[tuple[str, str,
 
 
 class _ListRows:
-    """A whole list's rows, rendered, for lists that read alike (`TopicList.shared_key`)."""
+    """A whole list's rows, rendered, for lists that read alike (`TopicList.shared_key`), and
+    for the current minute each row with its "time ago" words put in, cut at its read state
+    (`ready`)."""
 
-    __slots__ = ("rows",)
+    __slots__ = ("rows", "_minute", "_ready", "_size")
 
     def __init__(self, rows: tuple[tuple[str, str, str], ...]) -> None:
         self.rows = rows
+        self._minute = -1
+        self._ready: tuple[tuple[str, str], ...] = ()
+        # the rows are counted where they are cached one by one; `ready` is about one copy
+        self._size = 64 * len(rows) + sum(len(b) + len(m) + len(a) for b, m, a in rows)
 
-    def __len__(self) -> int:  # the rows are counted where they are cached one by one
-        return 64 * len(self.rows)
+    def ready(self, topics: TopicList, language: str) -> tuple[tuple[str, str], ...]:
+        minute = _minute()
+        if minute != self._minute:  # the words change at most once a minute
+            self._ready = tuple(
+                (before, middle + _ago(read[3], language) + after)
+                for (before, middle, after), read in zip(self.rows, topics.reads, strict=True)
+            )
+            self._minute = minute
+        return self._ready
+
+    def __len__(self) -> int:  # fixed when cached: the cache subtracts what it added
+        return self._size
 
 
 def topic_rows(topics: TopicList, show_category: bool, user: User | None) -> Markup:
@@ -377,11 +429,10 @@ def topic_rows(topics: TopicList, show_category: bool, user: User | None) -> Mar
         cache.put(key, entry)
     parts: list[str] = []
     signed_in = user is not None
-    for (before, middle, after), (topic_id, highest, last_read, at) in zip(
-        entry.rows, topics.reads, strict=True
+    for (before, after), (topic_id, highest, last_read, _at) in zip(
+        entry.ready(topics, language), topics.reads, strict=True
     ):
-        badge = _read_badge(topic_id, highest, last_read) if signed_in else ""
-        parts += (before, badge, middle, str(escape(timeago(at, language))), after)
+        parts += (before, _read_badge(topic_id, highest, last_read) if signed_in else "", after)
     return Markup("".join(parts))  # noqa: S704 - rendered by autoescaping templates
 
 
