@@ -251,7 +251,7 @@ async def test_time_words_move_on_with_the_clock_while_pages_stay_cached(
 ) -> None:
     cats = await categories()
     alice = await make_user("alice")
-    topic, _post = await do_create_topic(alice, cats["iot"], "Electronic seals", "words")
+    topic, post = await do_create_topic(alice, cats["iot"], "Electronic seals", "words")
     await log_in(client, await make_user("bob"))
     caches = app.state.caches
     page = (await client.get(f"/t/{topic.id}")).text
@@ -268,3 +268,10 @@ async def test_time_words_move_on_with_the_clock_while_pages_stay_cached(
     assert ">just now</time>" not in page and ">just now</time>" not in home
     # the post and the list row were not rendered again: only their words changed
     assert (caches.posts.misses, caches.topic_rows.misses) == renderings
+    # the author's own look at her post (her tools: a look of its own) tells the same time
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as as_alice:
+        await log_in(as_alice, alice)
+        own = (await as_alice.get(f"/t/{topic.id}")).text
+    assert f"/p/{post.id}/edit" in own
+    assert re.search(r'<time datetime="[^"]+">3 hours ago</time>', own)
