@@ -72,7 +72,7 @@ class TopicList:
     # lists with equal keys render alike (forum.web.fragments.topic_rows).
     shared_key: tuple[Any, ...] = ()
     # Per row, in order: (topic id, highest post number, the viewer's read position or None,
-    # the last activity: its "time ago" words are put in per request).
+    # the last activity, whose "time ago" words forum.web.fragments puts in).
     reads: list[tuple[int, int, int | None, datetime]] = field(default_factory=list)
     # The viewer's notification level for the listed category, when read with the rows
     # (`list_topics(level=True)` on PostgreSQL), else None.

@@ -57,11 +57,9 @@ async def show_category(request: Request) -> Response:
         user, category=category, cursor=cursor, categories=every, level=member
     )
     can_create = policy.can_create_topic(user, category)
-    level = None
-    if user is not None and member:  # read with the topics where it could be (PostgreSQL)
-        level = topics.level
-        if level is None:
-            level = await category_level(user, category.id)
+    level = topics.level  # read with the topics where it could be (PostgreSQL)
+    if level is None and user is not None and member:
+        level = await category_level(user, category.id)
     context = {
         "category": category,
         "topics": topics,

@@ -36,8 +36,8 @@ from forum.web.templating import environment, timeago
 
 CSRF_MARK = Markup("<csrf/>")
 READ_STATE = Markup("<read-state/>")
-# Where the "time ago" words go (a post's date, a row's last activity): filled per request, so
-# a rendering is never out of date with the clock and never expires with it.
+# Where the "time ago" words go (a post's date, a row's last activity): put in once a minute
+# (`_PagePosts.ready`, `_ListRows.ready`), so a rendering never expires with the clock.
 AGO_MARK = Markup("<ago/>")
 
 # A cached rendering cut at its marks: segments between the time marks, each cut at the CSRF
@@ -92,10 +92,11 @@ def _unread() -> dict[str, str]:
 
 class _Post:
     """A post's shared rendering, cut at its slots; `ready` holds it filled with what most
-    viewers see (read, nothing of their own) and cut only at the CSRF token and the time
-    words, so that most posts cost a request two joins (`joined`). The few other looks a post
-    has (unread, the viewer's own reaction or bookmark, their tools) are filled once each and
-    kept the same way (`variant`)."""
+    viewers see (read, nothing of their own), cut at the CSRF token and the time words (a
+    page puts the words in once a minute: `_PagePosts.ready`, so most posts cost a request
+    one join). The few other looks a post has (unread, the viewer's own reaction or bookmark,
+    their tools) are filled once each and kept the same way (`variant`), their words put in
+    per request (`joined`)."""
 
     __slots__ = ("pieces", "ready", "_variants")
 
@@ -153,7 +154,7 @@ class _PagePosts:
     def ready(self, rows: list[PostRow], language: str) -> tuple[tuple[str, ...], ...]:
         """Filled again when the minute turns (the words change at most once a minute): one
         fill of a few strings per post, not a rendering."""
-        minute = _minute()
+        minute = templating.current_minute()
         if minute != self._minute:
             self._ready = tuple(
                 _with_words(shared.ready, _ago(post.created_at, language))
@@ -197,10 +198,6 @@ def _with_words(cut: Cut, ago: str) -> tuple[str, ...]:
         pieces[-1] += ago + segment[0]
         pieces.extend(segment[1:])
     return tuple(pieces)
-
-
-def _minute() -> int:
-    return int(templating.CLOCK.time() // 60)
 
 
 def _ago(value: datetime, language: str) -> str:
@@ -279,7 +276,7 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
 
     The renderings of a whole page are kept for every viewer of the same kind (the same
     `TopicRights.signature`: the same rights on every post they did not write), the "time ago"
-    words put in per request; a post the viewer wrote, reacted to, bookmarked, may edit or has
+    words put in once a minute; a post the viewer wrote, reacted to, bookmarked, may edit or has
     not read yet takes its own look (`_Post.variant`)."""
     ident = identity(request)
     user = ident.user
@@ -402,7 +399,7 @@ class _ListRows:
         self._size = 64 * len(rows) + sum(len(b) + len(m) + len(a) for b, m, a in rows)
 
     def ready(self, topics: TopicList, language: str) -> tuple[tuple[str, str], ...]:
-        minute = _minute()
+        minute = templating.current_minute()
         if minute != self._minute:  # the words change at most once a minute
             self._ready = tuple(
                 (before, middle + _ago(read[3], language) + after)

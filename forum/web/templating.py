@@ -40,16 +40,21 @@ _AGO_MINUTE = [0]
 CLOCK: Clock = SYSTEM
 
 
+def current_minute() -> int:
+    """The minute (since the epoch) of `CLOCK`: "time ago" words hold for one."""
+    return int(CLOCK.time() // 60)
+
+
 def timeago(value: datetime | None, language: str | None = None) -> str:
     """How long ago, in words ("3 minutes ago"), in the request's language (or `language`),
     as of the start of the current minute's first asking: a page shows many times, and the
     words change at most once a minute. Cached renderings (posts, list rows) carry a mark
-    where the words go and are filled per request (forum/web/fragments.py), so they never
-    expire with the clock."""
+    where the words go, put in once a minute (forum/web/fragments.py), so they never expire
+    with the clock."""
     if value is None:
         return ""
     language = language or i18n.current_language()
-    minute = int(CLOCK.time() // 60)
+    minute = current_minute()
     if minute != _AGO_MINUTE[0]:
         _AGO.clear()
         _AGO_MINUTE[0] = minute
