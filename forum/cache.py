@@ -41,6 +41,31 @@ from forum.models import Category, Post, Topic
 V = TypeVar("V")
 
 
+class Key:
+    """A large cache key (a whole list's rows, say) that hashes once: a tuple hashes all its
+    items again on every dict lookup, and such a key is looked up in several caches per
+    request. Equal to another `Key` of an equal value."""
+
+    __slots__ = ("value", "_hash")
+
+    def __init__(self, value: Hashable) -> None:
+        self.value = value
+        self._hash = hash(value)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Key):
+            return NotImplemented
+        return self._hash == other._hash and self.value == other.value
+
+    def __repr__(self) -> str:
+        return f"Key({self.value!r})"
+
+
 class Lru(Generic[V]):
     """A least-recently-used map bounded by a total size (`size(value)`, default 1 each)."""
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import forum.cache
 from forum import policy
 from forum.errors import NotFound
 from forum.events import in_atomic
 from forum.i18n import _
 from forum.models import Category, User
-from forum.queries.sql import fetch, from_row, select_list
+from forum.queries.sql import fetch, from_row, keep, kept, select_list, snapshot
 
 # Every page asks for the categories (menus, lists, permission checks): plain rows, built
 # through the memo in forum.queries.sql.
@@ -30,24 +32,39 @@ CATEGORIES_VERSION_SQL = (
 )
 
 
-async def all_categories(version: str | None = None) -> list[Category]:
+async def all_categories(version: str | None = None, *, shared: bool = False) -> list[Category]:
     """Every category, in order.
 
-    `version`: the categories' version this request read with its session
-    (`Identity.categories_version`, PostgreSQL only); the categories are then kept by it
-    (`Caches.categories`) and shared: the caller reads them, never changes them. Read once the
-    version was, the categories kept under it are never older than it, so a change (a new
-    version) is never missed; outside a transaction only, where nothing this request wrote
-    can be newer than the version."""
-    if version is None or in_atomic():
+    `shared`: the caller reads the categories, never changes them, so they may be built once
+    and handed to every request: kept by `version`, the categories' version this request read
+    with its session (`Identity.categories_version`, PostgreSQL: `Caches.categories`), or on
+    SQLite with the reader's remembered answer until the next commit (`sql.keep`). Read once
+    the version was, the categories kept under it are never older than it, so a change (a new
+    version) is never missed. Outside a transaction only, where nothing this request wrote can
+    be newer than what is kept; everywhere else they are built for the caller."""
+    if not shared or in_atomic():
         return [from_row(Category, row) for row in await fetch(_sql(_ALL_SQL))]
-    cache = forum.cache.current().categories
-    kept = cache.get(version)
-    if kept is None:
-        rows = await fetch(_sql(_ALL_SQL))
-        kept = tuple(from_row(Category, row, memo=False) for row in rows)
-        cache.put(version, kept)
-    return list(kept)
+    if version is not None:
+        cache = forum.cache.current().categories
+        found = cache.get(version)
+        if found is None:
+            found = _built(await fetch(_sql(_ALL_SQL)))
+            cache.put(version, found)
+        return list(found)
+    snap = snapshot()
+    rows = await fetch(_sql(_ALL_SQL))  # asked (and counted) even when its building is kept
+    built: tuple[Category, ...] | None = kept(snap, _KEPT)
+    if built is None:
+        built = _built(rows)
+        keep(snap, _KEPT, built)
+    return list(built)
+
+
+_KEPT = "categories"  # the built categories' key among what the reader keeps (sql.keep)
+
+
+def _built(rows: list[dict[str, Any]]) -> tuple[Category, ...]:
+    return tuple(from_row(Category, row, memo=False) for row in rows)
 
 
 async def visible_categories(user: User | None) -> list[Category]:

@@ -19,7 +19,7 @@ import re
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from copy import deepcopy
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -75,6 +75,10 @@ class _Reader:
         self.connection.execute("PRAGMA query_only = ON")
         self.version = -1
         self.answers: dict[tuple[str, tuple[Any, ...]], list[dict[str, Any]]] = {}
+        # What callers made of remembered answers (`keep`), dropped with them; `generation`
+        # counts the droppings, so a value made before one is never kept after it.
+        self.derived: dict[Hashable, Any] = {}
+        self.generation = 0
         self.fresh = False  # the version was read in the current batch of callbacks
         self.loop: asyncio.AbstractEventLoop | None = None
         self.thread = 0
@@ -88,6 +92,8 @@ class _Reader:
         version = self.connection.execute("PRAGMA data_version").fetchone()[0]
         if version != self.version:
             self.answers.clear()
+            self.derived.clear()
+            self.generation += 1
             self.version = version
         loop, thread = self.loop, threading.get_ident()
         # A thread runs one loop at a time: the remembered one, if it runs in this thread, is
@@ -130,6 +136,8 @@ class _Reader:
 
     def close(self) -> None:
         self.answers.clear()
+        self.derived.clear()
+        self.generation += 1
         self.connection.close()
 
 
@@ -415,6 +423,47 @@ def remembers() -> bool:
     asking apart from the viewer's own part: every viewer shares its remembered answer. On
     PostgreSQL every query is a round trip, and one statement for both is cheaper."""
     return _sqlite_reader() is not None
+
+
+def snapshot() -> int | None:
+    """The generation of the answers a read asked now gets where answers are remembered
+    (SQLite, outside a transaction: `_Reader`), else None.
+
+    A value made only from what reads answered at one snapshot (a list's shape, built
+    categories) may be kept with `keep(snap, key, value)` and found again with
+    `kept(snap, key)` until the next commit anywhere drops the remembered answers, and it with
+    them. Take the snapshot before the reads the value is made of."""
+    reader = _sqlite_reader()
+    if reader is None:
+        return None
+    reader._check_version()
+    return reader.generation
+
+
+def kept(snap: int | None, key: Hashable) -> Any:
+    """What `keep` kept under `key` at this snapshot, or None (see `snapshot`)."""
+    reader = _bound
+    if snap is None or reader is None:
+        return None
+    reader._check_version()
+    if reader.generation != snap:
+        return None
+    return reader.derived.get(key)
+
+
+def keep(snap: int | None, key: Hashable, value: Any) -> None:
+    """Keep a value made of reads answered at `snap` until the next commit; ignored when a
+    commit came since (or where answers are not remembered). The value is shared: whoever
+    finds it reads it, never changes it."""
+    reader = _bound
+    if snap is None or reader is None:
+        return
+    reader._check_version()
+    if reader.generation != snap:
+        return
+    if len(reader.derived) >= _ANSWERS:
+        del reader.derived[next(iter(reader.derived))]  # the oldest
+    reader.derived[key] = value
 
 
 def on_postgres() -> bool:

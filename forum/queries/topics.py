@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -13,6 +13,7 @@ from typing import Any
 import forum.cache
 import forum.reads
 from forum import policy
+from forum.cache import Key
 from forum.errors import NotFound, TopicMerged
 from forum.i18n import _
 from forum.models import (
@@ -33,10 +34,13 @@ from forum.queries.sql import (
     fetch,
     from_row,
     in_list,
+    keep,
+    kept,
     on_postgres,
     placeholders,
     remembers,
     select_list,
+    snapshot,
 )
 
 TOPICS_PER_PAGE = 30
@@ -70,7 +74,7 @@ class TopicList:
     _rows: list[TopicRow] | None = field(default=None, repr=False)
     # Everything the rows show, as read (the rows' columns, their tags, the categories): two
     # lists with equal keys render alike (forum.web.fragments.topic_rows).
-    shared_key: tuple[Any, ...] = ()
+    shared_key: Hashable = ()
     # Per row, in order: (topic id, highest post number, the viewer's read position or None,
     # the last activity, whose "time ago" words forum.web.fragments puts in).
     reads: list[tuple[int, int, int | None, datetime]] = field(default_factory=list)
@@ -208,7 +212,8 @@ async def list_topics(
     level for `category` comes with the rows (`TopicList.level`; None where it was not read:
     SQLite, or no rows).
     """
-    by_id = {c.id: c for c in (await all_categories() if categories is None else categories)}
+    every = await all_categories(shared=True) if categories is None else categories
+    by_id = {c.id: c for c in every}
     visible = [cid for cid, c in by_id.items() if policy.can_see_category(user, c)]
     if category is not None:
         if category.id not in visible:
@@ -246,11 +251,18 @@ async def list_topics(
         level="NULL" if level_of is None else _LEVEL,
     )
     asked = () if level_of is None else (viewer, level_of)
-    rows = await fetch(sql, *asked, viewer, *visible, *args, limit + 1) if visible else []
-    more = len(rows) > limit
-    shown = rows[:limit]
-    ids = [r["t_id"] for r in shown]
-    tags = await _list_tags(shown)
+    params = (*asked, viewer, *visible, *args, limit + 1)
+    categories_key = tuple((c.id, c.slug, c.name) for c in by_id.values())
+    snap = snapshot()  # before the reads the list's shape is made of
+    rows = await fetch(sql, *params) if visible else []
+    # What the list is made of, but the viewer's read positions: the same for every viewer
+    # who asks it alike, so kept with the remembered answer (SQLite) until the next commit.
+    memo = ("list", sql, params, categories_key)
+    shape: _ListShape | None = kept(snap, memo)
+    if shape is None:
+        shape = await _shape(rows, limit, pinned_first, categories_key)
+        keep(snap, memo, shape)
+    shown, ids, tags = shape.shown, shape.ids, shape.tags
     noted = forum.reads.current().positions(user.id, ids) if user else {}
     if apart:
         assert user is not None
@@ -259,14 +271,7 @@ async def list_topics(
         reads = {r["t_id"]: r["tu_read"] for r in shown if r["tu_read"] is not None}
     for topic_id, number in noted.items():  # read, not stored yet
         reads[topic_id] = max(number, reads.get(topic_id, 0))
-    shared_key = (
-        tuple(tuple(r.values())[:-2] for r in shown),  # without the viewer's level and reads
-        tuple(tags.get(i, ()) for i in ids),
-        tuple((c.id, c.slug, c.name) for c in by_id.values()),
-    )
-    row_reads = [
-        (r["t_id"], r["t_highest_post_number"], reads.get(r["t_id"]), _posted(r)) for r in shown
-    ]
+    row_reads = [(i, highest, reads.get(i), at) for i, highest, at in shape.posted]
 
     def build_rows() -> list[TopicRow]:
         result = [_listed_row(r, by_id[r["t_category_id"]]) for r in shown]
@@ -275,18 +280,56 @@ async def list_topics(
             r.last_read = reads.get(r.topic.id)
         return result
 
+    read_level = rows[0]["cn_level"] if level_of is not None and rows else None
+    return TopicList(
+        shape.next_cursor,
+        build_rows,
+        shared_key=shape.shared_key,
+        reads=row_reads,
+        level=read_level,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _ListShape:
+    """A list's rows as read and what follows from them alone: the rows shown, their ids and
+    tags, each row's (id, highest post number, last activity), the next page's cursor and the
+    key of everything the rows show (`TopicList.shared_key`, hashed once)."""
+
+    shown: list[dict[str, Any]]
+    ids: list[int]
+    tags: dict[int, tuple[str, ...]]
+    posted: list[tuple[int, int, datetime]]
+    next_cursor: str | None
+    shared_key: Key
+
+
+async def _shape(
+    rows: list[dict[str, Any]],
+    limit: int,
+    pinned_first: bool,
+    categories_key: tuple[tuple[int, str, str], ...],
+) -> _ListShape:
+    shown = rows[:limit]
+    ids = [r["t_id"] for r in shown]
+    tags = await _list_tags(shown)
+    shared_key = Key(
+        (
+            tuple(tuple(r.values())[:-2] for r in shown),  # without the viewer's level and reads
+            tuple(tags.get(i, ()) for i in ids),
+            categories_key,
+        )
+    )
+    posted = [(r["t_id"], r["t_highest_post_number"], _posted(r)) for r in shown]
     next_cursor = None
-    if more and shown:
+    if len(rows) > limit and shown:
         last = shown[-1]
         at = as_datetime(last["t_last_posted_at"])
         assert at is not None
         key = (at.isoformat(), last["t_id"])
         pinned = as_bool(last["t_pinned"])
         next_cursor = encode_cursor(pinned, *key) if pinned_first else encode_cursor(*key)
-    read_level = rows[0]["cn_level"] if level_of is not None and rows else None
-    return TopicList(
-        next_cursor, build_rows, shared_key=shared_key, reads=row_reads, level=read_level
-    )
+    return _ListShape(shown, ids, tags, posted, next_cursor, shared_key)
 
 
 def check_not_merged(user: User | None, topic: Topic, category: Category) -> None:

@@ -36,7 +36,7 @@ def list_key(topics: TopicList) -> tuple[Hashable, ...]:
 async def home(request: Request) -> Response:
     user = current_user(request)
     since = await live_since(identity(request))  # before anything the page shows
-    every = await all_categories(identity(request).categories_version)
+    every = await all_categories(identity(request).categories_version, shared=True)
     cursor = request.query_params.get("cursor") or None
     topics = await list_topics(user, cursor=cursor, categories=every)
     shown = policy.visible_categories(user, every)
@@ -49,7 +49,7 @@ async def home(request: Request) -> Response:
 async def show_category(request: Request) -> Response:
     user = current_user(request)
     since = await live_since(identity(request))  # before anything the page shows
-    every = await all_categories(identity(request).categories_version)
+    every = await all_categories(identity(request).categories_version, shared=True)
     category = find_category(user, every, request.path_params["slug"])
     cursor = request.query_params.get("cursor") or None
     member = user is not None and policy.is_member(user)

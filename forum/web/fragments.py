@@ -122,7 +122,7 @@ class _Post:
         found = self._variants.get(look)
         if found is None:
             if len(self._variants) >= _VARIANTS:
-                self._variants.clear()
+                del self._variants[next(iter(self._variants))]  # the oldest look
             found = self._variants[look] = self._cut(_own_values(look, post))
         return found
 
