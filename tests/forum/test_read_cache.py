@@ -15,7 +15,9 @@ from forum.actions.profiles import ProfileChanges, do_update_profile
 from forum.actions.topics import do_create_topic
 from forum.actions.users import do_create_session, session_for_key
 from forum.models import User
+from forum.queries.categories import all_categories
 from forum.queries.live import last_event_id
+from forum.queries.sql import keep, kept, snapshot
 from forum.queries.topics import topic_page
 from tests.helpers import categories, log_in, make_user
 
@@ -141,3 +143,48 @@ async def test_live_pages_carry_the_newest_event_id_read_before_them(
     await do_create_topic(alice, cats["drones"], "Elsewhere", "An event on another channel.")
     # The topic page is served from its cache, and still says what is newest now.
     assert since(await client.get(f"/t/{topic.id}")) == await last_event_id() > before
+
+
+async def test_a_list_kept_with_its_answer_shows_another_process_s_commit_at_once(
+    client: httpx.AsyncClient, db: str
+) -> None:
+    cats = await categories()
+    alice, bob = await make_user("alice"), await make_user("bob")
+    topic, _first = await do_create_topic(alice, cats["drones"], "Drones over the port", "Hi.")
+    await log_in(client, bob)
+    for _ in range(2):  # the second answered from the kept shape
+        home = (await client.get("/")).text
+        assert "Drones over the port" in home and "Renamed by the CLI" not in home
+    other = another_process(db)
+    try:
+        other.execute("UPDATE topics SET title = 'Renamed by the CLI' WHERE id = ?", (topic.id,))
+        other.execute("UPDATE categories SET name = 'Unmanned aircraft' WHERE slug = 'drones'")
+    finally:
+        other.close()
+    await asyncio.sleep(0)
+    for path in ("/", "/c/drones"):
+        page = (await client.get(path)).text
+        assert "Renamed by the CLI" in page and "Drones over the port" not in page
+    assert "Unmanned aircraft" in (await client.get("/")).text
+    assert [c.name for c in await all_categories(shared=True) if c.slug == "drones"] == [
+        "Unmanned aircraft"
+    ]
+
+
+async def test_what_was_made_of_answers_before_a_commit_is_not_kept_after_it(db: str) -> None:
+    await categories()
+    another_process(db).close()  # SQLite only
+    snap = snapshot()
+    assert snap is not None
+    keep(snap, "made", "before")
+    assert kept(snap, "made") == "before"
+    later = snapshot()
+    other = another_process(db)
+    try:
+        other.execute("UPDATE categories SET name = 'Renamed' WHERE slug = 'drones'")
+    finally:
+        other.close()
+    await asyncio.sleep(0)  # the next batch of callbacks reads the version again
+    assert kept(snap, "made") is None
+    keep(later, "made", "made before the commit, kept after it")
+    assert kept(snapshot(), "made") is None
