@@ -121,13 +121,19 @@ def can_see_directory(user: User | None) -> bool:
 def can_see_category(user: User | None, category: Category) -> bool:
     if category.visibility == Visibility.PUBLIC:
         return True
-    if category.visibility == Visibility.MEMBERS:
-        return is_member(user)
-    return is_staff(user)
+    return _open_to(category, is_member(user), is_staff(user))
 
 
 def visible_categories(user: User | None, categories: Iterable[Category]) -> list[Category]:
-    return [c for c in categories if can_see_category(user, c)]
+    """`can_see_category` of each, who the user is asked once for the whole list."""
+    member, staff = is_member(user), is_staff(user)
+    return [c for c in categories if _open_to(c, member, staff)]
+
+
+def _open_to(category: Category, member: bool, staff: bool) -> bool:
+    if category.visibility == Visibility.PUBLIC:
+        return True
+    return member if category.visibility == Visibility.MEMBERS else staff
 
 
 def can_see_topic(user: User | None, topic: Topic, category: Category) -> bool:

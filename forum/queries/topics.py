@@ -214,7 +214,7 @@ async def list_topics(
     """
     every = await all_categories(shared=True) if categories is None else categories
     by_id = {c.id: c for c in every}
-    visible = [cid for cid, c in by_id.items() if policy.can_see_category(user, c)]
+    visible = [c.id for c in policy.visible_categories(user, every)]
     if category is not None:
         if category.id not in visible:
             raise NotFound(_("No such category."))
