@@ -442,28 +442,29 @@ def snapshot() -> int | None:
 
 def kept(snap: int | None, key: Hashable) -> Any:
     """What `keep` kept under `key` at this snapshot, or None (see `snapshot`)."""
-    reader = _bound
-    if snap is None or reader is None:
-        return None
-    reader._check_version()
-    if reader.generation != snap:
-        return None
-    return reader.derived.get(key)
+    reader = _at(snap)
+    return None if reader is None else reader.derived.get(key)
 
 
 def keep(snap: int | None, key: Hashable, value: Any) -> None:
     """Keep a value made of reads answered at `snap` until the next commit; ignored when a
     commit came since (or where answers are not remembered). The value is shared: whoever
     finds it reads it, never changes it."""
-    reader = _bound
-    if snap is None or reader is None:
-        return
-    reader._check_version()
-    if reader.generation != snap:
+    reader = _at(snap)
+    if reader is None:
         return
     if len(reader.derived) >= _ANSWERS:
         del reader.derived[next(iter(reader.derived))]  # the oldest
     reader.derived[key] = value
+
+
+def _at(snap: int | None) -> _Reader | None:
+    """The reader, if its answers are still those of `snap` (no commit came since)."""
+    reader = _bound
+    if snap is None or reader is None:
+        return None
+    reader._check_version()
+    return reader if reader.generation == snap else None
 
 
 def on_postgres() -> bool:
