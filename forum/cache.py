@@ -29,6 +29,7 @@ fragments while the app runs (`install`, `current`).
 from __future__ import annotations
 
 import os
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
@@ -42,15 +43,26 @@ V = TypeVar("V")
 
 
 class Key:
-    """A large cache key (a whole list's rows, say) that hashes once: a tuple hashes all its
-    items again on every dict lookup, and such a key is looked up in several caches per
-    request. Equal to another `Key` of an equal value."""
+    """A large cache key (a whole list's rows, say) that hashes once, and is one object for
+    equal values while any cache holds it: a tuple hashes all its items again on every dict
+    lookup, and a dict holding an equal but other object compares the two item by item (a
+    list's key: its 30 rows' columns, looked up in several caches by every request). Made
+    with an equal value, `Key(value)` is the key already held (a weak table: a key no longer
+    held anywhere is forgotten), so lookups find it by identity."""
 
-    __slots__ = ("value", "_hash")
+    __slots__ = ("value", "_hash", "__weakref__")
+    value: Hashable
+    _hash: int
 
-    def __init__(self, value: Hashable) -> None:
-        self.value = value
-        self._hash = hash(value)
+    def __new__(cls, value: Hashable) -> Key:
+        held = _keys.get(value)
+        if held is not None:
+            return held
+        key = super().__new__(cls)
+        key.value = value
+        key._hash = hash(value)
+        _keys[value] = key
+        return key
 
     def __hash__(self) -> int:
         return self._hash
@@ -64,6 +76,9 @@ class Key:
 
     def __repr__(self) -> str:
         return f"Key({self.value!r})"
+
+
+_keys: weakref.WeakValueDictionary[Hashable, Key] = weakref.WeakValueDictionary()
 
 
 class Lru(Generic[V]):

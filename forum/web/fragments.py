@@ -90,6 +90,15 @@ def _unread() -> dict[str, str]:
     return {"unread-class": " post-unread", "unread-badge": badge}
 
 
+def _fill(pieces: tuple[str, ...], values: dict[str, str]) -> str:
+    """A rendering cut at its `<slot:name/>` marks (text, name, text, ...), filled."""
+    parts = [pieces[0]]
+    for i in range(1, len(pieces), 2):
+        parts.append(values[pieces[i]])
+        parts.append(pieces[i + 1])
+    return "".join(parts)
+
+
 class _Post:
     """A post's shared rendering, cut at its slots; `ready` holds it filled with what most
     viewers see (read, nothing of their own), cut at the CSRF token and the time words (a
@@ -105,16 +114,8 @@ class _Post:
         self.ready = self._cut(_defaults())
         self._variants: dict[Hashable, Cut] = {}
 
-    def fill(self, values: dict[str, str]) -> str:
-        pieces = self.pieces
-        parts = [pieces[0]]
-        for i in range(1, len(pieces), 2):
-            parts.append(values[pieces[i]])
-            parts.append(pieces[i + 1])
-        return "".join(parts)
-
     def _cut(self, values: dict[str, str]) -> Cut:
-        html = self.fill({**values, "csrf": CSRF_MARK, "ago": AGO_MARK})
+        html = _fill(self.pieces, {**values, "csrf": CSRF_MARK, "ago": AGO_MARK})
         return tuple(tuple(segment.split(CSRF_MARK)) for segment in html.split(AGO_MARK))
 
     def variant(self, look: _Look, post: PostRow) -> Cut:
@@ -168,20 +169,21 @@ class _PagePosts:
 
 
 def _tools(post: PostRow, can_edit: bool, can_delete: bool) -> str:
-    """A post's edit and delete tools (cached per post and rights), the CSRF token at its
-    mark."""
+    """A post's edit and delete tools, the CSRF token at its mark: rendered once per rights
+    and language (cached), the post's id put in."""
     if not (can_edit or can_delete):
         return ""
     cache = forum.cache.current().posts
-    key = ("tools", post.id, can_edit, can_delete, i18n.current_language())
-    tools = cache.get(key)
-    if tools is None:
+    key = ("tools", can_edit, can_delete, i18n.current_language())
+    pieces = cache.get(key)
+    if pieces is None:
         template = environment().get_template("partials/post_tools.html")
-        tools = _Post(
-            template.render(post=post, can_edit=can_edit, can_delete=can_delete, slot=slot)
+        html = template.render(
+            post_id=slot("post-id"), can_edit=can_edit, can_delete=can_delete, slot=slot
         )
-        cache.put(key, tools)
-    return joined(tools.ready, str(CSRF_MARK), "")  # plain joins: Markup.join would escape
+        pieces = tuple(_SLOT.split(html))
+        cache.put(key, pieces)
+    return _fill(pieces, {"post-id": str(post.id), "csrf": str(CSRF_MARK)})
 
 
 def joined(cut: Cut, csrf: str, ago: str) -> str:

@@ -259,8 +259,14 @@ def render_shared(
     pieces, order = cut
     parts = [pieces[0]]
     for name, piece in zip(order, pieces[1:], strict=True):
-        parts += (str(escape(own[name])), piece)
+        parts += (_html(own[name]), piece)
     return _response(ident, "".join(parts), 200)
+
+
+def _html(value: Any) -> str:
+    """A slot's value as it goes into a page: `Markup` as it is (a join takes it whole, where
+    `escape` and `str` would copy a page of posts twice), anything else escaped."""
+    return value if isinstance(value, Markup) else escape(value)
 
 
 def _cut(html: str, names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -292,7 +298,7 @@ def cached_macro(
         return Markup(pieces[0])  # noqa: S704 - rendered by an autoescaping template
     parts = [pieces[0]]
     for slot, piece in zip(names, pieces[1:], strict=True):
-        parts += (str(escape(slots[slot])), piece)
+        parts += (_html(slots[slot]), piece)
     return Markup("".join(parts))  # noqa: S704 - rendered by an autoescaping template
 
 

@@ -275,3 +275,27 @@ async def test_time_words_move_on_with_the_clock_while_pages_stay_cached(
         own = (await as_alice.get(f"/t/{topic.id}")).text
     assert f"/p/{post.id}/edit" in own
     assert re.search(r'<time datetime="[^"]+">3 hours ago</time>', own)
+
+
+async def test_each_post_s_tools_act_on_that_post(client: httpx.AsyncClient) -> None:
+    """The tools are rendered once per rights and language: each post still gets its own."""
+    cats = await categories()
+    alice = await make_user("alice")
+    topic, first = await do_create_topic(alice, cats["iot"], "Electronic seals", "first words")
+    second = await do_create_post(alice, topic, cats["iot"], "second words")
+    token = await log_in(client, alice)
+    for _ in range(2):  # the second view fills the kept tools again
+        page = (await client.get(f"/t/{topic.id}")).text
+        for post in (first, second):
+            start = page.index(f'id="p{post.number}"')
+            end = page.find("<article", start + 1)
+            article = page[start : end if end > 0 else len(page)]
+            assert f'href="/p/{post.id}/edit"' in article
+            assert f'action="/p/{post.id}/delete"' in article
+            other = second if post is first else first
+            assert f"/p/{other.id}/edit" not in article
+        assert page.count(f'name="csrf_token" value="{token}"') >= 4
+    deleted = await client.post(f"/p/{second.id}/delete", data={"csrf_token": token})
+    assert deleted.status_code in (200, 303)
+    page = (await client.get(f"/t/{topic.id}")).text
+    assert f'href="/p/{first.id}/edit"' in page and f'href="/p/{second.id}/edit"' not in page
