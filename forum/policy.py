@@ -119,9 +119,10 @@ def can_see_directory(user: User | None) -> bool:
 
 
 def can_see_category(user: User | None, category: Category) -> bool:
-    if category.visibility == Visibility.PUBLIC:
+    visibility = category.visibility
+    if visibility == Visibility.PUBLIC:
         return True
-    return _open_to(category, is_member(user), is_staff(user))
+    return is_member(user) if visibility == Visibility.MEMBERS else is_staff(user)
 
 
 def visible_categories(user: User | None, categories: Iterable[Category]) -> list[Category]:
@@ -196,6 +197,19 @@ class TopicRights:
         """Any member who may speak may flag someone else's visible post."""
         return self.react(post) and post.author_id != self.user_id
 
+    def reply(self, topic: Topic) -> bool:
+        """A reply in this topic (the one it was made for): a closed topic takes only its
+        moderators'."""
+        if not self.sees or not self.speaks:
+            return False
+        if topic.deleted_at is not None or topic.merged_into_id is not None:
+            return False
+        return not self.closed or self.staff
+
+    @property
+    def moderate(self) -> bool:
+        return self.sees and self.staff
+
 
 def can_create_topic(user: User | None, category: Category) -> bool:
     if not can_see_category(user, category) or not may_participate(user) or category.archived:
@@ -206,13 +220,7 @@ def can_create_topic(user: User | None, category: Category) -> bool:
 
 
 def can_reply(user: User | None, topic: Topic, category: Category) -> bool:
-    if not can_see_topic(user, topic, category) or not may_participate(user):
-        return False
-    if topic.deleted_at is not None or category.archived or topic.merged_into_id is not None:
-        return False
-    if topic.closed:
-        return moderates(user, category.id)
-    return True
+    return TopicRights(user, topic, category).reply(topic)
 
 
 def can_edit_post(user: User | None, post: AnyPost, topic: Topic, category: Category) -> bool:
@@ -236,7 +244,7 @@ def can_see_revisions(user: User | None, post: AnyPost, topic: Topic, category: 
 
 
 def can_moderate_topic(user: User | None, topic: Topic, category: Category) -> bool:
-    return can_see_topic(user, topic, category) and moderates(user, category.id)
+    return TopicRights(user, topic, category).moderate
 
 
 def is_topic_author(user: User | None, topic: Topic) -> bool:

@@ -20,7 +20,6 @@ import sqlite3
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable
-from copy import deepcopy
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
@@ -580,8 +579,18 @@ def _copy(built: Model) -> Model:
     state.update(built.__dict__)
     state["_await_when_save"] = {}
     for name in _mutable_fields(built.__class__):
-        state[name] = deepcopy(state[name])
+        state[name] = _json_copy(state[name])
     return instance
+
+
+def _json_copy(value: Any) -> Any:
+    """A JSON value's own copy (lists and dicts of numbers, text, None and booleans): what
+    `deepcopy` makes, without its memo and dispatch (most such fields are small or empty)."""
+    if isinstance(value, list):
+        return [_json_copy(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_copy(item) for key, item in value.items()}
+    return value
 
 
 def select_list(model: type[Model], alias: str, prefix: str = "") -> str:
