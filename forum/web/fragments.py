@@ -143,26 +143,31 @@ class _PagePosts:
     posts that are not theirs), in page order; and, for the current minute, each post's
     default look with its "time ago" words put in, cut at the CSRF token (`ready`)."""
 
-    __slots__ = ("posts", "_minute", "_ready", "_size")
+    __slots__ = ("posts", "_minute", "_ready", "_words", "_size")
 
     def __init__(self, posts: tuple[_Post, ...]) -> None:
         self.posts = posts
         self._minute = -1
         self._ready: tuple[tuple[str, ...], ...] = ()
+        self._words: tuple[str, ...] = ()
         # the posts are counted where they are cached one by one; `ready` is about one copy
         self._size = 64 * len(posts) + sum(sum(map(len, post.pieces)) for post in posts)
 
-    def ready(self, rows: list[PostRow], language: str) -> tuple[tuple[str, ...], ...]:
-        """Filled again when the minute turns (the words change at most once a minute): one
+    def ready(
+        self, rows: list[PostRow], language: str
+    ) -> tuple[tuple[tuple[str, ...], ...], tuple[str, ...]]:
+        """Each post's default look with its words, and the words (escaped) for its other
+        looks: made again when the minute turns (the words change at most once a minute), one
         fill of a few strings per post, not a rendering."""
         minute = templating.current_minute()
         if minute != self._minute:
+            self._words = tuple(_ago(post.created_at, language) for post in rows)
             self._ready = tuple(
-                _with_words(shared.ready, _ago(post.created_at, language))
-                for post, shared in zip(rows, self.posts, strict=True)
+                _with_words(shared.ready, words)
+                for words, shared in zip(self._words, self.posts, strict=True)
             )
             self._minute = minute
-        return self._ready
+        return self._ready, self._words
 
     def __len__(self) -> int:  # fixed when cached: the cache subtracts what it added
         return self._size
@@ -300,7 +305,8 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
     staff = rights.staff
     parts: list[str] = []
     rows = page.post_rows
-    for post, shared, ready in zip(rows, entry.posts, entry.ready(rows, language), strict=True):
+    ready_looks, words = entry.ready(rows, language)
+    for post, shared, ready, ago in zip(rows, entry.posts, ready_looks, words, strict=True):
         unread = last_read is not None and post.number > last_read
         own = post.author_id == viewer_id
         mine = mine_of.get(post.id)
@@ -318,7 +324,7 @@ def post_fragments(request: Request, page: TopicPage) -> Markup:
             can_edit,
             can_delete,
         )
-        parts.append(joined(shared.variant(look, post), csrf, _ago(post.created_at, language)))
+        parts.append(joined(shared.variant(look, post), csrf, ago))
     return Markup("".join(parts))  # noqa: S704 - rendered by autoescaping templates
 
 
