@@ -119,10 +119,9 @@ def can_see_directory(user: User | None) -> bool:
 
 
 def can_see_category(user: User | None, category: Category) -> bool:
-    visibility = category.visibility
-    if visibility == Visibility.PUBLIC:
+    if category.visibility == Visibility.PUBLIC:
         return True
-    return is_member(user) if visibility == Visibility.MEMBERS else is_staff(user)
+    return _open_to(category, is_member(user), is_staff(user))
 
 
 def visible_categories(user: User | None, categories: Iterable[Category]) -> list[Category]:
