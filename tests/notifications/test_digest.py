@@ -7,7 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -37,7 +37,11 @@ SETTINGS = Settings(secret_key=TEST_SECRET, base_url="https://forum.example")
 
 
 def _soon() -> datetime:
-    return datetime.now(UTC) + timedelta(seconds=5)
+    """A few seconds from now, or, early on a Monday, the members' default hour that week
+    (weekly, Monday 08:00 UTC): before it this week's digest is not due yet."""
+    soon = datetime.now(UTC) + timedelta(seconds=5)
+    monday = soon.date() - timedelta(days=soon.weekday())
+    return max(soon, datetime.combine(monday, time(8), tzinfo=UTC))
 
 
 async def _staff_room() -> Category:
